@@ -1,0 +1,41 @@
+# dialtone: `make run` runs the embedded default; `make test` installs what the tests need and runs them all.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config/dialtone.yaml
+
+.PHONY: run test lint typecheck pytest bench peers venv schema clean
+
+$(BIN)/dialtone: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/dialtone
+
+run: venv
+	$(BIN)/dialtone run -c $(CONFIG)
+
+peers:
+	bash .ci/install-peers
+
+test: peers venv
+	$(BIN)/ruff check agent statuspage tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check agent statuspage tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+schema: venv
+	$(BIN)/dialtone schema > config/schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site var

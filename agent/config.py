@@ -1,0 +1,358 @@
+"""YAML to frozen pydantic v2 models. Unknown keys are rejected; every error names file, key path and why.
+
+Secrets: any string may be written as ``${ENV_VAR}``; a secret field ``password`` may instead be given as
+``password_file: path`` (relative to the config file). Secret values are ``SecretStr`` and never printed:
+error messages carry the key path and the reason, never the input value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
+from agent.probes import PROBE_CONFIGS
+
+__all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "parse_duration"]
+
+# --- errors -------------------------------------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """One or more problems with a config file; `errors` holds one line each."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+def format_loc(loc: Sequence[int | str]) -> str:
+    """('targets', 3, 'http', 'timeout') -> 'targets[3].http.timeout'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _messages(exc: ValidationError, source: str, known_blocks: frozenset[str]) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        elif msg.startswith("Assertion failed, "):
+            msg = msg[len("Assertion failed, ") :]
+        line = f"{source}: {format_loc(loc)}: {msg}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+# --- the model ----------------------------------------------------------------------------------------------
+
+TIER_TARGETS: Mapping[str, float] = {"core": 99.99, "voice_messaging": 99.95, "supporting": 98.0}
+
+
+class ComponentConfig(ConfigModel):
+    """A customer-visible service."""
+
+    id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    group: str = ""
+    description: str = ""
+    tier: Literal["core", "voice_messaging", "supporting"] | None = None
+    sla_target: float | None = Field(default=None, gt=0, le=100, description="percent, e.g. 99.95")
+
+    @model_validator(mode="after")
+    def _tier_or_target(self) -> ComponentConfig:
+        if self.tier is None and self.sla_target is None:
+            raise ValueError("give a tier (core, voice_messaging, supporting) or an explicit sla_target")
+        return self
+
+    @property
+    def target_percent(self) -> float:
+        """The SLA target in percent: the explicit one, else the tier's."""
+        if self.sla_target is not None:
+            return self.sla_target
+        assert self.tier is not None
+        return TIER_TARGETS[self.tier]
+
+
+class ThresholdsConfig(ConfigModel):
+    """Consecutive results needed to confirm a state change (hysteresis against flapping)."""
+
+    failures: int = Field(default=2, ge=1, le=100)
+    successes: int = Field(default=1, ge=1, le=100)
+
+
+class TargetBase(ConfigModel):
+    """Fields shared by every target; the kind's own block is added per registered kind."""
+
+    id: Identifier
+    component: Identifier
+    kind: str
+    interval: Duration = 30.0
+    timeout: Duration = 5.0
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    thresholds: ThresholdsConfig | None = None
+
+    KINDS: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: float) -> float:
+        if v < 0.1:
+            raise ValueError("interval must be at least 100ms")
+        return v
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("timeout must be greater than 0")
+        return v
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in cls.KINDS:
+            raise ValueError(f"unknown kind {v!r}; known kinds: {', '.join(sorted(cls.KINDS))}")
+        return v
+
+    @model_validator(mode="after")
+    def _block_matches_kind(self) -> TargetBase:
+        if self.timeout > self.interval:
+            raise ValueError(f"timeout ({self.timeout:g}s) must not exceed interval ({self.interval:g}s)")
+        given = [k for k in self.KINDS if getattr(self, k, None) is not None]
+        if self.kind in self.KINDS and self.kind not in given:
+            if _default_block(self.kind) is None:
+                raise ValueError(f"kind {self.kind} needs a {self.kind}: block")
+            object.__setattr__(self, self.kind, _default_block(self.kind))
+        others = [k for k in given if k != self.kind]
+        if others:
+            raise ValueError(f"block {others[0]}: does not belong to a target of kind {self.kind}")
+        return self
+
+    @property
+    def block(self) -> BaseModel:
+        """This target's kind block (e.g. its HttpConfig)."""
+        block = getattr(self, self.kind)
+        assert isinstance(block, BaseModel)
+        return block
+
+
+def _default_block(kind: str) -> BaseModel | None:
+    try:
+        return PROBE_CONFIGS[kind]()
+    except ValidationError:
+        return None
+
+
+def _make_target_model() -> type[TargetBase]:
+    fields: dict[str, Any] = {kind: (model | None, None) for kind, model in PROBE_CONFIGS.items()}
+    model = create_model("TargetConfig", __base__=TargetBase, **fields)
+    model.KINDS = frozenset(PROBE_CONFIGS)
+    return model
+
+
+TargetConfig = _make_target_model()
+
+
+class HistoryConfig(ConfigModel):
+    """The embedded SQLite history."""
+
+    path: Path = Path("var/dialtone.sqlite")
+    results_retention: Duration = 14 * 86400.0
+    transitions_retention: Duration = 800 * 86400.0
+    rollups_retention: Duration = 800 * 86400.0
+    batch_interval: Duration = 1.0
+
+
+class SchedulerConfig(ConfigModel):
+    """Global scheduling limits."""
+
+    concurrency: int = Field(default=1000, ge=1, le=100_000)
+    jitter: float = Field(default=0.05, ge=0, le=0.5, description="share of the interval")
+
+
+class DemoConfig(ConfigModel):
+    """In-process demo endpoints for the embedded default (`make run`)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9470, ge=0, le=65535)
+    outage_every: Duration = 3600.0
+    outage_length: Duration = 240.0
+
+
+class Config(ConfigModel):
+    """The whole agent configuration."""
+
+    vantage: Identifier = "local"
+    listen: str = Field(default="127.0.0.1:9469", pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$")
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    history: HistoryConfig = HistoryConfig()
+    demo: DemoConfig | None = None
+    components: list[ComponentConfig] = Field(default_factory=list)
+    targets: list[TargetConfig] = Field(default_factory=list)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        _unique("components", [c.id for c in self.components])
+        _unique("targets", [t.id for t in self.targets])
+        known = {c.id for c in self.components}
+        for i, t in enumerate(self.targets):
+            if t.component not in known:
+                raise ValueError(f"targets[{i}].component: unknown component {t.component!r}")
+        return self
+
+    def component(self, component_id: str) -> ComponentConfig:
+        """The component with this id."""
+        for c in self.components:
+            if c.id == component_id:
+                return c
+        raise KeyError(component_id)
+
+    def target(self, target_id: str) -> TargetBase:
+        """The target with this id."""
+        for t in self.targets:
+            if t.id == target_id:
+                assert isinstance(t, TargetBase)
+                return t
+        raise KeyError(target_id)
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            raise ValueError(f"{what}[{i}].id: duplicate id {x!r}")
+        seen.add(x)
+
+
+# --- loading ------------------------------------------------------------------------------------------------
+
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(node: Any, path: list[int | str], errors: list[str], source: str) -> Any:
+    if isinstance(node, str):
+
+        def sub(m: re.Match[str]) -> str:
+            if m.group(0) == "$$":
+                return "$"
+            name = m.group(1)
+            if name not in os.environ:
+                errors.append(f"{source}: {format_loc(path)}: environment variable {name} is not set")
+                return ""
+            return os.environ[name]
+
+        return _ENV.sub(sub, node)
+    if isinstance(node, dict):
+        return {k: _expand(v, [*path, str(k)], errors, source) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand(v, [*path, i], errors, source) for i, v in enumerate(node)]
+    return node
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    keys: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in keys:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        keys.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text to Python data, with duplicate keys refused and errors as ConfigError."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{source}: {where}invalid YAML: {problem}"]) from None
+
+
+def load_config_text(text: str, source: str = "<config>", base_dir: Path | None = None) -> Config:
+    """Validate YAML text; raises ConfigError listing every problem."""
+    data = parse_yaml(text, source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: (top level): the config must be a mapping of keys"])
+    errors: list[str] = []
+    data = _expand(data, [], errors, source)
+    if errors:
+        raise ConfigError(errors)
+    token = _BASE_DIR.set(base_dir or Path("."))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_messages(exc, source, frozenset(PROBE_CONFIGS))) from None
+    finally:
+        _BASE_DIR.reset(token)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file; raises ConfigError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{p}: not UTF-8 text"]) from None
+    return load_config_text(text, str(p), p.parent)
+
+
+def iter_secrets(model: BaseModel) -> Iterator[str]:
+    """Every secret value in a config tree (for redaction and the secret audit)."""
+    for name in type(model).model_fields:
+        yield from _secrets_in(getattr(model, name))
+
+
+def _secrets_in(value: Any) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        if value.get_secret_value():
+            yield value.get_secret_value()
+    elif isinstance(value, BaseModel):
+        yield from iter_secrets(value)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _secrets_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _secrets_in(v)
