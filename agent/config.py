@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -175,7 +175,10 @@ def _make_target_model() -> type[TargetBase]:
     return model
 
 
-TargetConfig = _make_target_model()
+if TYPE_CHECKING:
+    TargetConfig = TargetBase
+else:
+    TargetConfig = _make_target_model()
 
 
 class HistoryConfig(ConfigModel):
@@ -215,7 +218,7 @@ class Config(ConfigModel):
     history: HistoryConfig = HistoryConfig()
     demo: DemoConfig | None = None
     components: list[ComponentConfig] = Field(default_factory=list)
-    targets: list[TargetConfig] = Field(default_factory=list)  # type: ignore[valid-type]
+    targets: list[TargetConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -298,7 +301,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text to Python data, with duplicate keys refused and errors as ConfigError."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -161,12 +161,23 @@ class MetricSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class LabelledSpec:
+    """Exports every numeric value whose key starts with `prefix` as `name{label="<rest of key>"}`."""
+
+    prefix: str
+    name: str
+    label: str
+    help: str
+
+
+@dataclass(frozen=True, slots=True)
 class KindMetrics:
-    """A probe kind's metrics: its phase histogram-like gauge (labelled `phase`) and its value gauges."""
+    """A probe kind's metrics: its phase gauge (labelled `phase`), fixed value gauges and labelled families."""
 
     phase_metric: str | None = None
     phase_help: str = ""
     values: tuple[MetricSpec, ...] = ()
+    labelled: tuple[LabelledSpec, ...] = ()
 
 
 class Probe(Protocol):

@@ -1,0 +1,30 @@
+"""Helpers shared by CLI subcommands (the leading underscore keeps this module out of discovery)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from agent.config import Config, ConfigError, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def setup_logging(level: str = "info") -> None:
+    """Log lines to stderr with UTC timestamps."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.Formatter.converter = __import__("time").gmtime
+
+
+def load_or_report(path: str) -> Config | None:
+    """Load a config, or print every error to stderr and return None."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        return None

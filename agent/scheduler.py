@@ -1,0 +1,144 @@
+"""One loop per target on the monotonic clock: spread first runs, jitter, a global concurrency limit and a
+hard deadline per probe, so nothing ever hangs and a wall-clock step never bunches or stalls the probes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from agent.clock import Clock
+from agent.model import Probe, ProbeResult, Target
+
+log = logging.getLogger("dialtone.scheduler")
+
+HARD_DEADLINE_GRACE = 0.5
+"""Seconds past a target's own timeout before the scheduler cancels the probe itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A target, its probe and its interval (seconds)."""
+
+    target: Target
+    probe: Probe
+    interval: float
+
+
+ResultCallback = Callable[[ProbeResult], None]
+LatenessCallback = Callable[[float], None]
+
+
+async def run_probe(job: Job, clock: Clock) -> ProbeResult:
+    """Run one probe under a hard deadline. Timeouts and bugs become results; the agent never goes down."""
+    target = job.target
+    started_at, t0 = clock.now(), clock.monotonic()
+    try:
+        async with asyncio.timeout(target.timeout + HARD_DEADLINE_GRACE):
+            return await job.probe.probe(target)
+    except TimeoutError:
+        return ProbeResult.failure(
+            target, started_at, clock.monotonic() - t0, "timeout",
+            f"no result within the {target.timeout:g}s deadline",
+        )
+    except Exception as exc:  # a probe bug must not stop the other targets
+        log.exception("probe %s (%s) raised; this is a bug", target.id, target.kind)
+        return ProbeResult.failure(
+            target, started_at, clock.monotonic() - t0, "internal_error", f"{type(exc).__name__}: {exc}"
+        )
+
+
+class Scheduler:
+    """Runs every job forever at its interval until `stop()`; results go to `on_result`."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        on_result: ResultCallback,
+        *,
+        concurrency: int = 1000,
+        jitter: float = 0.05,
+        on_lateness: LatenessCallback | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.clock = clock
+        self.on_result = on_result
+        self.on_lateness = on_lateness or (lambda _s: None)
+        self.jitter = jitter
+        self._sem = asyncio.Semaphore(concurrency)
+        self._rng = rng or random.Random()
+        self._tasks: dict[str, tuple[Job, asyncio.Task[None]]] = {}
+        self.inflight = 0
+        self.skipped = 0
+        self.completed = 0
+
+    @property
+    def jobs(self) -> list[Job]:
+        """The jobs currently scheduled."""
+        return [job for job, _ in self._tasks.values()]
+
+    def start(self, jobs: Iterable[Job]) -> None:
+        """Schedule jobs, their first runs spread evenly across their interval (no thundering herd)."""
+        jobs = list(jobs)
+        n = len(jobs)
+        base = self.clock.monotonic()
+        for i, job in enumerate(jobs):
+            if job.target.id in self._tasks:
+                raise ValueError(f"target {job.target.id} is already scheduled")
+            offset = job.interval * i / n
+            task = asyncio.create_task(self._loop(job, base + offset), name=f"probe:{job.target.id}")
+            self._tasks[job.target.id] = (job, task)
+
+    def replace(self, jobs: Iterable[Job]) -> tuple[int, int, int]:
+        """Apply a reloaded job list; unchanged targets keep their loop. Returns (started, stopped, kept)."""
+        new = {j.target.id: j for j in jobs}
+        stale = [tid for tid, (job, _) in self._tasks.items() if new.get(tid) != job]
+        for tid in stale:
+            self._tasks.pop(tid)[1].cancel()
+        fresh = [j for tid, j in new.items() if tid not in self._tasks]
+        self.start(fresh)
+        return len(fresh), len(stale), len(new) - len(fresh)
+
+    async def stop(self) -> None:
+        """Cancel every loop and wait for them (probes in flight are cancelled, never awaited to the end)."""
+        tasks = [task for _, task in self._tasks.values()]
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def probe_now(self, target_id: str) -> ProbeResult:
+        """Probe one scheduled target immediately (for /probe), outside its loop, under the same limits."""
+        job, _ = self._tasks[target_id]
+        async with self._sem:
+            return await run_probe(job, self.clock)
+
+    async def _loop(self, job: Job, first: float) -> None:
+        next_at = first
+        interval = job.interval
+        while True:
+            delay = next_at - self.clock.monotonic()
+            if delay > 0:
+                await self.clock.sleep(delay)
+            async with self._sem:
+                self.on_lateness(max(0.0, self.clock.monotonic() - next_at))
+                self.inflight += 1
+                try:
+                    result = await run_probe(job, self.clock)
+                finally:
+                    self.inflight -= 1
+            self.completed += 1
+            try:
+                self.on_result(result)
+            except Exception:
+                log.exception("handling the result of %s failed; this is a bug", job.target.id)
+            next_at += interval * (1.0 + self._rng.uniform(-self.jitter, self.jitter))
+            now = self.clock.monotonic()
+            if next_at < now:
+                # The probe overran its slot: skip the missed runs instead of firing a burst.
+                missed = int((now - next_at) // interval) + 1
+                self.skipped += missed
+                next_at += missed * interval

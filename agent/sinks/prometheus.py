@@ -1,0 +1,237 @@
+"""Prometheus exposition with blackbox_exporter's metric names, built for 10,000 targets.
+
+Each target's sample lines are rendered once, when its result arrives, and cached per metric family; a scrape
+only joins the cached fragments (DESIGN.md "Scrape cost at scale"). prometheus_client still serves the agent's
+own metrics (counters, the lateness histogram) on a registry that is passed in, and sets the format rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import exposition as text_exposition
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.openmetrics import exposition as om_exposition
+from prometheus_client.registry import Collector
+
+from agent.model import ALL_STATUSES, KindMetrics, ProbeResult, Status, Transition
+
+OPENMETRICS = om_exposition.CONTENT_TYPE_LATEST
+TEXT = text_exposition.CONTENT_TYPE_LATEST
+
+LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def escape_label(value: str) -> str:
+    """Escape a label value for the text and OpenMetrics formats."""
+    if "\\" in value or '"' in value or "\n" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return value
+
+
+def format_value(value: float) -> str:
+    """A sample value as both formats write it."""
+    if value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+@dataclass(frozen=True, slots=True)
+class TargetMeta:
+    """Labels every sample of a target carries."""
+
+    target: str
+    component: str
+    kind: str
+    extra: Mapping[str, str]
+
+
+_GENERIC = (
+    ("probe_success", "Whether the probe succeeded (1) or failed (0)."),
+    ("probe_duration_seconds", "How long the probe took to complete, in seconds."),
+    ("dialtone_probe_last_run_timestamp_seconds", "When the target's last probe started (Unix seconds)."),
+    ("dialtone_probe_maintenance", "Whether the last result was taken inside a maintenance window."),
+)
+
+
+class PrometheusSink:
+    """A Sink that caches per-target exposition fragments and serves them beside the agent's own metrics."""
+
+    def __init__(
+        self,
+        vantage: str,
+        kinds: Mapping[str, KindMetrics],
+        registry: CollectorRegistry,
+        component_status: Callable[[], Mapping[str, Status]],
+        target_up: Callable[[], Mapping[str, bool | None]],
+    ) -> None:
+        self.vantage = vantage
+        self.kinds = kinds
+        self.registry = registry
+        self._families: dict[str, tuple[str, dict[str, str]]] = {}
+        self._meta: dict[str, TargetMeta] = {}
+        self._prefix: dict[str, str] = {}
+        for name, help_ in _GENERIC:
+            self._family(name, help_)
+        self.probes_total = Counter(
+            "dialtone_probes", "Probes run, by kind and result.", ["kind", "result"], registry=registry
+        )
+        self.lateness = Histogram(
+            "dialtone_scheduler_lateness_seconds", "How late probes started against their schedule.",
+            buckets=LATENESS_BUCKETS, registry=registry,
+        )
+        self.transitions_total = Counter(
+            "dialtone_transitions", "Confirmed state transitions, by subject.", ["subject"], registry=registry
+        )
+        registry.register(_StatusCollector(component_status, target_up, self._meta))
+
+    def set_targets(self, metas: Iterable[TargetMeta]) -> None:
+        """(Re)define the targets; fragments of removed targets are dropped, so they stop being exported."""
+        self._meta.clear()
+        self._meta.update({m.target: m for m in metas})
+        self._prefix = {tid: self._label_prefix(m) for tid, m in self._meta.items()}
+        for _, samples in self._families.values():
+            for tid in [t for t in samples if t not in self._meta]:
+                del samples[tid]
+
+    def _label_prefix(self, m: TargetMeta) -> str:
+        extra = "".join(f',{k}="{escape_label(v)}"' for k, v in sorted(m.extra.items()))
+        return f'target="{m.target}",component="{m.component}",kind="{m.kind}",vantage="{self.vantage}"{extra}'
+
+    def _family(self, name: str, help_: str) -> dict[str, str]:
+        fam = self._families.get(name)
+        if fam is None:
+            fam = self._families[name] = (help_, {})
+        return fam[1]
+
+    # --- Sink ------------------------------------------------------------------------------------------------
+
+    def on_result(self, result: ProbeResult) -> None:
+        """Render and cache this target's fragments."""
+        self.probes_total.labels(result.kind, "success" if result.ok else "failure").inc()
+        labels = self._prefix.get(result.target)
+        if labels is None:
+            return
+        for name, text in self.render(result, labels):
+            self._families[name][1][result.target] = text
+
+    def on_transition(self, transition: Transition) -> None:
+        """Count transitions (the status gauges are read live at scrape time)."""
+        self.transitions_total.labels(transition.subject).inc()
+
+    async def start(self) -> None:
+        """Nothing to start."""
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+    # --- rendering -------------------------------------------------------------------------------------------
+
+    def render(self, result: ProbeResult, labels: str) -> Iterator[tuple[str, str]]:
+        """(family, sample lines) pairs for one result; used by on_result and by /probe."""
+        yield "probe_success", f"probe_success{{{labels}}} {1 if result.ok else 0}\n"
+        yield "probe_duration_seconds", f"probe_duration_seconds{{{labels}}} {format_value(result.duration)}\n"
+        yield (
+            "dialtone_probe_last_run_timestamp_seconds",
+            f"dialtone_probe_last_run_timestamp_seconds{{{labels}}} {format_value(result.started_at.timestamp())}\n",
+        )
+        yield "dialtone_probe_maintenance", f"dialtone_probe_maintenance{{{labels}}} {int(result.maintenance)}\n"
+        spec = self.kinds.get(result.kind)
+        if spec is None:
+            return
+        if spec.phase_metric:
+            self._family(spec.phase_metric, spec.phase_help or "Duration of each probe phase, in seconds.")
+            yield spec.phase_metric, "".join(
+                f'{spec.phase_metric}{{{labels},phase="{p}"}} {format_value(v)}\n' for p, v in result.phases.items()
+            )
+        values = result.values
+        for m in spec.values:
+            v = values.get(m.value)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                self._family(m.name, m.help)
+                extra = "".join(f',{k}="{escape_label(x)}"' for k, x in m.labels.items())
+                yield m.name, f"{m.name}{{{labels}{extra}}} {format_value(float(v))}\n"
+        for ls in spec.labelled:
+            self._family(ls.name, ls.help)
+            yield ls.name, "".join(
+                f'{ls.name}{{{labels},{ls.label}="{escape_label(k[len(ls.prefix):])}"}} {format_value(float(v))}\n'
+                for k, v in values.items()
+                if k.startswith(ls.prefix) and isinstance(v, int | float) and not isinstance(v, bool)
+            )
+
+    def exposition(self, openmetrics: bool = False) -> bytes:
+        """The whole scrape: cached probe fragments, then the registry's own metrics."""
+        parts: list[str] = []
+        for name, (help_, samples) in self._families.items():
+            if samples:
+                parts.append(f"# HELP {name} {help_}\n# TYPE {name} gauge\n")
+                parts.extend(samples.values())
+        head = "".join(parts).encode()
+        own: bytes = (
+            om_exposition.generate_latest(self.registry)  # type: ignore[no-untyped-call]
+            if openmetrics
+            else text_exposition.generate_latest(self.registry)
+        )
+        return head + own
+
+    def exposition_for(self, result: ProbeResult) -> bytes:
+        """The metrics of one result only (the /probe answer), with HELP and TYPE lines."""
+        labels = self._prefix.get(result.target, f'target="{result.target}",kind="{result.kind}"')
+        out: list[str] = []
+        for name, text in self.render(result, labels):
+            if text:
+                help_ = self._families[name][0]
+                out.append(f"# HELP {name} {help_}\n# TYPE {name} gauge\n{text}")
+        return "".join(out).encode()
+
+
+class _StatusCollector(Collector):
+    """One-hot component status and confirmed target state, read from the state machine at scrape time."""
+
+    def __init__(
+        self,
+        component_status: Callable[[], Mapping[str, Status]],
+        target_up: Callable[[], Mapping[str, bool | None]],
+        meta: Mapping[str, TargetMeta],
+    ) -> None:
+        self._status = component_status
+        self._up = target_up
+        self._meta = meta
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the status families."""
+        status = GaugeMetricFamily(
+            "dialtone_component_status", "Component status, one-hot over the Statuspage statuses.",
+            labels=["component", "status"],
+        )
+        for cid, current in self._status().items():
+            for s in ALL_STATUSES:
+                status.add_metric([cid, s.value], 1.0 if s is current else 0.0)
+        yield status
+        up = GaugeMetricFamily(
+            "dialtone_target_up", "Confirmed target state after thresholds: 1 up, 0 down (absent while unknown).",
+            labels=["target", "component"],
+        )
+        for tid, state in self._up().items():
+            if state is not None and tid in self._meta:
+                up.add_metric([tid, self._meta[tid].component], 1.0 if state else 0.0)
+        yield up
+
+
+def agent_gauges(registry: CollectorRegistry) -> dict[str, Gauge]:
+    """Gauges the composition root keeps current (reload state, scheduler and history health)."""
+    return {
+        "reload_ok": Gauge("dialtone_config_last_reload_successful",
+                           "Whether the last configuration reload attempt was successful.", registry=registry),
+        "reload_ts": Gauge("dialtone_config_last_reload_success_timestamp_seconds",
+                           "Timestamp of the last successful configuration reload.", registry=registry),
+        "targets": Gauge("dialtone_scheduler_targets", "Targets scheduled.", registry=registry),
+        "inflight": Gauge("dialtone_scheduler_inflight", "Probes running now.", registry=registry),
+    }

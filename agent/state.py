@@ -1,0 +1,197 @@
+"""Probe results to confirmed target states and component statuses, with the cause of every transition.
+
+A target goes down after `failures` consecutive failed results and up after `successes` consecutive good ones,
+so one lost packet never pages anyone. A component's status is derived from its targets' confirmed states:
+
+- every known target down -> major_outage; some down -> partial_outage
+- all up, one or more degraded -> degraded_performance; otherwise operational
+- inside a maintenance window -> under_maintenance (probing goes on; the window masks the status)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent.model import Component, ProbeResult, Status, Target, TargetState, Transition
+
+MaintenancePredicate = Callable[[str, datetime], bool]
+"""(component_id, now) -> True while the component is inside a maintenance window."""
+
+
+def never_in_maintenance(component: str, now: datetime) -> bool:
+    """The default predicate before a calendar is configured."""
+    return False
+
+
+@dataclass(slots=True)
+class _TargetTrack:
+    component: str
+    failures_needed: int
+    successes_needed: int
+    state: TargetState = TargetState.UNKNOWN
+    degraded: bool = False
+    streak_ok: int = 0
+    streak_fail: int = 0
+    last_error: str = ""
+    last_message: str = ""
+
+
+@dataclass(slots=True)
+class _ComponentTrack:
+    targets: list[str] = field(default_factory=list)
+    status: Status = Status.OPERATIONAL
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """What the state machine needs of a target: its component and thresholds."""
+
+    id: str
+    component: str
+    failures: int
+    successes: int
+
+
+class StateMachine:
+    """Folds results into states; returns the transitions each result caused (in order)."""
+
+    def __init__(
+        self,
+        components: Iterable[Component],
+        targets: Iterable[TargetSpec],
+        maintenance: MaintenancePredicate = never_in_maintenance,
+    ) -> None:
+        self.maintenance = maintenance
+        self._components: dict[str, _ComponentTrack] = {c.id: _ComponentTrack() for c in components}
+        self._targets: dict[str, _TargetTrack] = {}
+        for t in targets:
+            self._targets[t.id] = _TargetTrack(t.component, t.failures, t.successes)
+            self._components.setdefault(t.component, _ComponentTrack()).targets.append(t.id)
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def component_status(self, component: str) -> Status:
+        """The component's current status."""
+        return self._components[component].status
+
+    def component_statuses(self) -> Mapping[str, Status]:
+        """Every component's current status."""
+        return {cid: c.status for cid, c in self._components.items()}
+
+    def target_state(self, target: str) -> TargetState:
+        """The target's confirmed state."""
+        return self._targets[target].state
+
+    def target_states(self) -> Mapping[str, TargetState]:
+        """Every target's confirmed state."""
+        return {tid: t.state for tid, t in self._targets.items()}
+
+    def component_targets(self, component: str) -> list[str]:
+        """The ids of the targets that make up a component."""
+        return list(self._components[component].targets)
+
+    # --- folding ---------------------------------------------------------------------------------------------
+
+    def observe(self, result: ProbeResult) -> list[Transition]:
+        """Fold one result in; return the transitions it caused (target first, then its component)."""
+        track = self._targets.get(result.target)
+        if track is None:
+            return []
+        out: list[Transition] = []
+        new_state = self._step(track, result)
+        degraded_changed = result.ok and track.degraded != result.degraded
+        if result.ok:
+            track.degraded = result.degraded
+        if new_state is not None:
+            old = track.state
+            track.state = new_state
+            out.append(
+                Transition("target", result.target, result.started_at, old.value, new_state.value,
+                           _target_cause(track, result), track.component)
+            )
+        if new_state is not None or degraded_changed:
+            out.extend(self._recompute(track.component, result.started_at))
+        return out
+
+    def refresh(self, now: datetime) -> list[Transition]:
+        """Re-evaluate every component (maintenance windows open and close with time, not results)."""
+        out: list[Transition] = []
+        for cid in self._components:
+            out.extend(self._recompute(cid, now))
+        return out
+
+    def adopt(self, old: StateMachine) -> None:
+        """Carry confirmed states over a reload, for targets and components that still exist."""
+        for tid, track in old._targets.items():
+            mine = self._targets.get(tid)
+            if mine is not None and mine.component == track.component:
+                mine.state, mine.degraded = track.state, track.degraded
+                mine.streak_ok, mine.streak_fail = track.streak_ok, track.streak_fail
+        for cid, comp in old._components.items():
+            if cid in self._components:
+                self._components[cid].status = comp.status
+                self._components[cid].since = comp.since
+
+    def restore(self, statuses: Mapping[str, Status]) -> None:
+        """Seed component statuses from history at start-up, so a restart does not fake a transition."""
+        for cid, status in statuses.items():
+            if cid in self._components:
+                self._components[cid].status = status
+
+    def _step(self, track: _TargetTrack, result: ProbeResult) -> TargetState | None:
+        if result.ok:
+            track.streak_ok += 1
+            track.streak_fail = 0
+            if track.state is not TargetState.UP and track.streak_ok >= track.successes_needed:
+                return TargetState.UP
+        else:
+            track.streak_fail += 1
+            track.streak_ok = 0
+            track.last_error, track.last_message = result.error, result.message
+            if track.state is not TargetState.DOWN and track.streak_fail >= track.failures_needed:
+                return TargetState.DOWN
+        return None
+
+    def _recompute(self, component: str, now: datetime) -> list[Transition]:
+        comp = self._components[component]
+        status, cause = self._derive(component, comp, now)
+        if status is comp.status:
+            return []
+        old = comp.status
+        comp.status, comp.since = status, now
+        return [Transition("component", component, now, old.value, status.value, cause, component)]
+
+    def _derive(self, component: str, comp: _ComponentTrack, now: datetime) -> tuple[Status, str]:
+        tracks = [(tid, self._targets[tid]) for tid in comp.targets]
+        known = [(tid, t) for tid, t in tracks if t.state is not TargetState.UNKNOWN]
+        down = [tid for tid, t in known if t.state is TargetState.DOWN]
+        degraded = [tid for tid, t in known if t.state is TargetState.UP and t.degraded]
+        if self.maintenance(component, now):
+            return Status.UNDER_MAINTENANCE, "maintenance window in progress"
+        if known and len(down) == len(known):
+            return Status.MAJOR_OUTAGE, f"all {len(known)} targets down: {_list(down)}"
+        if down:
+            return Status.PARTIAL_OUTAGE, f"{len(down)} of {len(known)} targets down: {_list(down)}"
+        if degraded:
+            return Status.DEGRADED_PERFORMANCE, f"degraded: {_list(degraded)}"
+        return Status.OPERATIONAL, "all targets up" if known else "no results yet"
+
+
+def _target_cause(track: _TargetTrack, result: ProbeResult) -> str:
+    if result.ok:
+        return f"{track.streak_ok} consecutive successes"
+    detail = f"{result.error}: {result.message}" if result.message else result.error
+    return f"{track.streak_fail} consecutive failures ({detail})"
+
+
+def _list(ids: list[str], most: int = 5) -> str:
+    shown = ", ".join(ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def specs_for(targets: Iterable[Target], thresholds: Mapping[str, tuple[int, int]]) -> list[TargetSpec]:
+    """TargetSpecs from model targets and per-target (failures, successes) thresholds."""
+    return [TargetSpec(t.id, t.component, *thresholds[t.id]) for t in targets]
