@@ -24,8 +24,13 @@ from pydantic import (
     model_validator,
 )
 
+from agent.aggregate_payload import AggregateConfig
+from agent.calendar import MaintenanceConfig
 from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
 from agent.probes import PROBE_CONFIGS
+from agent.shard import ShardSpec
+from agent.sinks.mqtt import MqttConfig
+from agent.sla import SlaConfig
 
 __all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "parse_duration"]
 
@@ -51,12 +56,24 @@ def format_loc(loc: Sequence[int | str]) -> str:
     return out or "(top level)"
 
 
+class PathError(ValueError):
+    """A validation error found at a deeper key than the validator that raised it (cross-references)."""
+
+    def __init__(self, loc: tuple[int | str, ...], reason: str) -> None:
+        super().__init__(reason)
+        self.loc = loc
+        self.reason = reason
+
+
 def _messages(exc: ValidationError, source: str, known_blocks: frozenset[str]) -> list[str]:
     lines: list[str] = []
     for err in exc.errors(include_input=False, include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, PathError):
+            loc, msg = [*loc, *cause.loc], cause.reason
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
@@ -217,6 +234,11 @@ class Config(ConfigModel):
     scheduler: SchedulerConfig = SchedulerConfig()
     history: HistoryConfig = HistoryConfig()
     demo: DemoConfig | None = None
+    mqtt: MqttConfig | None = None
+    shard: ShardSpec | None = Field(default=None, description="i/n: probe only targets hashing to shard i")
+    aggregate: AggregateConfig | None = None
+    maintenance: MaintenanceConfig = MaintenanceConfig()
+    sla: SlaConfig = SlaConfig()
     components: list[ComponentConfig] = Field(default_factory=list)
     targets: list[TargetConfig] = Field(default_factory=list)
 
@@ -227,7 +249,7 @@ class Config(ConfigModel):
         known = {c.id for c in self.components}
         for i, t in enumerate(self.targets):
             if t.component not in known:
-                raise ValueError(f"targets[{i}].component: unknown component {t.component!r}")
+                raise PathError(("targets", i, "component"), f"unknown component {t.component!r}")
         return self
 
     def component(self, component_id: str) -> ComponentConfig:
@@ -250,7 +272,7 @@ def _unique(what: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for i, x in enumerate(ids):
         if x in seen:
-            raise ValueError(f"{what}[{i}].id: duplicate id {x!r}")
+            raise PathError((what, i, "id"), f"duplicate id {x!r}")
         seen.add(x)
 
 

@@ -20,7 +20,8 @@ from prometheus_client.registry import Collector
 from agent.model import ALL_STATUSES, KindMetrics, ProbeResult, Status, Transition
 
 OPENMETRICS = om_exposition.CONTENT_TYPE_LATEST
-TEXT = text_exposition.CONTENT_TYPE_LATEST
+TEXT = "text/plain; version=0.0.4; charset=utf-8"
+"""The classic text format, which every Prometheus version negotiates."""
 
 LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
