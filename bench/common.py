@@ -75,7 +75,8 @@ def machine() -> str:
             model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
     except OSError:
         model = "?"
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({model}), Python {platform.python_version()}"
+    cores = os.cpu_count()
+    return f"{platform.system()} {platform.machine()}, {cores} cores ({model}), Python {platform.python_version()}"
 
 
 def report(title: str, rows: Sequence[Row]) -> None:

@@ -111,7 +111,7 @@ async def test_port_in_use_is_a_startup_error(tmp_path: Path) -> None:
 
 async def test_promtool_accepts_the_exposition(running, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     promtool = require_binary("promtool", "prometheus")
-    agent, status, base, _ = running
+    agent, _, base, _ = running
     await wait_for(lambda: agent.scheduler.completed > 1)
     _, _, body = await get(base + "/metrics")
     proc = subprocess.run([promtool, "check", "metrics"], input=body.encode(), capture_output=True, timeout=30)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from agent.commands.schema import config_schema
 from agent.config import ConfigError, iter_secrets, load_config, load_config_text
@@ -57,7 +58,7 @@ def test_defaults_and_durations() -> None:
     assert (t.interval, t.timeout) == (120.0, 1.5)
     assert c.components[0].target_percent == 99.99
     assert c.listen == "127.0.0.1:9469"
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(ValidationError):  # frozen
         c.vantage = "x"  # type: ignore[misc]
 
 

@@ -51,7 +51,7 @@ def test_success_threshold_delays_recovery() -> None:
     sm.observe(result("a", False))
     assert sm.target_state("a") is TargetState.DOWN
     assert sm.observe(result("a", True, 1)) == [] and sm.observe(result("a", True, 2)) == []
-    assert [x.new for x in sm.observe(result("a", True, 3))][0] == "up"
+    assert [x.new for x in sm.observe(result("a", True, 3))] == ["up", "operational"]
 
 
 def test_unknown_targets_do_not_count() -> None:
