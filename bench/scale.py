@@ -19,10 +19,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent  # noqa: E402
-from agent.config import Config  # noqa: E402
-from bench.common import Row, machine, pid_cpu_seconds, report, rss_bytes, self_cpu_seconds  # noqa: E402
-from tests.peers.base import free_port  # noqa: E402
+from agent.app import Agent
+from agent.config import Config
+from bench.common import Row, machine, pid_cpu_seconds, report, rss_bytes, self_cpu_seconds
+from tests.peers.base import free_port
 
 
 def build_config(n: int, ports: list[int], listen: int, history: Path) -> Config:
