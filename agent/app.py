@@ -117,7 +117,8 @@ class Agent:
         }
 
     def _metas(self, config: Config) -> list[TargetMeta]:
-        return [TargetMeta(t.id, t.component, t.kind, dict(t.labels)) for t in config.targets]
+        self.prometheus.set_components({c.id: (c.tier, c.sla_target) for c in components_of(config)})
+        return [TargetMeta(t.id, t.component, t.kind, dict(t.labels), t.interval) for t in config.targets]
 
     def handle_result(self, result: ProbeResult) -> None:
         """The result pipeline: flag maintenance, fold into state, fan out to sinks and transition hooks."""

@@ -52,6 +52,7 @@ class TargetMeta:
     component: str
     kind: str
     extra: Mapping[str, str]
+    interval: float = 0.0
 
 
 _GENERIC = (
@@ -59,6 +60,7 @@ _GENERIC = (
     ("probe_duration_seconds", "How long the probe took to complete, in seconds."),
     ("dialtone_probe_last_run_timestamp_seconds", "When the target's last probe started (Unix seconds)."),
     ("dialtone_probe_maintenance", "Whether the last result was taken inside a maintenance window."),
+    ("dialtone_probe_interval_seconds", "The target's configured probe interval (for stale-probe alerts)."),
 )
 
 
@@ -91,7 +93,8 @@ class PrometheusSink:
         self.transitions_total = Counter(
             "dialtone_transitions", "Confirmed state transitions, by subject.", ["subject"], registry=registry
         )
-        registry.register(_StatusCollector(component_status, target_up, self._meta))
+        self._sla_targets: dict[str, tuple[str, float]] = {}
+        registry.register(_StatusCollector(component_status, target_up, self._meta, self._sla_targets))
 
     def set_targets(self, metas: Iterable[TargetMeta]) -> None:
         """(Re)define the targets; fragments of removed targets are dropped, so they stop being exported."""
@@ -101,6 +104,14 @@ class PrometheusSink:
         for _, samples in self._families.values():
             for tid in [t for t in samples if t not in self._meta]:
                 del samples[tid]
+        intervals = self._families["dialtone_probe_interval_seconds"][1]
+        for tid, m in self._meta.items():
+            intervals[tid] = f"dialtone_probe_interval_seconds{{{self._prefix[tid]}}} {format_value(m.interval)}\n"
+
+    def set_components(self, targets: Mapping[str, tuple[str, float]]) -> None:
+        """Each component's SLA tier and target ratio, exported for the burn-rate rules."""
+        self._sla_targets.clear()
+        self._sla_targets.update(targets)
 
     def _label_prefix(self, m: TargetMeta) -> str:
         extra = "".join(f',{k}="{escape_label(v)}"' for k, v in sorted(m.extra.items()))
@@ -201,10 +212,12 @@ class _StatusCollector(Collector):
         component_status: Callable[[], Mapping[str, Status]],
         target_up: Callable[[], Mapping[str, bool | None]],
         meta: Mapping[str, TargetMeta],
+        sla_targets: Mapping[str, tuple[str, float]],
     ) -> None:
         self._status = component_status
         self._up = target_up
         self._meta = meta
+        self._sla = sla_targets
 
     def collect(self) -> Iterator[Metric]:
         """Yield the status families."""
@@ -224,6 +237,13 @@ class _StatusCollector(Collector):
             if state is not None and tid in self._meta:
                 up.add_metric([tid, self._meta[tid].component], 1.0 if state else 0.0)
         yield up
+        sla = GaugeMetricFamily(
+            "dialtone_component_sla_target_ratio", "The component's SLA target per calendar month (0.9995 = 99.95 %).",
+            labels=["component", "tier"],
+        )
+        for cid, (tier, ratio) in self._sla.items():
+            sla.add_metric([cid, tier], ratio)
+        yield sla
 
 
 def agent_gauges(registry: CollectorRegistry) -> dict[str, Gauge]:
