@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -25,6 +26,7 @@ from agent.sinks.history import HistoryWriter
 from agent.sinks.history_schema import HistoryError, open_history
 from agent.sinks.prometheus import PrometheusSink, TargetMeta, agent_gauges
 from agent.state import MaintenancePredicate, StateMachine, TargetSpec, never_in_maintenance
+from agent.web import WebConfigError, basic_auth_middleware, load_web_file, server_ssl_context
 
 log = logging.getLogger("dialtone")
 
@@ -77,6 +79,7 @@ class Agent:
     ) -> None:
         self.config = config
         self.config_path = config_path
+        self._config_dir = config_path.parent if config_path else Path(".")
         self.clock: Clock = clock or SystemClock()
         self.maintenance = maintenance
         self.registry = CollectorRegistry(auto_describe=True)
@@ -155,7 +158,7 @@ class Agent:
         )
         self.sinks.append(self.history)
         self.registry.register(_HistoryCollector(self.history))
-        await self._serve(self.config.listen, build_app(self._endpoints()))
+        await self._serve_endpoints()
         if self.config.demo and self.config.demo.enabled:
             from agent import demo
 
@@ -173,13 +176,28 @@ class Agent:
         log.info("dialtone %s started: vantage %s, %d targets, metrics on http://%s/metrics",
                  __version__, self.config.vantage, len(self._configured), self.config.listen)
 
-    async def _serve(self, listen: str, app: web.Application) -> None:
+    async def _serve_endpoints(self) -> None:
+        cfg = self.config.web
+        ssl_context, middlewares = None, []
+        if cfg.config_file is not None:
+            path = cfg.config_file if cfg.config_file.is_absolute() else self._config_dir / cfg.config_file
+            try:
+                web_file = load_web_file(path)
+                if web_file.tls_server_config is not None:
+                    ssl_context = server_ssl_context(web_file.tls_server_config)
+            except WebConfigError as exc:
+                raise StartupError("; ".join(exc.errors)) from None
+            if web_file.basic_auth_users:
+                middlewares.append(basic_auth_middleware(web_file.basic_auth_users))
+        await self._serve(self.config.listen, build_app(self._endpoints(), middlewares), ssl_context)
+
+    async def _serve(self, listen: str, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> None:
         host, _, port = listen.rpartition(":")
         host = host.strip("[]")
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, int(port), reuse_address=True).start()
+            await web.TCPSite(runner, host, int(port), reuse_address=True, ssl_context=ssl_context).start()
         except OSError as exc:
             await runner.cleanup()
             raise StartupError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
@@ -192,7 +210,8 @@ class Agent:
             known_target=lambda tid: tid in self._component_of,
             reload=self.reload,
             ready=lambda: self._ready,
-            reload_enabled=True,
+            reload_enabled=self.config.web.enable_reload,
+            probe_rate=self.config.web.probe_rate_limit,
         )
 
     async def probe_now(self, target_id: str) -> ProbeResult:

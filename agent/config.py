@@ -31,6 +31,7 @@ from agent.probes import PROBE_CONFIGS
 from agent.shard import ShardSpec
 from agent.sinks.mqtt import MqttConfig
 from agent.sla import SlaConfig
+from agent.snmp.traps import TrapReceiverConfig
 
 __all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "parse_duration"]
 
@@ -225,6 +226,14 @@ class DemoConfig(ConfigModel):
     outage_length: Duration = 240.0
 
 
+class WebConfig(ConfigModel):
+    """The agent's own endpoints: optional TLS and basic auth (exporter-toolkit web.yml), reload, /probe limits."""
+
+    config_file: Path | None = Field(default=None, description="a web.yml with tls_server_config, basic_auth_users")
+    enable_reload: bool = False
+    probe_rate_limit: float = Field(default=10.0, gt=0, le=10_000, description="/probe requests per second")
+
+
 class Config(ConfigModel):
     """The whole agent configuration."""
 
@@ -233,8 +242,10 @@ class Config(ConfigModel):
     thresholds: ThresholdsConfig = ThresholdsConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     history: HistoryConfig = HistoryConfig()
+    web: WebConfig = WebConfig()
     demo: DemoConfig | None = None
     mqtt: MqttConfig | None = None
+    snmp_traps: TrapReceiverConfig | None = None
     shard: ShardSpec | None = Field(default=None, description="i/n: probe only targets hashing to shard i")
     aggregate: AggregateConfig | None = None
     maintenance: MaintenanceConfig = MaintenanceConfig()

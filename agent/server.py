@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -54,8 +55,8 @@ def wants_openmetrics(accept: str) -> bool:
     return "application/openmetrics-text" in accept
 
 
-def build_app(ep: Endpoints) -> web.Application:
-    """The aiohttp application for the agent's own endpoints."""
+def build_app(ep: Endpoints, middlewares: Sequence[Any] = ()) -> web.Application:
+    """The aiohttp application for the agent's own endpoints (auth middlewares come from agent.web)."""
     bucket = _TokenBucket(ep.probe_rate)
     reload_lock = asyncio.Lock()
 
@@ -83,14 +84,14 @@ def build_app(ep: Endpoints) -> web.Application:
 
     async def reload(request: web.Request) -> web.Response:
         if not ep.reload_enabled:
-            return _text(403, "reload over HTTP is disabled; set web.enable_reload: true or send SIGHUP\n")
+            return _text(403, "reload over HTTP is disabled: set web.enable_reload: true, or send SIGHUP\n")
         async with reload_lock:
             ok, errors = await ep.reload()
         if ok:
             return _text(200, "config reloaded\n")
         return _text(400, "config refused, the previous one keeps running:\n" + "\n".join(errors) + "\n")
 
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=list(middlewares))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)

@@ -39,6 +39,7 @@ vantage: test
 listen: 127.0.0.1:{listen_port}
 thresholds: {{failures: 1, successes: 1}}
 history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
+web: {{enable_reload: true}}
 components:
   - {{id: portal, name: Portal, tier: supporting}}
 targets:
