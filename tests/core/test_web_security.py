@@ -33,8 +33,8 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 def write_config(tmp: Path, target_port: int, listen: int, web_yml: str | None, reload: bool = True) -> Path:
     cfg = agent_config(tmp, target_port, listen)
     text = cfg.read_text()
-    web = "web: {enable_reload: %s%s}" % ("true" if reload else "false",
-                                         ", config_file: web.yml" if web_yml is not None else "")
+    file_key = ", config_file: web.yml" if web_yml is not None else ""
+    web = f"web: {{enable_reload: {'true' if reload else 'false'}{file_key}}}"
     cfg.write_text(text.replace("web: {enable_reload: true}", web))
     if web_yml is not None:
         (tmp / "web.yml").write_text(web_yml)
