@@ -1,21 +1,221 @@
-"""HTTP probe (placeholder until the core-probes work lands)."""
+"""HTTP probe: one request on a fresh connection, with blackbox_exporter's phases, checks and metric names."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import re
+from time import perf_counter
+from typing import TYPE_CHECKING
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from agent.clock import Clock, SystemClock
 from agent.config_base import ConfigModel
-from agent.model import KindMetrics
+from agent.model import KindMetrics, MetricSpec, ProbeResult, Target, Value
+from agent.probes.httpwire import Plan, Response, fetch, parse_endpoint
+from agent.probes.netconn import IpPreference, ProbeFailure, Trace
+from agent.probes.tlsinfo import SSL_EXPIRY, TlsConfig
+
+if TYPE_CHECKING:
+    from agent.probes import ProbeContext
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_STATUS_CLASS = re.compile(r"^[1-5]xx$")
+
+
+class BasicAuth(ConfigModel):
+    """HTTP basic authentication; `password_file` reads the password from a file."""
+
+    username: str = Field(min_length=1)
+    password: SecretStr
 
 
 class HttpConfig(ConfigModel):
-    """HTTP probe settings."""
+    """The `http:` block of a target."""
 
-    url: str = ""
+    # A body, a header value or a regex may rely on its whitespace, so the base model's stripping is off.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    url: str
+    method: str = Field(default="GET", pattern=r"^[A-Z]{1,20}$")
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = ""
+    valid_status_codes: list[int | str] = Field(default_factory=list, description="default: any 2xx")
+    fail_if_body_matches_regexp: list[str] = Field(default_factory=list)
+    fail_if_body_not_matches_regexp: list[str] = Field(default_factory=list)
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=10, ge=1, le=100)
+    max_body_bytes: int = Field(default=1 << 20, ge=1, le=1 << 30)
+    accept_truncated_body: bool = False
+    ip_protocol: IpPreference = "any"
+    ip_fallback: bool = True
+    tls_config: TlsConfig = TlsConfig()
+    basic_auth: BasicAuth | None = None
+    bearer_token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parse_endpoint(v.strip())
+        return v.strip()
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if not _TOKEN.match(name):
+                raise ValueError(f"header name {name!r} is not a valid HTTP token")
+            if any(c in value for c in "\r\n\0"):
+                raise ValueError(f"header {name}: value must not contain CR, LF or NUL")
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(f"header {name}: value must be Latin-1 text") from None
+        return v
+
+    @field_validator("valid_status_codes")
+    @classmethod
+    def _codes(cls, v: list[int | str]) -> list[int | str]:
+        for i, code in enumerate(v):
+            if isinstance(code, int) and not 100 <= code <= 599:
+                raise ValueError(f"[{i}]: {code} is not an HTTP status code (100-599)")
+            if isinstance(code, str) and not _STATUS_CLASS.match(code):
+                raise ValueError(f"[{i}]: {code!r} is neither a status code nor a class like 2xx")
+        return v
+
+    @field_validator("fail_if_body_matches_regexp", "fail_if_body_not_matches_regexp")
+    @classmethod
+    def _regexps(cls, v: list[str]) -> list[str]:
+        for i, pattern in enumerate(v):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"[{i}]: invalid regular expression {pattern!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _auth(self) -> HttpConfig:
+        given = {k.lower() for k in self.headers}
+        if self.basic_auth is not None and self.bearer_token is not None:
+            raise ValueError("give basic_auth or bearer_token, not both")
+        if (self.basic_auth or self.bearer_token) and "authorization" in given:
+            raise ValueError("an Authorization header conflicts with basic_auth/bearer_token")
+        return self
+
+    def status_codes(self) -> frozenset[int]:
+        """The accepted status codes, with classes like 2xx expanded."""
+        spec = self.valid_status_codes or ["2xx"]
+        out: set[int] = set()
+        for code in spec:
+            if isinstance(code, int):
+                out.add(code)
+            else:
+                first = int(code[0]) * 100
+                out.update(range(first, first + 100))
+        return frozenset(out)
+
+    def plan(self) -> Plan:
+        """The prepared request (headers with credentials, encoded body, limits)."""
+        headers = list(self.headers.items())
+        if self.basic_auth is not None:
+            pair = f"{self.basic_auth.username}:{self.basic_auth.password.get_secret_value()}"
+            headers.append(("Authorization", "Basic " + base64.b64encode(pair.encode()).decode("ascii")))
+        if self.bearer_token is not None:
+            headers.append(("Authorization", f"Bearer {self.bearer_token.get_secret_value()}"))
+        return Plan(
+            method=self.method,
+            endpoint=parse_endpoint(self.url),
+            headers=tuple(headers),
+            body=self.body.encode("utf-8"),
+            max_redirects=self.max_redirects if self.follow_redirects else 0,
+            max_body=self.max_body_bytes,
+            keep_body=bool(self.fail_if_body_matches_regexp or self.fail_if_body_not_matches_regexp),
+            accept_truncated=self.accept_truncated_body,
+            preference=self.ip_protocol,
+            fallback=self.ip_fallback,
+            tls=self.tls_config,
+        )
 
 
 class HttpProbe:
-    """HTTP probe."""
+    """Probe an HTTP(S) URL: phases resolve, connect, tls, processing, transfer; status and body checks."""
 
     kind = "http"
 
+    def __init__(self, config: HttpConfig, context: ProbeContext | None = None) -> None:
+        self.config = config
+        self._plan = config.plan()
+        self._codes = config.status_codes()
+        self._must_not = [re.compile(p) for p in config.fail_if_body_matches_regexp]
+        self._must = [re.compile(p) for p in config.fail_if_body_not_matches_regexp]
+        clock = context.extras.get("clock") if context is not None else None
+        self._clock: Clock = clock if clock is not None else SystemClock()
 
-METRICS = KindMetrics()
+    async def probe(self, target: Target) -> ProbeResult:
+        """One request (plus redirects) under target.timeout; a failing target becomes ok=False."""
+        started_at = self._clock.now()
+        t0 = perf_counter()
+        trace = Trace()
+        try:
+            async with asyncio.timeout(target.timeout):
+                resp = await fetch(self._plan, trace)
+        except TimeoutError:
+            failure = trace.timeout_failure(target.timeout)
+        except ProbeFailure as exc:
+            failure = exc
+        else:
+            values = _values(resp)
+            problem = self._check(resp)
+            if problem is None:
+                return ProbeResult(
+                    target=target.id, kind=self.kind, started_at=started_at, duration=perf_counter() - t0,
+                    ok=True, phases=trace.phases, values=values,
+                )  # fmt: skip
+            duration = perf_counter() - t0
+            return ProbeResult.failure(target, started_at, duration, *problem, trace.phases, values)
+        trace.step("done")  # keep the time spent in the phase that failed
+        return ProbeResult.failure(
+            target, started_at, perf_counter() - t0, failure.code, failure.message, trace.phases
+        )
+
+    def _check(self, resp: Response) -> tuple[str, str] | None:
+        if resp.status not in self._codes:
+            return "http_status", f"status {resp.status} is not a valid status code"
+        if self._must or self._must_not:
+            text = (resp.body or b"").decode("utf-8", "replace")
+            for rx in self._must_not:
+                if rx.search(text):
+                    return "body_mismatch", f"body matches fail_if_body_matches_regexp {rx.pattern!r}"
+            for rx in self._must:
+                if not rx.search(text):
+                    return "body_mismatch", f"body does not match {rx.pattern!r}"
+        return None
+
+
+def _values(resp: Response) -> dict[str, Value]:
+    values: dict[str, Value] = {
+        "status_code": resp.status,
+        "content_length": resp.body_len,
+        "http_version": resp.version,
+        "redirects": resp.redirects,
+        "ssl": resp.tls,
+    }
+    if resp.cert_expiry is not None:
+        values["ssl_earliest_cert_expiry"] = resp.cert_expiry
+    if resp.truncated:
+        values["body_truncated"] = True
+    return values
+
+
+METRICS = KindMetrics(
+    phase_metric="probe_http_duration_seconds",
+    phase_help="Duration of each HTTP request phase, summed over redirects.",
+    values=(
+        MetricSpec("status_code", "probe_http_status_code", "Response HTTP status code."),
+        MetricSpec("content_length", "probe_http_content_length", "Body bytes read (after de-chunking)."),
+        MetricSpec("redirects", "probe_http_redirects", "Number of redirects followed."),
+        SSL_EXPIRY,
+        MetricSpec("http_version", "probe_http_version", "HTTP version of the final response."),
+    ),
+)
