@@ -30,12 +30,22 @@ ProbeFactory = Callable[[Any, ProbeContext], "Probe"]
 
 
 def _registry() -> dict[str, tuple[type[BaseModel], ProbeFactory, KindMetrics]]:
-    from agent.probes import http, tcp
+    from agent.probes import http, sip, tcp
 
     return {
         "http": (http.HttpConfig, http.HttpProbe, http.METRICS),
         "tcp": (tcp.TcpConfig, tcp.TcpProbe, tcp.METRICS),
+        "sip_options": (sip.SipOptionsConfig, sip.SipOptionsProbe, sip.OPTIONS_METRICS),
+        "sip_register": (sip.SipRegisterConfig, sip.SipRegisterProbe, sip.REGISTER_METRICS),
+        "sip_call": (sip.SipCallConfig, sip.SipCallProbe, sip.CALL_METRICS),
+        "snmp": _snmp(),
     }
+
+
+def _snmp() -> tuple[type[BaseModel], ProbeFactory, KindMetrics]:
+    from agent.probes import snmp
+
+    return (snmp.SnmpConfig, snmp.SnmpProbe, snmp.METRICS)
 
 
 _REGISTRY = _registry()

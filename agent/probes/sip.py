@@ -1,0 +1,315 @@
+"""SIP probes: sip_options (is it alive), sip_register (can a line register), sip_call (does a call work).
+
+Failure classes follow Telegraf inputs.sip: timeout, connection_refused, error_response (status_code in
+values), auth_required, auth_failed, no_audio, one_way_audio, bad_response; plus tls_failed and dns_failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Awaitable
+from pathlib import Path
+from time import perf_counter
+from typing import Literal, TypeVar
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from agent.clock import Clock, SystemClock
+from agent.config_base import ConfigModel, Duration
+from agent.model import KindMetrics, MetricSpec, ProbeResult, Target, Value
+from agent.probes import ProbeContext
+from agent.sip import call as call_flow
+from agent.sip.dialog import Dialog
+from agent.sip.digest import AuthError
+from agent.sip.errors import classify, error_response, response_values
+from agent.sip.message import SipMessage, SipParseError
+from agent.sip.register import aor_of, register, registrar_uri
+from agent.sip.resolve import resolve
+from agent.sip.sdp import build_offer, parse_answer
+from agent.sip.transaction import TransactionTimeout
+from agent.sip.transport import TransportError, tls_context
+from agent.sip.ua import Identity, UserAgent
+from agent.sip.uri import SipUri
+from agent.voice.media_stats import MediaStats
+from agent.voice.session import RtpSession
+from agent.voice.verdict import AudioVerdict, classify_audio
+
+T = TypeVar("T")
+Failure = tuple[str, str] | None
+Values = dict[str, Value]
+Phases = dict[str, float]
+_PROBE_ERRORS = (TimeoutError, TransactionTimeout, TransportError, AuthError, SipParseError)
+
+
+class SipConfig(ConfigModel):
+    """Settings shared by every SIP probe kind."""
+
+    model_config = ConfigDict(**ConfigModel.model_config, populate_by_name=True)
+
+    uri: str = Field(description="sip: or sips: URI of the server or the number to call")
+    transport: Literal["udp", "tcp", "tls"] | None = None
+    from_: str = Field(default="sip:dialtone@dialtone.invalid", alias="from")
+    to: str | None = None
+    username: str = ""
+    password: SecretStr | None = None
+    bind: str | None = Field(default=None, description="local address to send from")
+    ca_file: Path | None = None
+    verify: bool = True
+    server_name: str | None = None
+
+    @field_validator("uri", "from_", "to")
+    @classmethod
+    def _sip_uri(cls, v: str | None) -> str | None:
+        if v is not None:
+            SipUri.parse(v)  # SipParseError is a ValueError: pydantic reports it with the key path
+        return v
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SipConfig:
+        if self.password is not None and not self.username:
+            raise ValueError("password given without username")
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file: {self.ca_file} is not a readable file")
+        return self
+
+    @property
+    def target_uri(self) -> SipUri:
+        """The parsed uri."""
+        return SipUri.parse(self.uri)
+
+
+class SipOptionsConfig(SipConfig):
+    """sip_options: an OPTIONS ping; some servers answer 404 or 405 and are alive."""
+
+    expected_codes: list[int] = Field(default_factory=lambda: [200], min_length=1)
+
+    @field_validator("expected_codes")
+    @classmethod
+    def _codes(cls, v: list[int]) -> list[int]:
+        for code in v:
+            if not 100 <= code <= 699:
+                raise ValueError(f"{code} is not a SIP status code (100-699)")
+        return v
+
+
+class SipRegisterConfig(SipConfig):
+    """sip_register: REGISTER with credentials, then un-REGISTER so no binding is left behind."""
+
+    expires: int = Field(default=60, ge=1, le=86400)
+
+
+class SipCallConfig(SipConfig):
+    """sip_call: INVITE, media for `duration`, BYE."""
+
+    duration: Duration = 3.0
+    codec: Literal["pcmu", "pcma"] = "pcmu"
+    answer_timeout: Duration | None = Field(default=None, description="CANCEL when not answered by then")
+    expect_echo: bool = Field(default=False, description="the far end echoes our audio: judge both ways")
+    bpl: float = Field(default=25.1, gt=0, le=100, description="E-model packet-loss robustness (Bpl)")
+
+
+class _SipProbe:
+    """The common frame: resolve, connect, run the kind's dialogue under the deadline, classify failures."""
+
+    kind = "sip"
+
+    def __init__(self, config: SipConfig, context: ProbeContext | None = None) -> None:
+        self.config = config
+        self._uri = config.target_uri  # parsed once: the probe runs many times
+        self._to = config.to or str(self._uri.with_params())
+        clock = context.extras.get("clock") if context is not None else None
+        self._clock: Clock = clock if clock is not None else SystemClock()
+
+    async def probe(self, target: Target) -> ProbeResult:
+        """Run one probe; a failing target is ok=False with a Telegraf-style error code."""
+        started_at = self._clock.now()
+        t0 = perf_counter()
+        phases: Phases = {}
+        values: Values = {}
+        ua: UserAgent | None = None
+        try:
+            async with asyncio.timeout(target.timeout):
+                ua = await self._connect(phases)
+                error = await self._dialogue(ua, t0 + target.timeout, phases, values)
+        except _PROBE_ERRORS as exc:
+            error = classify(exc, ua.transport if ua is not None else None)
+            if isinstance(exc, AuthError):
+                values.update(response_values(exc.response))
+        finally:
+            if ua is not None:
+                ua.close()
+        duration = perf_counter() - t0
+        if error is not None:
+            return ProbeResult.failure(target, started_at, duration, error[0], error[1], phases, values)
+        return ProbeResult(
+            target=target.id, kind=self.kind, started_at=started_at, duration=duration, ok=True,
+            phases=phases, values=values,
+        )  # fmt: skip
+
+    async def _connect(self, phases: Phases) -> UserAgent:
+        cfg = self.config
+        hops = await _timed(phases, "resolve", resolve(self._uri, cfg.transport))
+        hop = hops[0]
+        if cfg.server_name:
+            hop = type(hop)(hop.proto, hop.ip, hop.port, cfg.server_name)
+        ctx = tls_context(str(cfg.ca_file) if cfg.ca_file else None, cfg.verify) if hop.proto == "tls" else None
+        password = cfg.password.get_secret_value() if cfg.password else ""
+        identity = Identity(self._from_uri(), cfg.username, password)
+        return await _timed(phases, "connect", UserAgent.connect(hop, identity, bind_host=cfg.bind, ssl_context=ctx))
+
+    def _from_uri(self) -> str:
+        return self.config.from_
+
+    def _to_uri(self) -> str:
+        return self._to
+
+    async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
+        raise NotImplementedError
+
+
+async def _timed(phases: Phases, name: str, step: Awaitable[T]) -> T:
+    t0 = perf_counter()
+    try:
+        return await step
+    finally:
+        phases[name] = perf_counter() - t0
+
+
+def _unexpected(resp: SipMessage) -> tuple[str, str]:
+    if resp.status in (401, 407):
+        return "auth_required", f"{resp.status} {resp.reason}: the server wants credentials; none are configured"
+    return error_response(resp)
+
+
+class SipOptionsProbe(_SipProbe):
+    """OPTIONS ping: ok when the final status is one of expected_codes."""
+
+    kind = "sip_options"
+    config: SipOptionsConfig
+
+    async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
+        req = ua.new_request("OPTIONS", self.config.uri, self._to_uri())
+        req.add("contact", ua.contact)
+        req.add("accept", "application/sdp")
+        final = await _timed(phases, "options", ua.request(req))
+        values.update(response_values(final))
+        return None if final.status in self.config.expected_codes else _unexpected(final)
+
+
+class SipRegisterProbe(_SipProbe):
+    """REGISTER (answering digest challenges), then un-REGISTER with Expires: 0."""
+
+    kind = "sip_register"
+    config: SipRegisterConfig
+
+    def _from_uri(self) -> str:
+        return self.config.to or aor_of(self.config.target_uri, self.config.username)
+
+    async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
+        uri, aor, call_id = registrar_uri(self.config.target_uri), self._from_uri(), f"{secrets.token_hex(12)}@dialtone"
+        final = await _timed(phases, "register", register(ua, uri, aor, self.config.expires, call_id, 1))
+        values.update(response_values(final))
+        if not 200 <= final.status < 300:
+            return _unexpected(final)
+        gone = await _timed(phases, "unregister", register(ua, uri, aor, 0, call_id, final.cseq[0] + 1))
+        if not 200 <= gone.status < 300:
+            code, message = _unexpected(gone)
+            return code, f"registered, but the un-REGISTER failed (a binding is left): {message}"
+        return None
+
+
+class SipCallProbe(_SipProbe):
+    """A test call: INVITE with an SDP offer, ACK, RTP both ways for `duration`, BYE; measures quality."""
+
+    kind = "sip_call"
+    config: SipCallConfig
+
+    async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
+        cfg = self.config
+        local_ip = ua.transport.local[0]
+        async with RtpSession(local_ip, codec=cfg.codec, bpl=cfg.bpl) as rtp:
+            sdp = build_offer(local_ip, rtp.local_port, cfg.codec)
+            # Keep room after the answer for the media and the BYE; CANCEL when it rings longer than that.
+            reserve = min(1.0, 0.2 * (deadline - perf_counter()))
+            answer_within = max(0.1, deadline - perf_counter() - cfg.duration - reserve)
+            if cfg.answer_timeout is not None:
+                answer_within = min(answer_within, cfg.answer_timeout)
+            try:
+                outcome = await _timed(
+                    phases, "invite", call_flow.invite(ua, cfg.uri, self._to_uri(), sdp, answer_within)
+                )
+            except call_flow.NoAnswer as exc:
+                values.update(response_values(exc.final))
+                if exc.post_dial_delay is not None:
+                    values["post_dial_delay_seconds"] = round(exc.post_dial_delay, 6)
+                return "timeout", str(exc)
+            values.update(response_values(outcome.final))
+            if outcome.post_dial_delay is not None:
+                values["post_dial_delay_seconds"] = round(outcome.post_dial_delay, 6)
+            if outcome.dialog is None:
+                return _unexpected(outcome.final)
+            values["answer_seconds"] = round(outcome.answer_seconds or 0.0, 6)
+            return await self._media(ua, outcome.dialog, rtp, deadline - reserve, phases, values)
+
+    async def _media(
+        self, ua: UserAgent, dialog: Dialog, rtp: RtpSession, until: float, phases: Phases, values: Values
+    ) -> Failure:
+        cfg = self.config
+        hung_up = False
+        try:
+            answer = parse_answer(dialog.answer.body if dialog.answer is not None else b"")
+            if answer.codec != cfg.codec:
+                return "bad_response", f"the far end answered {answer.codec}, not the {cfg.codec} offered"
+            rtp.set_remote(answer.ip, answer.port)
+            rtp.start_sending()
+            t0 = perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(dialog.ended.wait(), max(0.0, min(cfg.duration, until - perf_counter())))
+            phases["media"] = perf_counter() - t0
+            rtp.stop_sending()
+            stats = rtp.stats()
+            values.update(stats.values())
+            hung_up = dialog.ended_by_remote
+            if not hung_up:
+                await _timed(phases, "bye", call_flow.bye(ua, dialog))
+        finally:
+            if not dialog.ended.is_set() and dialog.transport is not None:
+                # Cancelled or failed before the BYE: send one anyway so no call is left up at the far end.
+                dialog.ended.set()
+                dialog.transport.send(ua.send_in_dialog(dialog, "BYE"))
+        if hung_up:
+            return "call_dropped", f"the far end hung up after {phases['media']:.2f}s of media"
+        return self._judge(stats)
+
+    def _judge(self, stats: MediaStats) -> Failure:
+        far_end = (stats.packets_received if stats.rtt_seconds is not None else 0) if self.config.expect_echo else None
+        verdict = classify_audio(stats.packets_sent, stats.packets_received, far_end)
+        if verdict is AudioVerdict.NO_AUDIO:
+            return "no_audio", f"sent {stats.packets_sent} RTP packets, received {stats.packets_received}"
+        if verdict is AudioVerdict.ONE_WAY_AUDIO:
+            return "one_way_audio", f"received {stats.packets_received} RTP packets but none of ours came back"
+        return None
+
+
+_STATUS = MetricSpec("status_code", "probe_sip_status_code", "Final SIP status code of the last transaction")
+_PHASES = "Duration of each SIP probe phase (resolve, connect, options, register, invite, media, bye)"
+
+OPTIONS_METRICS = KindMetrics("probe_sip_phase_duration_seconds", _PHASES, (_STATUS,))
+REGISTER_METRICS = OPTIONS_METRICS
+CALL_METRICS = KindMetrics(
+    "probe_sip_phase_duration_seconds",
+    _PHASES,
+    (
+        _STATUS,
+        MetricSpec("post_dial_delay_seconds", "probe_sip_post_dial_delay_seconds", "INVITE to first 180/183"),
+        MetricSpec("answer_seconds", "probe_sip_answer_seconds", "INVITE to 200 OK"),
+        MetricSpec("rtp_packets_sent", "probe_rtp_packets_sent", "RTP packets sent during the test call"),
+        MetricSpec("rtp_packets_received", "probe_rtp_packets_received", "RTP packets received during the call"),
+        MetricSpec("packet_loss_ratio", "probe_rtp_packet_loss_ratio", "RTP packets lost / expected (RFC 3550)"),
+        MetricSpec("jitter_seconds", "probe_rtp_jitter_seconds", "RFC 3550 interarrival jitter"),
+        MetricSpec("round_trip_seconds", "probe_rtp_round_trip_seconds", "Media round trip from the echo"),
+        MetricSpec("mos", "probe_voice_mos", "E-model (ITU-T G.107) MOS estimate"),
+    ),
+)

@@ -1,0 +1,135 @@
+"""CPU per SIP OPTIONS transaction: dialtone's sip_options probe against a SIPp UAC (C++), in one run,
+at the same rate, to the same SIPp UAS. Also dialtone's flat-out OPTIONS rate on one core, and the CPU
+cost of one test call while its RTP flows.
+
+    python bench/sip_options_vs_sipp.py [--count N] [--rate R] [--call-seconds S]
+
+Goals (issue 3): >= 1,000 OPTIONS probes/s on one core; CPU per transaction at most 3x SIPp's; a test
+call's own CPU under 5 % of a core while RTP flows. Our CPU comes from getrusage(RUSAGE_SELF); SIPp's UAC
+from getrusage(RUSAGE_CHILDREN) once it exits. The UAS's CPU is counted for nobody.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.model import Target
+from agent.probes.sip import SipCallConfig, SipCallProbe, SipOptionsConfig, SipOptionsProbe
+from bench.common import Row, Stopwatch, machine, report
+from tests.peers.base import LOOPBACK, free_port, require_binary
+from tests.sip.sipp import SCENARIOS, start_sipp
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+async def _paced(probe: SipOptionsProbe, count: int, rate: float) -> int:
+    """Start `count` probes, one every 1/rate s; returns how many failed."""
+    target = Target("bench", "voice", "sip_options", timeout=5.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = []
+    for i in range(count):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(probe.probe(target)))
+    results = await asyncio.gather(*tasks)
+    return sum(not r.ok for r in results)
+
+
+async def _flat_out(probe: SipOptionsProbe, count: int, concurrency: int) -> int:
+    target = Target("bench", "voice", "sip_options", timeout=5.0)
+    sem = asyncio.Semaphore(concurrency)
+    failed = 0
+
+    async def one() -> None:
+        nonlocal failed
+        async with sem:
+            failed += not (await probe.probe(target)).ok
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    return failed
+
+
+def _sipp_uac(uas_port: int, count: int, rate: float, work: Path) -> tuple[float, float, int]:
+    """Run SIPp as an OPTIONS UAC; (cpu seconds, wall seconds, exit code)."""
+    argv = [
+        require_binary("sipp", "sip-tester"), f"{LOOPBACK}:{uas_port}", "-sf", str(SCENARIOS / "sipp_options_uac.xml"),
+        "-i", LOOPBACK, "-p", str(free_port(socket.SOCK_DGRAM)), "-t", "u1", "-r", str(int(rate)), "-m", str(count),
+        "-ci", LOOPBACK, "-cp", str(free_port(socket.SOCK_DGRAM)), "-mi", LOOPBACK,
+        "-mp", str(free_port(socket.SOCK_DGRAM)), "-nostdin", "-l", str(count),
+    ]  # fmt: skip
+    cpu0, t0 = _children_cpu(), time.perf_counter()
+    rc = subprocess.run(argv, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
+    return _children_cpu() - cpu0, time.perf_counter() - t0, rc
+
+
+def _call_cpu(seconds: float, work: Path) -> tuple[float, bool]:
+    uas = start_sipp("answer", work / "call", echo=True)
+    try:
+        probe = SipCallProbe(SipCallConfig.model_validate({"uri": uas.uri("100"), "duration": seconds}))
+        with Stopwatch() as sw:
+            result = asyncio.run(probe.probe(Target("bench-call", "voice", "sip_call", timeout=seconds + 3)))
+        return sw.cpu / sw.wall, result.ok
+    finally:
+        uas.stop()
+
+
+def main() -> None:
+    """Run the three measurements and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--count", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=500.0)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--call-seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        uas = start_sipp("options", work / "uas")
+        try:
+            probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
+            asyncio.run(_flat_out(probe, 200, 16))  # warm-up: imports, first sockets
+            with Stopwatch() as ours:
+                failed = asyncio.run(_paced(probe, args.count, args.rate))
+            sipp_cpu, sipp_wall, rc = _sipp_uac(uas.port, args.count, args.rate, work)
+            with Stopwatch() as flat:
+                flat_failed = asyncio.run(_flat_out(probe, args.count, args.concurrency))
+        finally:
+            uas.stop()
+        call_share, call_ok = _call_cpu(args.call_seconds, work)
+    ours_us = ours.cpu / args.count * 1e6
+    sipp_us = sipp_cpu / args.count * 1e6
+    ratio = ours_us / sipp_us if sipp_us else float("inf")
+    per_second = args.count / flat.cpu if flat.cpu else float("inf")
+    print(f"machine: {machine()}")
+    print(f"paced: {args.count} OPTIONS at {args.rate:g}/s; dialtone {ours.wall:.2f} s wall, {failed} failed;")
+    print(f"       SIPp UAC {sipp_wall:.2f} s wall, exit code {rc}")
+    print(f"flat-out: {args.count} probes, {args.concurrency} at once, {flat.wall:.2f} s wall, {flat_failed} failed")
+    report(
+        "SIP OPTIONS: dialtone vs SIPp UAC",
+        [
+            Row("CPU per OPTIONS transaction (us)", f"{ours_us:.0f}", f"{sipp_us:.0f} (SIPp)", f"{ratio:.2f}x",
+                "<= 3x SIPp", ratio <= 3),
+            Row("OPTIONS probes per CPU-second", f"{per_second:.0f}", "-", "-", ">= 1000/s on one core",
+                per_second >= 1000),
+            Row(f"test call CPU while RTP flows ({args.call_seconds:g} s)", f"{call_share * 100:.1f} % of a core",
+                "-", "-", "< 5 %", call_share < 0.05 and call_ok),
+        ],
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
