@@ -32,6 +32,7 @@ from agent.shard import ShardSpec
 from agent.sinks.mqtt import MqttConfig
 from agent.sla import SlaConfig
 from agent.snmp.traps import TrapReceiverConfig
+from statuspage.config import SiteConfig
 
 __all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "parse_duration"]
 
@@ -250,6 +251,7 @@ class Config(ConfigModel):
     aggregate: AggregateConfig | None = None
     maintenance: MaintenanceConfig = MaintenanceConfig()
     sla: SlaConfig = SlaConfig()
+    site: SiteConfig = SiteConfig()
     components: list[ComponentConfig] = Field(default_factory=list)
     targets: list[TargetConfig] = Field(default_factory=list)
 

@@ -10,6 +10,7 @@ so one lost packet never pages anyone. A component's status is derived from its 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,10 @@ class _ComponentTrack:
     targets: list[str] = field(default_factory=list)
     status: Status = Status.OPERATIONAL
     since: datetime | None = None
+    # Kept incrementally so a transition costs O(1), not a scan of every target (10,000 can fail at once).
+    known: int = 0
+    down: dict[str, None] = field(default_factory=dict)
+    degraded: dict[str, None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,8 @@ class StateMachine:
         degraded_changed = result.ok and track.degraded != result.degraded
         if result.ok:
             track.degraded = result.degraded
+        if new_state is not None or degraded_changed:
+            self._count(result.target, track, new_state or track.state)
         if new_state is not None:
             old = track.state
             track.state = new_state
@@ -115,6 +122,19 @@ class StateMachine:
         if new_state is not None or degraded_changed:
             out.extend(self._recompute(track.component, result.started_at))
         return out
+
+    def _count(self, tid: str, track: _TargetTrack, new: TargetState) -> None:
+        comp = self._components[track.component]
+        if track.state is TargetState.UNKNOWN and new is not TargetState.UNKNOWN:
+            comp.known += 1
+        if new is TargetState.DOWN:
+            comp.down[tid] = None
+        else:
+            comp.down.pop(tid, None)
+        if new is TargetState.UP and track.degraded:
+            comp.degraded[tid] = None
+        else:
+            comp.degraded.pop(tid, None)
 
     def refresh(self, now: datetime) -> list[Transition]:
         """Re-evaluate every component (maintenance windows open and close with time, not results)."""
@@ -128,7 +148,9 @@ class StateMachine:
         for tid, track in old._targets.items():
             mine = self._targets.get(tid)
             if mine is not None and mine.component == track.component:
-                mine.state, mine.degraded = track.state, track.degraded
+                mine.degraded = track.degraded
+                self._count(tid, mine, track.state)
+                mine.state = track.state
                 mine.streak_ok, mine.streak_fail = track.streak_ok, track.streak_fail
         for cid, comp in old._components.items():
             if cid in self._components:
@@ -165,16 +187,13 @@ class StateMachine:
         return [Transition("component", component, now, old.value, status.value, cause, component)]
 
     def _derive(self, component: str, comp: _ComponentTrack, now: datetime) -> tuple[Status, str]:
-        tracks = [(tid, self._targets[tid]) for tid in comp.targets]
-        known = [(tid, t) for tid, t in tracks if t.state is not TargetState.UNKNOWN]
-        down = [tid for tid, t in known if t.state is TargetState.DOWN]
-        degraded = [tid for tid, t in known if t.state is TargetState.UP and t.degraded]
+        known, down, degraded = comp.known, comp.down, comp.degraded
         if self.maintenance(component, now):
             return Status.UNDER_MAINTENANCE, "maintenance window in progress"
-        if known and len(down) == len(known):
-            return Status.MAJOR_OUTAGE, f"all {len(known)} targets down: {_list(down)}"
+        if known and len(down) == known:
+            return Status.MAJOR_OUTAGE, f"all {known} targets down: {_list(down)}"
         if down:
-            return Status.PARTIAL_OUTAGE, f"{len(down)} of {len(known)} targets down: {_list(down)}"
+            return Status.PARTIAL_OUTAGE, f"{len(down)} of {known} targets down: {_list(down)}"
         if degraded:
             return Status.DEGRADED_PERFORMANCE, f"degraded: {_list(degraded)}"
         return Status.OPERATIONAL, "all targets up" if known else "no results yet"
@@ -187,8 +206,8 @@ def _target_cause(track: _TargetTrack, result: ProbeResult) -> str:
     return f"{track.streak_fail} consecutive failures ({detail})"
 
 
-def _list(ids: list[str], most: int = 5) -> str:
-    shown = ", ".join(ids[:most])
+def _list(ids: Mapping[str, None], most: int = 5) -> str:
+    shown = ", ".join(itertools.islice(ids, most))
     return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 

@@ -1,0 +1,49 @@
+"""`dialtone deadlines --priority P2 --opened 2026-11-20T17:30-08:00`: an incident's due times."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agent.calendar_rules import zone
+from agent.calendar_support import SupportCalendar, SupportConfig
+from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.commands._timeargs import BadArgument, parse_aware
+from agent.priority import POLICY, deadlines
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `deadlines` subcommand."""
+    p = sub.add_parser("deadlines", help="response, RFO and resolution due times of an incident")
+    p.add_argument("--priority", required=True, metavar="P1|P2|P3")
+    p.add_argument("--opened", required=True, metavar="TIME", help="ISO 8601 with offset: 2026-11-20T17:30-08:00")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-c", "--config", metavar="FILE", help="config file (for sla.support; default: the contract's)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print the three due times in UTC and in the support calendar's zone."""
+    support = SupportConfig()
+    if args.config:
+        config = load_or_report(args.config)
+        if config is None:
+            return EXIT_USAGE
+        support = config.sla.support
+    try:
+        opened = parse_aware(args.opened, option="--opened")
+        due = deadlines(args.priority, opened, SupportCalendar(support))
+    except (BadArgument, ValueError) as exc:
+        print(f"dialtone deadlines: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(due.to_json(), indent=2))
+        return EXIT_OK
+    print(f"{due.priority} opened {due.opened_at:%Y-%m-%d %H:%M}Z")
+    for name, label in (("response", "response"), ("rfo", "RFO"), ("resolution", "resolution")):
+        at = getattr(due, name)
+        local = at.astimezone(zone(support.zone))
+        term = POLICY[due.priority][name].describe()
+        print(f"  {label:<10}  {at:%Y-%m-%d %H:%M}Z  ({local:%a %Y-%m-%d %H:%M %Z})  {term}")
+    return EXIT_OK
