@@ -1,0 +1,113 @@
+"""The `site:` block of the config: where the status page is written and served, and how it is branded."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier
+
+Language = Literal["en", "fr"]
+
+_COLOUR = r"^#[0-9a-fA-F]{6}$"
+_URL = re.compile(r"^(https?://[^\s<>\"']+|/[^\s<>\"']*)?$")
+
+
+def _check_url(value: str) -> str:
+    # Only http(s) or site-relative links: a `javascript:` URL in config must never reach a page.
+    if not _URL.match(value):
+        raise ValueError("must be an http:// or https:// URL (or a path starting with /)")
+    return value
+
+
+def _both_languages() -> list[Language]:
+    return ["en", "fr"]
+
+
+class BrandingConfig(ConfigModel):
+    """Name, logo, colours and links shown on every page."""
+
+    name: str = Field(default="Dialtone status", min_length=1, max_length=120)
+    logo: Path | None = Field(default=None, description="a PNG, SVG or WebP copied into the site")
+    accent: str = Field(default="#1f5fbf", pattern=_COLOUR, description="links and the header rule")
+    accent_dark: str = Field(default="#8ab4f8", pattern=_COLOUR, description="accent in the dark theme")
+    support_url: str = ""
+    sla_url: str = ""
+
+    @field_validator("support_url", "sla_url")
+    @classmethod
+    def _urls(cls, v: str) -> str:
+        return _check_url(v)
+
+    @field_validator("logo")
+    @classmethod
+    def _logo(cls, v: Path | None) -> Path | None:
+        if v is not None and v.suffix.lower() not in (".png", ".svg", ".webp"):
+            raise ValueError("the logo must be a .png, .svg or .webp file")
+        return None if v is None else _relative(v)
+
+
+def _relative(path: Path) -> Path:
+    # Paths written in the config are relative to the config file, like the SLA's exclusions file.
+    return path if path.is_absolute() else _BASE_DIR.get() / path
+
+
+class SiteConfig(ConfigModel):
+    """The public status page: output folder, address, languages, branding and incidents folder."""
+
+    out: Path = Path("site")
+    listen: str = Field(default="127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$")
+    render_interval: Duration = 60.0
+    page_id: Identifier = "dialtone"
+    languages: list[Language] = Field(default_factory=_both_languages, min_length=1)
+    default_language: Language = "en"
+    base_url: str = Field(default="", description="public address, e.g. https://status.example.com/")
+    time_zone: str = "America/Denver"
+    incidents: Path = Path("config/incidents")
+    branding: BrandingConfig = BrandingConfig()
+
+    @field_validator("render_interval")
+    @classmethod
+    def _interval(cls, v: float) -> float:
+        if v < 1:
+            raise ValueError("render_interval must be at least 1s")
+        return v
+
+    @field_validator("out", "incidents")
+    @classmethod
+    def _paths(cls, v: Path) -> Path:
+        return _relative(v)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        _check_url(v)
+        return v if not v or v.endswith("/") else v + "/"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as America/Denver)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _languages(self) -> SiteConfig:
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages: each language may appear once")
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not one of languages")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The page's display time zone."""
+        return ZoneInfo(self.time_zone)

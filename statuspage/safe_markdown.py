@@ -1,0 +1,65 @@
+"""Markdown to HTML that is safe to publish: raw HTML is shown as text, links keep only safe schemes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from functools import lru_cache
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_CONTROL = {c: None for c in range(0x21)}
+
+
+def safe_url(url: str) -> bool:
+    """True for http(s), mailto and relative URLs; False for javascript:, data: and other schemes."""
+    # Browsers ignore ASCII whitespace and control characters inside a scheme ("java\tscript:").
+    cleaned = url.translate(_CONTROL).lower()
+    head = cleaned.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if ":" not in head:
+        return True
+    return head.split(":", 1)[0] in _SAFE_SCHEMES
+
+
+class _Sanitise(Treeprocessor):  # type: ignore[misc]  # markdown ships no types
+    """Drop unsafe link targets and every image (a page loads no external assets)."""
+
+    def run(self, root: ET.Element) -> None:
+        for parent in list(root.iter()):
+            for child in list(parent):
+                if child.tag == "img":
+                    _unwrap_image(parent, child)
+                    continue
+                href = child.get("href")
+                if href is not None and not safe_url(href):
+                    del child.attrib["href"]
+                if child.tag == "a" and child.get("href", "").startswith(("http://", "https://")):
+                    child.set("rel", "nofollow noopener noreferrer")
+
+
+def _unwrap_image(parent: ET.Element, img: ET.Element) -> None:
+    # Keep the alt text and the text after the image in place; only the image itself goes.
+    words = img.get("alt", "") + (img.tail or "")
+    index = list(parent).index(img)
+    parent.remove(img)
+    if index == 0:
+        parent.text = (parent.text or "") + words
+    else:
+        before = parent[index - 1]
+        before.tail = (before.tail or "") + words
+
+
+class _SafeExtension(Extension):  # type: ignore[misc]
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.treeprocessors.register(_Sanitise(md), "dialtone_sanitise", 0)
+
+
+@lru_cache(maxsize=8192)
+def markdown_html(text: str) -> str:
+    """Markdown source -> sanitised HTML. Raw HTML in the source is escaped, never passed through."""
+    # Escaping & and < before parsing makes every tag and entity literal text; Markdown syntax still works.
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;")
+    html: str = markdown.markdown(escaped, extensions=[_SafeExtension()], output_format="html")
+    return html

@@ -1,0 +1,69 @@
+"""One call that wires the status page for the composition root or the CLI (statuspage-side pieces only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from agent.calendar import MaintenanceCalendar
+from agent.model import Component
+from agent.sinks.history_reader import HistoryReader
+from agent.sla import SlaCalculator
+from statuspage.build import ModelBuilder
+from statuspage.config import SiteConfig
+from statuspage.live import Clock, IncidentFolder, SiteRenderer, SystemClock
+from statuspage.model import StatusModel
+from statuspage.output import AtomicSite, WriteStats
+from statuspage.render import Renderer
+
+
+class StatusSite:
+    """The builder, renderer and history reader of one site; `model(now)` and `renderer` for a single render."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        components: Sequence[Component],
+        history_path: Path,
+        *,
+        calendar: MaintenanceCalendar | None = None,
+        sla: SlaCalculator | None = None,
+    ) -> None:
+        self.site = site
+        self.history_path = Path(history_path)
+        self.incidents = IncidentFolder(site.incidents)
+        self.builder = ModelBuilder(site, components, None, calendar=calendar, sla=sla, human=self.incidents)
+        self.renderer = Renderer(site, calendar=calendar)
+        self.output = AtomicSite(site.out)
+        self._reader: HistoryReader | None = None
+
+    def render(self, now: datetime) -> tuple[int, WriteStats]:
+        """Render once as of `now` and swap the result into `site.out`: (file count, what the swap did)."""
+        files = self.renderer.files(self.model(now))
+        return len(files), self.output.write(files)
+
+    def model(self, now: datetime) -> StatusModel:
+        """The model as of `now`; with no history store yet every day shows "no data"."""
+        if self._reader is None and self.history_path.is_file():
+            self._reader = HistoryReader(self.history_path)
+        self.builder.history = self._reader
+        return self.builder.build(now)
+
+    def live(self, *, clock: Clock | None = None, debounce: float = 0.5) -> SiteRenderer:
+        """A SiteRenderer (a Sink) that keeps `site.out` current; start() it, and add it to the sinks."""
+        clk = clock or SystemClock()
+        return SiteRenderer(
+            lambda: self.model(clk.now()),
+            self.renderer,
+            self.site.out,
+            interval=self.site.render_interval,
+            debounce=debounce,
+            clock=clk,
+        )
+
+    def close(self) -> None:
+        """Close the history reader."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
