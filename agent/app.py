@@ -5,37 +5,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Info
 
 from agent import __version__
+from agent.app_metrics import CountsCollector, HistoryCollector, MqttCollector
+from agent.app_serve import Listeners, StartupError
+from agent.calendar import MaintenanceCalendar
+from agent.calendar_metrics import CalendarCollector
 from agent.clock import Clock, SystemClock
 from agent.config import Config, ConfigError, TargetBase, load_config
 from agent.model import Component, ProbeResult, Sink, Target, TargetState, Transition
 from agent.probes import PROBE_METRICS, PROBES, ProbeContext
 from agent.scheduler import Job, Scheduler
-from agent.server import Endpoints, build_app
-from agent.sinks.history import HistoryWriter
+from agent.shard import select_targets
+from agent.sinks.history import HistoryReader, HistoryWriter
 from agent.sinks.history_schema import HistoryError, open_history
 from agent.sinks.prometheus import PrometheusSink, TargetMeta, agent_gauges
-from agent.state import MaintenancePredicate, StateMachine, TargetSpec, never_in_maintenance
-from agent.web import WebConfigError, basic_auth_middleware, load_web_file, server_ssl_context
+from agent.sla import SlaCalculator, SlaReport, month_bounds, month_of
+from agent.sla_exclusions import load_exclusions
+from agent.state import MaintenancePredicate, StateMachine, TargetSpec
+
+__all__ = ["Agent", "StartupError", "build_jobs", "build_probe", "components_of", "target_of"]
 
 log = logging.getLogger("dialtone")
 
 REFRESH_INTERVAL = 5.0
 """Seconds between re-evaluations of time-driven state (maintenance windows open and close)."""
-
-
-class StartupError(Exception):
-    """The agent cannot start (unwritable history, port in use...); the CLI exits 2 with this message."""
 
 
 def components_of(config: Config) -> list[Component]:
@@ -44,6 +46,11 @@ def components_of(config: Config) -> list[Component]:
         Component(c.id, c.name, c.group, c.tier or "custom", c.target_percent / 100.0, c.description)
         for c in config.components
     ]
+
+
+def own_targets(config: Config) -> list[TargetBase]:
+    """The targets this agent probes: all of them, or its shard's (`shard: i/n`)."""
+    return select_targets(config.targets, config.shard)
 
 
 def target_of(t: TargetBase) -> Target:
@@ -56,37 +63,32 @@ def build_probe(t: TargetBase, context: ProbeContext) -> Any:
     return PROBES[t.kind](t.block, context)
 
 
-def build_jobs(config: Config, context: ProbeContext, keep: Iterable[tuple[TargetBase, Job]] = ()) -> list[Job]:
-    """Jobs for every configured target, reusing the running job of any target whose config is unchanged."""
+def build_jobs(targets: Iterable[TargetBase], context: ProbeContext,
+               keep: Iterable[tuple[TargetBase, Job]] = ()) -> list[Job]:
+    """Jobs for the targets, reusing the running job of any target whose config is unchanged."""
     previous = {t.id: (t, job) for t, job in keep}
     jobs = []
-    for t in config.targets:
+    for t in targets:
         old = previous.get(t.id)
         jobs.append(old[1] if old and old[0] == t else Job(target_of(t), build_probe(t, context), t.interval))
     return jobs
 
 
 class Agent:
-    """The running agent: scheduler, state, sinks and the HTTP endpoints."""
+    """The running agent: scheduler, state, sinks, the HTTP endpoints and the status page."""
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        config_path: Path | None = None,
-        clock: Clock | None = None,
-        maintenance: MaintenancePredicate = never_in_maintenance,
-    ) -> None:
+    def __init__(self, config: Config, *, config_path: Path | None = None, clock: Clock | None = None,
+                 maintenance: MaintenancePredicate | None = None) -> None:
         self.config = config
         self.config_path = config_path
-        self._config_dir = config_path.parent if config_path else Path(".")
         self.clock: Clock = clock or SystemClock()
-        self.maintenance = maintenance
+        self.calendar = MaintenanceCalendar(config.maintenance)
+        self.maintenance: MaintenancePredicate = maintenance or self.calendar.active
         self.registry = CollectorRegistry(auto_describe=True)
         Info("dialtone_build", "Build information.", registry=self.registry).info({"version": __version__})
         self.gauges = agent_gauges(self.registry)
-        self.context = ProbeContext(vantage=config.vantage)
-        self.state = self._state_machine(config)
+        self.targets = own_targets(config)
+        self.state = self._state_machine(config, self.targets)
         self.prometheus = PrometheusSink(
             config.vantage, PROBE_METRICS, self.registry, lambda: self.state.component_statuses(), self._target_up
         )
@@ -97,38 +99,40 @@ class Agent:
             self.clock, self.handle_result, concurrency=config.scheduler.concurrency,
             jitter=config.scheduler.jitter, on_lateness=self.prometheus.lateness.observe,
         )
+        self.context = ProbeContext(vantage=config.vantage)
+        self.listeners = Listeners(config_path.parent if config_path else Path("."))
+        self.sla = SlaCalculator(config.sla, self.calendar)
+        self._component_of = {t.id: t.component for t in self.targets}
         self._configured: list[tuple[TargetBase, Job]] = []
-        self._runners: list[web.AppRunner] = []
+        self._closers: list[Callable[[], Any]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = False
+        self._reader: HistoryReader | None = None
         self.stopping = asyncio.Event()
 
-    # --- wiring ---------------------------------------------------------------------------------------------
+    # --- the result pipeline --------------------------------------------------------------------------------
 
-    def _state_machine(self, config: Config) -> StateMachine:
+    def _state_machine(self, config: Config, targets: list[TargetBase]) -> StateMachine:
         specs = [
             TargetSpec(t.id, t.component, (t.thresholds or config.thresholds).failures,
                        (t.thresholds or config.thresholds).successes)
-            for t in config.targets
+            for t in targets
         ]
         return StateMachine(components_of(config), specs, self.maintenance)
 
     def _target_up(self) -> dict[str, bool | None]:
-        return {
-            tid: None if s is TargetState.UNKNOWN else s is TargetState.UP
-            for tid, s in self.state.target_states().items()
-        }
+        return {tid: None if s is TargetState.UNKNOWN else s is TargetState.UP
+                for tid, s in self.state.target_states().items()}
 
-    def _metas(self, config: Config) -> list[TargetMeta]:
+    def _metas(self, config: Config, targets: list[TargetBase]) -> list[TargetMeta]:
         self.prometheus.set_components({c.id: (c.tier, c.sla_target) for c in components_of(config)})
-        return [TargetMeta(t.id, t.component, t.kind, dict(t.labels), t.interval) for t in config.targets]
+        return [TargetMeta(t.id, t.component, t.kind, dict(t.labels), t.interval) for t in targets]
 
     def handle_result(self, result: ProbeResult) -> None:
-        """The result pipeline: flag maintenance, fold into state, fan out to sinks and transition hooks."""
+        """Flag maintenance, fold into state, fan out to sinks and transition hooks."""
         component = self._component_of.get(result.target, "")
-        result = replace(
-            result, vantage=self.config.vantage, maintenance=self.maintenance(component, result.started_at)
-        )
+        result = replace(result, vantage=self.config.vantage,
+                         maintenance=self.maintenance(component, result.started_at))
         transitions = self.state.observe(result)
         for sink in self.sinks:
             sink.on_result(result)
@@ -142,11 +146,19 @@ class Agent:
             for hook in self.transition_hooks:
                 hook(t)
 
+    def device_event(self, event: Any) -> None:
+        """An SNMP device event (reboot, link change, trap): recorded; a trap with a state applies at once."""
+        if self.history is not None:
+            self.history.record_event(event.kind, event.target, event.at, dict(event.data))
+        state = {"down": TargetState.DOWN, "up": TargetState.UP}.get(str(event.data.get("state", "")))
+        if event.kind == "snmp.trap" and state is not None:
+            cause = f"SNMP trap {event.data.get('trap', '')}".strip()
+            self._emit(self.state.force(event.target, state, event.at, cause))
+
     # --- life cycle -----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open history, bind the endpoints, start demo services and the scheduler. Raises StartupError."""
-        self._component_of = {t.id: t.component for t in self.config.targets}
+        """Open history, bind the endpoints, start sinks, extras and the scheduler. Raises StartupError."""
         try:
             path = open_history(self.config.history.path, now=self.clock.now())
         except HistoryError as exc:
@@ -157,16 +169,15 @@ class Agent:
             rollups_retention=h.rollups_retention, batch_interval=h.batch_interval, clock=self.clock,
         )
         self.sinks.append(self.history)
-        self.registry.register(_HistoryCollector(self.history))
-        await self._serve_endpoints()
-        if self.config.demo and self.config.demo.enabled:
-            from agent import demo
-
-            self._runners.extend(await demo.start(self.config.demo, self.clock))
+        self.registry.register(HistoryCollector(self.history))
+        self._start_sla(path)
+        self._start_mqtt()
+        await self.listeners.serve_endpoints(self.config, self._endpoints_args())
+        await self._start_extras()
         for sink in self.sinks:
             await sink.start()
-        self.prometheus.set_targets(self._metas(self.config))
-        self._configured = list(zip(self.config.targets, build_jobs(self.config, self.context), strict=True))
+        self.prometheus.set_targets(self._metas(self.config, self.targets))
+        self._configured = list(zip(self.targets, build_jobs(self.targets, self.context), strict=True))
         self.scheduler.start(job for _, job in self._configured)
         self.gauges["targets"].set(len(self._configured))
         self.gauges["reload_ok"].set(1)
@@ -176,43 +187,87 @@ class Agent:
         log.info("dialtone %s started: vantage %s, %d targets, metrics on http://%s/metrics",
                  __version__, self.config.vantage, len(self._configured), self.config.listen)
 
-    async def _serve_endpoints(self) -> None:
-        cfg = self.config.web
-        ssl_context, middlewares = None, []
-        if cfg.config_file is not None:
-            path = cfg.config_file if cfg.config_file.is_absolute() else self._config_dir / cfg.config_file
+    def _start_sla(self, history_path: Path) -> None:
+        exclusions = []
+        if self.config.sla.exclusions_file is not None:
             try:
-                web_file = load_web_file(path)
-                if web_file.tls_server_config is not None:
-                    ssl_context = server_ssl_context(web_file.tls_server_config)
-            except WebConfigError as exc:
-                raise StartupError("; ".join(exc.errors)) from None
-            if web_file.basic_auth_users:
-                middlewares.append(basic_auth_middleware(web_file.basic_auth_users))
-        await self._serve(self.config.listen, build_app(self._endpoints(), middlewares), ssl_context)
+                exclusions = load_exclusions(self.config.sla.exclusions_file)
+            except ValueError as exc:
+                raise StartupError(str(exc)) from None
+        self.sla = SlaCalculator(self.config.sla, self.calendar, exclusions)
+        self._reader = HistoryReader(history_path)
+        self._closers.append(self._reader.close)
+        self.registry.register(CalendarCollector(
+            self.calendar, [c.id for c in self.config.components], self.sla_month_to_date, self.clock))
 
-    async def _serve(self, listen: str, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> None:
-        host, _, port = listen.rpartition(":")
-        host = host.strip("[]")
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
+    def sla_month_to_date(self, component: str, now: datetime) -> SlaReport | None:
+        """The component's SLA report for the month so far, from history."""
+        if self._reader is None:
+            return None
+        y, m = month_of(now, self.config.sla.zone)
+        start, _ = month_bounds(y, m, self.config.sla.zone)
+        down = self._reader.down_intervals(component, start, now)
+        return self.sla.report(component, self.config.component(component).target_percent, y, m, down, now=now)
+
+    def _start_mqtt(self) -> None:
+        if self.config.mqtt is None:
+            return
+        from agent.sinks.mqtt import MqttSetupError, MqttSink
+
         try:
-            await web.TCPSite(runner, host, int(port), reuse_address=True, ssl_context=ssl_context).start()
-        except OSError as exc:
-            await runner.cleanup()
-            raise StartupError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
-        self._runners.append(runner)
+            sink = MqttSink(self.config.mqtt, self.config.vantage, clock=self.clock)
+        except MqttSetupError as exc:
+            raise StartupError(str(exc)) from None
+        self.sinks.append(sink)
+        self.registry.register(MqttCollector(sink))
 
-    def _endpoints(self) -> Endpoints:
-        return Endpoints(
-            metrics=self.prometheus,
-            probe=self.probe_now,
-            known_target=lambda tid: tid in self._component_of,
-            reload=self.reload,
-            ready=lambda: self._ready,
-            reload_enabled=self.config.web.enable_reload,
-            probe_rate=self.config.web.probe_rate_limit,
-        )
+    async def _start_extras(self) -> None:
+        """SNMP engine and trap receiver, demo services and the status page: each only when configured."""
+        extras: dict[str, Any] = {"clock": self.clock, "snmp_events": self.device_event}
+        if any(t.kind == "snmp" for t in self.targets) or self.config.snmp_traps is not None:
+            from agent.snmp.client import close_engine, new_engine
+
+            engine = new_engine()
+            extras["snmp_engine"] = engine
+            self._closers.append(lambda: close_engine(engine))
+        self.context = ProbeContext(vantage=self.config.vantage, extras=extras)
+        if self.config.snmp_traps is not None:
+            await self._start_traps()
+        if self.config.demo and self.config.demo.enabled:
+            from agent import demo
+
+            self.listeners.runners.extend(await demo.start(self.config.demo, self.clock))
+        if self.config.site is not None:
+            await self._start_site()
+
+    async def _start_traps(self) -> None:
+        from agent.snmp.traps import TrapReceiver
+
+        assert self.config.snmp_traps is not None
+        sources = {t.block.host: t.id for t in self.targets if t.kind == "snmp"}  # type: ignore[attr-defined]
+        receiver = TrapReceiver(self.config.snmp_traps, self.device_event, sources=sources, now=self.clock.now)
+        try:
+            await receiver.start()
+        except OSError as exc:
+            raise StartupError(f"snmp_traps: cannot listen on {self.config.snmp_traps.listen}: {exc}") from None
+        self._closers.append(receiver.aclose)
+        self.registry.register(CountsCollector(
+            "dialtone_snmp_traps", "SNMP notifications received, by result.", "result", receiver.counters))
+
+    async def _start_site(self) -> None:
+        from statuspage.site import StatusSite
+
+        assert self.config.site is not None
+        site = StatusSite(self.config.site, components_of(self.config), Path(self.config.history.path),
+                          calendar=self.calendar, sla=self.sla)
+        live = site.live(clock=self.clock)
+        self.sinks.append(live)
+        self._closers.append(site.close)
+        await self.listeners.serve_site(self.config.site)
+
+    def _endpoints_args(self) -> dict[str, Any]:
+        return {"metrics": self.prometheus, "probe": self.probe_now, "known_target": self._component_of.__contains__,
+                "reload": self.reload, "ready": lambda: self._ready}
 
     async def probe_now(self, target_id: str) -> ProbeResult:
         """Probe a configured target once, now (for /probe); the result is not folded into state."""
@@ -241,18 +296,20 @@ class Agent:
 
     def apply(self, new: Config) -> None:
         """Switch to a validated config: unchanged targets keep their loop and their confirmed state."""
-        for key in ("listen", "history", "vantage", "demo"):
+        for key in ("listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard"):
             if getattr(new, key) != getattr(self.config, key):
                 log.warning("reload: %s changed; it takes effect at the next restart", key)
-        jobs = build_jobs(new, self.context, self._configured)
-        state = self._state_machine(new)
+        targets = select_targets(new.targets, self.config.shard)
+        jobs = build_jobs(targets, self.context, self._configured)
+        state = self._state_machine(new, targets)
         state.adopt(self.state)
         self.state = state
-        self._component_of = {t.id: t.component for t in new.targets}
-        self.prometheus.set_targets(self._metas(new))
+        self._component_of = {t.id: t.component for t in targets}
+        self.prometheus.set_targets(self._metas(new, targets))
         started, stopped, kept = self.scheduler.replace(jobs)
-        self._configured = list(zip(new.targets, jobs, strict=True))
-        self.config = replace_config(self.config, new)
+        self.targets, self._configured = targets, list(zip(targets, jobs, strict=True))
+        self.config = new.model_copy(update={k: getattr(self.config, k) for k in (
+            "listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard")})
         self.gauges["targets"].set(len(jobs))
         self.gauges["reload_ok"].set(1)
         self.gauges["reload_ts"].set(time.time())
@@ -275,43 +332,32 @@ class Agent:
         await self.reload()
 
     async def stop(self) -> None:
-        """Stop probing, flush sinks and close listeners; bounded so shutdown takes under 2 s."""
+        """Stop probing, close probes (calls they placed are hung up), flush sinks, close listeners: under 2 s."""
         self._ready = False
         await self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for sink in self.sinks:
-            try:
-                async with asyncio.timeout(1.0):
-                    await sink.aclose()
-            except TimeoutError:
-                log.warning("sink %s did not close within 1 s", type(sink).__name__)
-        for runner in self._runners:
-            await runner.cleanup()
+        probes = [job.probe for _, job in self._configured if hasattr(job.probe, "aclose")]
+        await _bounded("probes", [p.aclose() for p in probes], 1.0)
+        await _bounded("sinks", [s.aclose() for s in self.sinks], 1.0)
+        for close in reversed(self._closers):
+            result = close()
+            if asyncio.iscoroutine(result):
+                await _bounded("closers", [result], 0.5)
+        await self.listeners.close()
 
 
-def replace_config(old: Config, new: Config) -> Config:
-    """The config in force after a reload: the new one, except keys that need a restart."""
-    return new.model_copy(update={"listen": old.listen, "history": old.history, "vantage": old.vantage,
-                                  "demo": old.demo})
-
-
-class _HistoryCollector:
-    """Exports the history writer's health counters at scrape time."""
-
-    def __init__(self, writer: HistoryWriter) -> None:
-        self.writer = writer
-
-    def collect(self) -> Iterable[Any]:
-        """Yield the history families."""
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
-        w = self.writer
-        yield CounterMetricFamily("dialtone_history_write_errors", "Failed history writes.", value=w.write_errors)
-        yield CounterMetricFamily("dialtone_history_dropped", "Records dropped because the queue was full.",
-                                  value=w.dropped)
-        yield GaugeMetricFamily("dialtone_history_queue_depth", "Records waiting to be written.",
-                                value=w.queue_depth)
-        yield GaugeMetricFamily("dialtone_history_last_flush_seconds", "Duration of the last batch write.",
-                                value=w.last_flush_seconds)
+async def _bounded(what: str, coros: list[Any], seconds: float) -> None:
+    """Await the coroutines concurrently for at most `seconds`; what is left is cancelled and logged."""
+    if not coros:
+        return
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    done, pending = await asyncio.wait(tasks, timeout=seconds)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if task.exception() is not None:
+            log.warning("closing %s: %s", what, task.exception())
+    if pending:
+        log.warning("closing %s: %d did not finish within %.1f s", what, len(pending), seconds)

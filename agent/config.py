@@ -251,7 +251,7 @@ class Config(ConfigModel):
     aggregate: AggregateConfig | None = None
     maintenance: MaintenanceConfig = MaintenanceConfig()
     sla: SlaConfig = SlaConfig()
-    site: SiteConfig = SiteConfig()
+    site: SiteConfig | None = Field(default=None, description="the status page; absent: no page is rendered or served")
     components: list[ComponentConfig] = Field(default_factory=list)
     targets: list[TargetConfig] = Field(default_factory=list)
 
@@ -322,6 +322,12 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     keys: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a scalar, not a list or mapping", key_node.start_mark
+            ) from None
         if key in keys:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -342,6 +348,12 @@ def parse_yaml(text: str, source: str) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([f"{source}: {where}invalid YAML: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{source}: invalid YAML: nested too deeply"]) from None
+    except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError) as exc:
+        # PyYAML's scalar constructors raise these for tagged or timestamp-like values they cannot build
+        # (`2001-02-30`, `!!float abc`); they are bad input, not bugs.
+        raise ConfigError([f"{source}: invalid YAML: a value cannot be read ({str(exc)[:80]})"]) from None
 
 
 def load_config_text(text: str, source: str = "<config>", base_dir: Path | None = None) -> Config:
@@ -352,14 +364,17 @@ def load_config_text(text: str, source: str = "<config>", base_dir: Path | None 
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: (top level): the config must be a mapping of keys"])
     errors: list[str] = []
-    data = _expand(data, [], errors, source)
-    if errors:
-        raise ConfigError(errors)
     token = _BASE_DIR.set(base_dir or Path("."))
     try:
+        data = _expand(data, [], errors, source)
+        if errors:
+            raise ConfigError(errors)
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_messages(exc, source, frozenset(PROBE_CONFIGS))) from None
+    except RecursionError:
+        # A YAML anchor that contains itself (`a: &x [*x]`) or nesting deeper than any real config.
+        raise ConfigError([f"{source}: (top level): nested too deeply, or an anchor refers to itself"]) from None
     finally:
         _BASE_DIR.reset(token)
 

@@ -136,6 +136,17 @@ class StateMachine:
         else:
             comp.degraded.pop(tid, None)
 
+    def force(self, target: str, state: TargetState, at: datetime, cause: str) -> list[Transition]:
+        """Set a target's state at once from out-of-band evidence (an SNMP linkDown trap), skipping thresholds."""
+        track = self._targets.get(target)
+        if track is None or track.state is state:
+            return []
+        old = track.state
+        self._count(target, track, state)
+        track.state, track.streak_ok, track.streak_fail = state, 0, 0
+        out = [Transition("target", target, at, old.value, state.value, cause, track.component)]
+        return out + self._recompute(track.component, at)
+
     def refresh(self, now: datetime) -> list[Transition]:
         """Re-evaluate every component (maintenance windows open and close with time, not results)."""
         out: list[Transition] = []

@@ -16,6 +16,7 @@ from agent.sla_exclusions import load_exclusions
 from statuspage.incidents import IncidentFileError, load_incidents
 from statuspage.output import OutputError
 from statuspage.render import SiteError
+from statuspage.config import SiteConfig
 from statuspage.site import StatusSite
 
 
@@ -48,7 +49,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"render: --now {args.now!r}: give an ISO 8601 instant with an offset, e.g. 2026-03-16T18:00Z",
               file=sys.stderr)
         return EXIT_USAGE
-    site_cfg = config.site if args.out is None else config.site.model_copy(update={"out": Path(args.out)})
+    site = config.site or SiteConfig()
+    site_cfg = site if args.out is None else site.model_copy(update={"out": Path(args.out)})
     try:
         load_incidents(site_cfg.incidents)  # report a broken incident file here, not as a half-empty page
         calendar = MaintenanceCalendar(config.maintenance)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agent.config_base import ConfigModel
-from agent.model import KindMetrics, MetricSpec, ProbeResult, Target
+from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
 from agent.snmp.client import Credentials, SnmpClient, SnmpError, close_engine, new_engine
 from agent.snmp.device import CheckSpec, DeviceState, PollSpec, poll
@@ -196,6 +196,9 @@ class SnmpProbe:
 
 
 METRICS = KindMetrics(
+    labelled=(
+        LabelledSpec("snmp.", "probe_snmp_value", "name", "An SNMP reading or check value, by configured name"),
+    ),
     values=(
         MetricSpec("reboots_total", "probe_snmp_reboots_total",
                    "Reboots of the device seen since the agent started (sysUpTime went backwards)"),

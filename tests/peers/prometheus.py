@@ -35,10 +35,17 @@ class Prometheus:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> Prometheus:
-        """Start and wait until it answers."""
+        """Start and wait until it is ready to answer queries (/-/ready, after the TSDB opened)."""
         self.proc.start(self.workdir)
-        self.proc.wait_ready(lambda: tcp_listening(self.port), timeout=30)
+        self.proc.wait_ready(lambda: tcp_listening(self.port) and self._ready(), timeout=60)
         return self
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
 
     def api(self, path: str, **params: str) -> Any:
         """GET an API path; returns the `data` member, raising on an error status."""
