@@ -244,7 +244,7 @@ class Agent:
         from agent.snmp.traps import TrapReceiver
 
         assert self.config.snmp_traps is not None
-        sources = {t.block.host: t.id for t in self.targets if t.kind == "snmp"}  # type: ignore[attr-defined]
+        sources = {_host_of(t.block.address): t.id for t in self.targets if t.kind == "snmp"}  # type: ignore[attr-defined]
         receiver = TrapReceiver(self.config.snmp_traps, self.device_event, sources=sources, now=self.clock.now)
         try:
             await receiver.start()
@@ -260,7 +260,16 @@ class Agent:
         assert self.config.site is not None
         site = StatusSite(self.config.site, components_of(self.config), Path(self.config.history.path),
                           calendar=self.calendar, sla=self.sla)
-        live = site.live(clock=self.clock)
+        from statuspage.live import SiteRenderer
+
+        def model() -> Any:
+            # The page reads history: commit what is queued first, so a transition is on the page it triggers.
+            if self.history is not None:
+                self.history.flush_sync()
+            return site.model(self.clock.now())
+
+        live = SiteRenderer(model, site.renderer, self.config.site.out, interval=self.config.site.render_interval,
+                            debounce=0.5, clock=self.clock)
         self.sinks.append(live)
         self._closers.append(site.close)
         await self.listeners.serve_site(self.config.site)
@@ -361,3 +370,10 @@ async def _bounded(what: str, coros: list[Any], seconds: float) -> None:
             log.warning("closing %s: %s", what, task.exception())
     if pending:
         log.warning("closing %s: %d did not finish within %.1f s", what, len(pending), seconds)
+
+
+def _host_of(address: str) -> str:
+    """The host of `host`, `host:port` or `[v6]:port`."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address

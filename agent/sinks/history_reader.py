@@ -146,7 +146,8 @@ class HistoryReader:
         Time before the component's first recorded transition is unknown and left out; the last status
         extends to `end` (pass end=now for the current period).
         """
-        return [StatusInterval(from_ms(a), from_ms(b), s) for a, b, s in self._spans(component, start, end)]
+        edge = _Edges(start, end)
+        return [StatusInterval(edge(a), edge(b), s) for a, b, s in self._spans(component, start, end)]
 
     def down_intervals(
         self, component: str, start: datetime, end: datetime
@@ -161,7 +162,8 @@ class HistoryReader:
                 out[-1][1] = b
             else:
                 out.append([a, b])
-        return [(from_ms(a), from_ms(b)) for a, b in out]
+        edge = _Edges(start, end)
+        return [(edge(a), edge(b)) for a, b in out]
 
     def _spans(self, component: str, start: datetime, end: datetime) -> list[tuple[int, int, Status]]:
         lo, hi = _ms(start), _ms(end)
@@ -272,3 +274,19 @@ def _result(target: str, row: tuple[Any, ...]) -> ProbeResult:
         maintenance=bool(flags & FLAG_MAINTENANCE),
         degraded=bool(flags & FLAG_DEGRADED),
     )
+
+
+class _Edges:
+    """Maps span bounds back to datetimes, giving the caller's own start and end exactly where a span is clipped
+    (history keeps milliseconds; `end=now` must come back as `now`, not a microsecond earlier)."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.end = start, end
+        self.lo, self.hi = _ms(start), _ms(end)
+
+    def __call__(self, ms: int) -> datetime:
+        if ms == self.hi:
+            return self.end
+        if ms == self.lo:
+            return self.start
+        return from_ms(ms)
