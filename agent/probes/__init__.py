@@ -30,7 +30,7 @@ ProbeFactory = Callable[[Any, ProbeContext], "Probe"]
 
 
 def _registry() -> dict[str, tuple[type[BaseModel], ProbeFactory, KindMetrics]]:
-    from agent.probes import http, sip, tcp
+    from agent.probes import http, pstn, sip, tcp
 
     return {
         "http": (http.HttpConfig, http.HttpProbe, http.METRICS),
@@ -39,6 +39,7 @@ def _registry() -> dict[str, tuple[type[BaseModel], ProbeFactory, KindMetrics]]:
         "sip_register": (sip.SipRegisterConfig, sip.SipRegisterProbe, sip.REGISTER_METRICS),
         "sip_call": (sip.SipCallConfig, sip.SipCallProbe, sip.CALL_METRICS),
         "snmp": _snmp(),
+        "pstn_call": (pstn.PstnCallConfig, pstn.PstnCallProbe, pstn.METRICS),
     }
 
 

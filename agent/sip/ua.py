@@ -46,6 +46,8 @@ class UserAgent:
         self.digest = DigestClient(identity.username, identity.password) if identity.username else None
         self.dialogs: list[Dialog] = []
         self.on_request: Callable[[SipMessage], SipMessage | None] = self._default_uas
+        self.on_ack: Callable[[SipMessage], None] | None = None
+        """A UAS (agent/sip/uas.py) sets this to see the ACK of the 2xx it sent."""
         self._tx: dict[tuple[str, str], ClientTransaction] = {}
         self._extra: list[Transport] = []
         transport.on_message = self._on_message
@@ -59,8 +61,13 @@ class UserAgent:
         *,
         bind_host: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        shared: bool = False,
     ) -> UserAgent:
-        """Open the transport to `hop` (TLS checks the certificate names hop.server_name); TransportError."""
+        """Open the transport to `hop` (TLS checks the certificate names hop.server_name); TransportError.
+
+        `shared` (UDP): use the socket shared by every probe to this hop (agent/sip/shared_udp.py). Only for
+        user agents that expect no new requests from the far end (a UAS needs a socket of its own).
+        """
         transport = await open_transport(
             hop.proto,
             (hop.ip, hop.port),
@@ -68,6 +75,7 @@ class UserAgent:
             bind_host=bind_host,
             ssl_context=ssl_context,
             server_name=hop.server_name,
+            shared=shared,
         )
         return cls(transport, identity, hop)
 
@@ -219,6 +227,8 @@ class UserAgent:
 
     def _on_incoming_request(self, req: SipMessage, transport: Transport) -> None:
         if req.method == "ACK":
+            if self.on_ack is not None:
+                self.on_ack(req)
             return
         response = self.on_request(req)
         if response is not None:
