@@ -23,6 +23,7 @@ from agent.clock import Clock, SystemClock
 from agent.config import Config, ConfigError, TargetBase, load_config
 from agent.model import Component, ProbeResult, Sink, Target, TargetState, Transition
 from agent.probes import PROBE_METRICS, PROBES, ProbeContext
+from agent.probes.pstn import register_call_metrics
 from agent.scheduler import Job, Scheduler
 from agent.shard import select_targets
 from agent.sinks.history import HistoryReader, HistoryWriter
@@ -87,6 +88,7 @@ class Agent:
         self.registry = CollectorRegistry(auto_describe=True)
         Info("dialtone_build", "Build information.", registry=self.registry).info({"version": __version__})
         self.gauges = agent_gauges(self.registry)
+        register_call_metrics(self.registry)
         self.targets = own_targets(config)
         self.state = self._state_machine(config, self.targets)
         self.prometheus = PrometheusSink(

@@ -131,7 +131,10 @@ class PrometheusSink:
         labels = self._prefix.get(result.target)
         if labels is None:
             return
+        fresh: dict[str, str] = {}
         for name, text in self.render(result, labels):
+            fresh[name] = fresh.get(name, "") + text  # several specs may share one family (per-direction labels)
+        for name, text in fresh.items():
             self._families[name][1][result.target] = text
 
     def on_transition(self, transition: Transition) -> None:
@@ -196,12 +199,12 @@ class PrometheusSink:
     def exposition_for(self, result: ProbeResult) -> bytes:
         """The metrics of one result only (the /probe answer), with HELP and TYPE lines."""
         labels = self._prefix.get(result.target, f'target="{result.target}",kind="{result.kind}"')
-        out: list[str] = []
+        fresh: dict[str, str] = {}
         for name, text in self.render(result, labels):
-            if text:
-                help_ = self._families[name][0]
-                out.append(f"# HELP {name} {help_}\n# TYPE {name} gauge\n{text}")
-        return "".join(out).encode()
+            fresh[name] = fresh.get(name, "") + text
+        return "".join(
+            f"# HELP {name} {self._families[name][0]}\n# TYPE {name} gauge\n{text}" for name, text in fresh.items() if text
+        ).encode()
 
 
 class _StatusCollector(Collector):
