@@ -13,10 +13,10 @@ from agent.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_rep
 from agent.sinks.history_schema import HistoryError
 from agent.sla import SlaCalculator
 from agent.sla_exclusions import load_exclusions
+from statuspage.config import SiteConfig
 from statuspage.incidents import IncidentFileError, load_incidents
 from statuspage.output import OutputError
 from statuspage.render import SiteError
-from statuspage.config import SiteConfig
 from statuspage.site import StatusSite
 
 
