@@ -202,9 +202,9 @@ class PrometheusSink:
         fresh: dict[str, str] = {}
         for name, text in self.render(result, labels):
             fresh[name] = fresh.get(name, "") + text
-        return "".join(
-            f"# HELP {name} {self._families[name][0]}\n# TYPE {name} gauge\n{text}" for name, text in fresh.items() if text
-        ).encode()
+        head = "# HELP {0} {1}\n# TYPE {0} gauge\n"
+        parts = [head.format(name, self._families[name][0]) + text for name, text in fresh.items() if text]
+        return "".join(parts).encode()
 
 
 class _StatusCollector(Collector):
