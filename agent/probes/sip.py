@@ -28,6 +28,7 @@ from agent.sip.message import SipMessage, SipParseError
 from agent.sip.register import aor_of, register, registrar_uri
 from agent.sip.resolve import resolve
 from agent.sip.sdp import build_offer, parse_answer
+from agent.sip.shared_options import OptionsTemplate
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.transport import TransportError, tls_context
 from agent.sip.ua import Identity, UserAgent
@@ -114,6 +115,8 @@ class _SipProbe:
     """The common frame: resolve, connect, run the kind's dialogue under the deadline, classify failures."""
 
     kind = "sip"
+    shared_udp = False
+    """Use the UDP socket shared by every probe to the same next hop (no socket per probe run)."""
 
     def __init__(self, config: SipConfig, context: ProbeContext | None = None) -> None:
         self.config = config
@@ -157,7 +160,8 @@ class _SipProbe:
         ctx = tls_context(str(cfg.ca_file) if cfg.ca_file else None, cfg.verify) if hop.proto == "tls" else None
         password = cfg.password.get_secret_value() if cfg.password else ""
         identity = Identity(self._from_uri(), cfg.username, password)
-        return await _timed(phases, "connect", UserAgent.connect(hop, identity, bind_host=cfg.bind, ssl_context=ctx))
+        connect = UserAgent.connect(hop, identity, bind_host=cfg.bind, ssl_context=ctx, shared=self.shared_udp)
+        return await _timed(phases, "connect", connect)
 
     def _from_uri(self) -> str:
         return self.config.from_
@@ -188,11 +192,13 @@ class SipOptionsProbe(_SipProbe):
 
     kind = "sip_options"
     config: SipOptionsConfig
+    shared_udp = True
+    _options: OptionsTemplate | None = None
 
     async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
-        req = ua.new_request("OPTIONS", self.config.uri, self._to_uri())
-        req.add("contact", ua.contact)
-        req.add("accept", "application/sdp")
+        if self._options is None:
+            self._options = OptionsTemplate(self.config.uri, self._to_uri(), self._from_uri())
+        req = self._options.request(ua)
         final = await _timed(phases, "options", ua.request(req))
         values.update(response_values(final))
         return None if final.status in self.config.expected_codes else _unexpected(final)

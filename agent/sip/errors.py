@@ -32,7 +32,7 @@ def response_values(resp: SipMessage | None) -> dict[str, float | int | str | bo
         return {}
     out: dict[str, float | int | str | bool] = {"status_code": resp.status}
     retry = resp.get("retry-after").split(";")[0].split("(")[0].strip()
-    if retry.isdigit():
+    if retry.isascii() and retry.isdigit() and len(retry) <= 10:  # not '²', not 5,000 digits
         out["retry_after"] = int(retry)
     return out
 

@@ -41,10 +41,18 @@ _CSEQ = re.compile(r"^(\d{1,10})\s+([A-Za-z0-9.!%*_+`'~-]+)$")
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
 
 
+_HEADER_KEYS: dict[str, str] = {}
+
+
 def header_key(name: str) -> str:
     """Lower-case full name of a header: compact forms are expanded ('i' -> 'call-id')."""
-    low = name.strip().lower()
-    return COMPACT.get(low, low)
+    key = _HEADER_KEYS.get(name)
+    if key is None:
+        low = name.strip().lower()
+        key = COMPACT.get(low, low)
+        if len(_HEADER_KEYS) < 1024:  # the few spellings in use, bounded against junk
+            _HEADER_KEYS[name] = key
+    return key
 
 
 def canonical_name(key: str) -> str:
@@ -105,7 +113,10 @@ class SipMessage:
         key = header_key(name)
         for k, v in self.headers:
             if k == key:
-                return split_commas(v)[0] if key in _LIST_HEADERS and v else v
+                if key in _LIST_HEADERS and v:
+                    parts = split_commas(v)
+                    return parts[0] if parts else ""  # a value of bare commas (',') is empty, not an error
+                return v
         return default
 
     def get_all(self, name: str) -> list[str]:
@@ -143,7 +154,14 @@ class SipMessage:
     @property
     def branch(self) -> str:
         """The branch parameter of the top Via ('' if none)."""
-        return via_param(self.get("via"), "branch")
+        via = self.get("via")
+        # Fast path for the usual lower-case ';branch=' when no earlier parameter could be a branch too.
+        low = via.lower()
+        at = low.find(";branch=")
+        if at >= 0 and "branch" not in low[:at]:
+            end = via.find(";", at + 8)
+            return (via[at + 8 :] if end < 0 else via[at + 8 : end]).strip()
+        return via_param(via, "branch")
 
     def first_line(self) -> str:
         """The request line or status line."""
@@ -205,11 +223,11 @@ def parse(data: bytes, *, max_size: int = MAX_MESSAGE, stream: bool = False) -> 
         head = data[:head_end].decode("utf-8")
     except UnicodeDecodeError:
         raise SipParseError("headers are not UTF-8") from None
-    msg = _parse_head(head)
+    msg, first = _parse_head(head)
     body = data[head_end + sep :]
-    length_text = msg.get("content-length")
+    length_text = first.get("content-length", "")
     if length_text:
-        if not length_text.isdigit() or len(length_text) > 9:
+        if not (length_text.isascii() and length_text.isdigit()) or len(length_text) > 9:  # not '²' or '١'
             raise SipParseError(f"malformed Content-Length {length_text[:20]!r}")
         length = int(length_text)
         if length > len(body) or (stream and length != len(body)):
@@ -221,24 +239,47 @@ def parse(data: bytes, *, max_size: int = MAX_MESSAGE, stream: bool = False) -> 
     return msg
 
 
-def _parse_head(head: str) -> SipMessage:
-    lines = _unfold(head.replace("\r\n", "\n").split("\n"))
-    if not lines:
-        raise SipParseError("empty message")
+_KEYS: dict[str, str] = {}
+"""Header names as they appeared on the wire (validated) to their keys: most messages repeat a few spellings."""
+
+
+def _parse_head(head: str) -> tuple[SipMessage, dict[str, str]]:
+    """The message without its body, and the first value of each header (for the checks and framing)."""
+    text = head.replace("\r\n", "\n")
+    if not text or text[0].isspace() or "\n\n" in text or "\n " in text or "\n\t" in text:
+        lines = _unfold(text.split("\n"))  # leading blank lines, folding or blank lines: the careful path
+        if not lines:
+            raise SipParseError("empty message")
+    else:
+        lines = text.split("\n")  # the usual message: one header per line
     msg = _parse_first_line(lines[0])
+    headers = msg.headers
+    first: dict[str, str] = {}
+    keys = _KEYS
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        name = name.strip()
-        if not colon or not _TOKEN.match(name):
+        if not colon:
             raise SipParseError(f"malformed header line {line[:60]!r}")
-        msg.headers.append((header_key(name), value.strip()))
+        key = keys.get(name)
+        if key is None:
+            stripped = name.strip()
+            if not _TOKEN.match(stripped):
+                raise SipParseError(f"malformed header line {line[:60]!r}")
+            key = header_key(stripped)
+            if len(keys) < 1024:  # bounded against junk names
+                keys[name] = key
+        value = value.strip()
+        headers.append((key, value))
+        if key not in first:
+            first[key] = value
     for key in _REQUIRED:
-        if not msg.get(key):
+        value = first.get(key, "")
+        if not value or (key in _LIST_HEADERS and not split_commas(value)):
             raise SipParseError(f"missing {canonical_name(key)} header")
-    _, method = parse_cseq(msg.get("cseq"))
+    _, method = parse_cseq(first["cseq"])
     if msg.is_request and method != msg.method:
         raise SipParseError(f"CSeq method {method} does not match request method {msg.method}")
-    return msg
+    return msg, first
 
 
 def _unfold(lines: Iterable[str]) -> list[str]:

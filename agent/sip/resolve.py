@@ -29,6 +29,9 @@ class Hop:
     server_name: str
 
 
+_LITERALS: dict[tuple[SipUri, Proto | None], Hop] = {}
+
+
 async def resolve(
     uri: SipUri,
     proto: Proto | None = None,
@@ -36,11 +39,17 @@ async def resolve(
     resolver: dns.asyncresolver.Resolver | None = None,
 ) -> list[Hop]:
     """Candidate next hops for `uri` in the order to try; TransportError('dns_failed') when there is none."""
+    literal = _LITERALS.get((uri, proto))
+    if literal is not None:
+        return [literal]
     secure = uri.scheme == "sips"
     chosen = proto or _uri_transport(uri, secure)
     if uri.is_ip:
         p = chosen or ("tls" if secure else "udp")
-        return [Hop(p, uri.host_ip, uri.port or DEFAULT_PORT[p], uri.host_ip)]
+        hop = Hop(p, uri.host_ip, uri.port or DEFAULT_PORT[p], uri.host_ip)
+        if len(_LITERALS) < 4096:  # an IP literal needs no DNS: its hop never changes
+            _LITERALS[(uri, proto)] = hop
+        return [hop]
     if uri.port is not None:
         p = chosen or ("tls" if secure else "udp")
         return [Hop(p, ip, uri.port, uri.host) for ip in await _addresses(uri.host, resolver)]

@@ -78,16 +78,21 @@ def parse_answer(body: bytes) -> MediaAnswer:
             attr, _, rest = value.partition(":")
             if attr == "rtpmap":
                 pt, _, enc = rest.partition(" ")
-                if pt.isdigit():
+                if _is_number(pt):
                     rtpmap[int(pt)] = enc.split("/")[0].upper()
             elif attr in _DIRECTIONS:
                 direction = attr
     return _answer(media_ip or session_ip, port, fmts, rtpmap, direction)
 
 
+def _is_number(text: str) -> bool:
+    # ASCII only: str.isdigit() accepts '²', which int() refuses; ten digits are plenty for ports and types.
+    return text.isascii() and text.isdigit() and len(text) <= 10
+
+
 def _media_line(value: str) -> tuple[int, list[int]]:
     parts = value.split()
-    if len(parts) < 4 or not parts[1].split("/")[0].isdigit() or not all(p.isdigit() for p in parts[3:]):
+    if len(parts) < 4 or not _is_number(parts[1].split("/")[0]) or not all(_is_number(p) for p in parts[3:]):
         raise SipParseError(f"malformed SDP media line {value[:60]!r}")
     port = int(parts[1].split("/")[0])
     if port > 65535:

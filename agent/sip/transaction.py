@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
+import os
 from collections.abc import Callable
 
 from agent.sip.message import SipMessage
@@ -14,9 +14,24 @@ T2 = 4.0
 MAGIC = "z9hG4bK"
 
 
+_POOL_SIZE = 4096
+_pool = b""
+_pool_at = _POOL_SIZE
+
+
+def random_hex(nbytes: int) -> str:
+    """Hex of `nbytes` bytes from the OS CSPRNG, drawn from a pool: one getrandom() per 4 KiB, not per token."""
+    global _pool, _pool_at
+    at = _pool_at
+    if at + nbytes > _POOL_SIZE:
+        _pool, at = os.urandom(_POOL_SIZE), 0
+    _pool_at = at + nbytes
+    return _pool[at : at + nbytes].hex()
+
+
 def new_branch() -> str:
-    """A fresh RFC 3261 branch (magic cookie prefix)."""
-    return MAGIC + secrets.token_hex(8)
+    """A fresh RFC 3261 branch (magic cookie prefix) with 64 random bits."""
+    return MAGIC + random_hex(8)
 
 
 class TransactionTimeout(Exception):
@@ -47,6 +62,7 @@ class ClientTransaction:
         self._waiter: asyncio.Future[bool] | None = None
         self._error: TransportError | None = None
         self._data = request.to_bytes()
+        transport.track(self)
 
     def receive(self, response: SipMessage) -> None:
         """A response matched to this transaction (branch and CSeq method) by the user agent."""

@@ -1,7 +1,9 @@
 """SIP over UDP, TCP and TLS on asyncio transports. Errors become `TransportError` with a probe error code.
 
 UDP sockets are connected to the next hop, so an ICMP port-unreachable comes back as `connection_refused`
-and the kernel picks the source address that Via and Contact must carry.
+and the kernel picks the source address that Via and Contact must carry. `open_transport(..., shared=True)`
+gives a view on one connected UDP socket per (local address, next hop) that many probes share
+(agent/sip/shared_udp.py); otherwise every transport owns its socket.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError, StreamFramer, parse, redact
+
+if TYPE_CHECKING:
+    from agent.sip.transaction import ClientTransaction
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ class Transport(asyncio.Protocol, asyncio.DatagramProtocol):
         self.error: TransportError | None = None
         self.parse_errors: list[str] = []
         self.max_size = max_size
-        self._framer = StreamFramer(max_size)
+        self._framer: StreamFramer | None = None  # made on the first stream read: UDP never needs one
         self._tx: asyncio.BaseTransport | None = None
 
     @property
@@ -89,6 +94,8 @@ class Transport(asyncio.Protocol, asyncio.DatagramProtocol):
         self._deliver(msg)
 
     def data_received(self, data: bytes) -> None:
+        if self._framer is None:
+            self._framer = StreamFramer(self.max_size)
         try:
             for msg in self._framer.feed(data):
                 self._deliver(msg)
@@ -102,6 +109,9 @@ class Transport(asyncio.Protocol, asyncio.DatagramProtocol):
         if log.isEnabledFor(logging.DEBUG):
             log.debug("received %s from %s:%s\n%s", self.proto, *self.remote, msg.dump())
         self.on_message(msg, self)
+
+    def track(self, tx: ClientTransaction) -> None:
+        """A client transaction starts on this transport (a shared socket routes its responses here)."""
 
     def _bad(self, why: str) -> None:
         self.parse_errors.append(why)
@@ -164,8 +174,17 @@ async def open_transport(
     ssl_context: ssl.SSLContext | None = None,
     server_name: str | None = None,
     max_size: int = MAX_MESSAGE,
+    shared: bool = False,
 ) -> Transport:
-    """Open a transport to `remote` (an IP address and port); TransportError on failure."""
+    """Open a transport to `remote` (an IP address and port); TransportError on failure.
+
+    With `shared` (UDP only) the transport is a view on a socket shared with other probes to the same
+    next hop: no socket is created or closed per probe, and `close()` only releases the view.
+    """
+    if shared and proto == "udp":
+        from agent.sip.shared_udp import acquire  # shared_udp builds on this module
+
+        return await acquire(remote, on_message, bind_host=bind_host, max_size=max_size)
     loop = asyncio.get_running_loop()
     transport = Transport(proto, remote, on_message, max_size)
     family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET

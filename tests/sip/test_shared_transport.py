@@ -1,0 +1,218 @@
+"""The shared UDP transport: one connected socket per next hop, responses routed by Via branch and CSeq method."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from agent.model import Target
+from agent.probes.sip import SipOptionsConfig, SipOptionsProbe
+from agent.sip import shared_udp
+from agent.sip.message import SipMessage, SipParseError, parse
+from agent.sip.resolve import Hop
+from agent.sip.shared_options import OptionsTemplate
+from agent.sip.shared_udp import SharedUdpSocket, SharedUdpView, shared_sockets
+from agent.sip.ua import Identity, UserAgent, response_to
+from tests.peers.base import LOOPBACK, free_port_both
+from tests.sip.conftest import run_probe
+
+ME = Identity("sip:dialtone@dialtone.invalid")
+
+
+def _socket_to(port: int) -> SharedUdpSocket:
+    found = [s for s in shared_sockets() if s.remote == (LOOPBACK, port)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.fixture
+def far_end() -> Iterator[socket.socket]:
+    """A plain UDP socket on 127.0.0.1 playing the far end by hand."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((LOOPBACK, 0))
+        s.setblocking(False)
+        yield s
+
+
+async def _recv(sock: socket.socket) -> tuple[SipMessage, tuple[str, int]]:
+    data, addr = await asyncio.get_running_loop().sock_recvfrom(sock, 65535)
+    return parse(data), addr
+
+
+async def _ua(port: int) -> UserAgent:
+    return await UserAgent.connect(Hop("udp", LOOPBACK, port, LOOPBACK), ME, shared=True)
+
+
+@pytest.mark.peer
+async def test_many_concurrent_probes_share_one_socket_and_get_their_own_responses(sipp):
+    # 100 at once: SIPp itself drops part of a burst of 200 on its socket.
+    uas = sipp("options")
+    uri = uas.uri()
+    template = OptionsTemplate(uri, uri, ME.from_uri)
+    uas_list = [await _ua(uas.port) for _ in range(100)]
+    try:
+        requests = [template.request(ua) for ua in uas_list]
+        finals = await asyncio.wait_for(
+            asyncio.gather(*(ua.request(req) for ua, req in zip(uas_list, requests, strict=True))), 10
+        )
+        sock = _socket_to(uas.port)
+        assert len(sock.views) == 100 and {ua.transport.local for ua in uas_list} == {sock.local}
+    finally:
+        for ua in uas_list:
+            ua.close()
+    for req, final in zip(requests, finals, strict=True):
+        assert final.status == 200
+        assert final.branch == req.branch and final.get("call-id") == req.get("call-id")
+    assert sock.stray == 0 and sock.received == 100
+    assert not sock.views and not sock.branches and not sock.call_ids  # every route released
+    assert not sock.closed  # lingers for the next probes
+
+
+@pytest.mark.peer
+async def test_probes_through_the_probe_api_reuse_the_socket(sipp):
+    uas = sipp("options")
+    probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
+    target = Target("t1", "voice", "sip_options", timeout=3.0)
+    results = await asyncio.gather(*(probe.probe(target) for _ in range(100)))
+    assert all(r.ok for r in results), [r.message for r in results if not r.ok]
+    first = _socket_to(uas.port)
+    assert (await probe.probe(target)).ok
+    assert _socket_to(uas.port) is first and first.received == 101
+
+
+async def test_stray_and_mismatched_responses_are_ignored_and_counted(far_end):
+    port = far_end.getsockname()[1]
+    ua = await _ua(port)
+    try:
+        req = ua.new_request("OPTIONS", f"sip:{LOOPBACK}:{port}", f"sip:{LOOPBACK}:{port}")
+        pending = asyncio.ensure_future(ua.request(req))
+        got, addr = await _recv(far_end)
+        assert got.branch == req.branch
+        stray = response_to(got, 200, "OK")
+        stray.set("via", got.get("via").replace(got.branch, "z9hG4bKnotours"))
+        wrong_method = response_to(got, 200, "OK")
+        wrong_method.set("cseq", "1 INVITE")
+        unrouted = ua.new_request("BYE", "sip:x@127.0.0.1", "sip:y@127.0.0.1")  # a Call-ID we never used
+        for msg in (stray, wrong_method, unrouted):
+            far_end.sendto(msg.to_bytes(), addr)
+        await asyncio.sleep(0.05)
+        assert not pending.done()
+        sock = _socket_to(port)
+        assert (sock.stray, sock.unrouted) == (2, 1)
+        far_end.sendto(response_to(got, 404, "Not Here").to_bytes(), addr)
+        final = await asyncio.wait_for(pending, 2)
+        assert final.status == 404
+    finally:
+        ua.close()
+
+
+async def test_malformed_response_is_charged_to_its_transaction_by_raw_branch(far_end):
+    port = far_end.getsockname()[1]
+    ua = await _ua(port)
+    try:
+        req = ua.new_request("OPTIONS", f"sip:{LOOPBACK}:{port}", f"sip:{LOOPBACK}:{port}")
+        pending = asyncio.ensure_future(ua.request(req))
+        got, addr = await _recv(far_end)
+        good = response_to(got, 200, "OK").to_bytes()
+        far_end.sendto(re.sub(rb"CSeq: [^\r]*", b"CSeq: garbage", good), addr)
+        far_end.sendto(b"SIP/2.0 200 OK\r\nVia: nonsense\r\n\r\n", addr)  # names no branch of ours
+        await asyncio.sleep(0.05)
+        sock = _socket_to(port)
+        assert ua.transport.parse_errors and "CSeq" in ua.transport.parse_errors[0]
+        assert sock.malformed == 1
+        pending.cancel()
+    finally:
+        ua.close()
+
+
+async def test_probe_cancelled_at_its_deadline_releases_its_branch(far_end):
+    port = far_end.getsockname()[1]
+    result = await run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}, timeout=0.3)
+    assert result.error == "timeout"
+    sock = _socket_to(port)
+    assert not sock.views and not sock.branches and not sock.call_ids
+    # The answer that comes too late finds no transaction: dropped and counted, nothing raises.
+    got, addr = await _recv(far_end)
+    far_end.sendto(response_to(got, 200, "OK").to_bytes(), addr)
+    await asyncio.sleep(0.05)
+    assert sock.stray == 1
+
+
+@pytest.mark.peer
+async def test_icmp_port_unreachable_fails_only_the_probes_to_that_destination(sipp):
+    uas = sipp("options")
+    dead = free_port_both()
+    live_block, dead_block = {"uri": uas.uri()}, {"uri": f"sip:{LOOPBACK}:{dead}"}
+    results = await asyncio.gather(*(run_probe("sip_options", block) for block in [live_block, dead_block] * 10))
+    for i, result in enumerate(results):
+        if i % 2:
+            assert result.error == "connection_refused", result.message
+        else:
+            assert result.ok, result.message
+    assert _socket_to(dead) is not _socket_to(uas.port)
+    # The refusal is not sticky: the next probe to the dead port is refused on its own ICMP, the live one works.
+    assert (await run_probe("sip_options", dead_block)).error == "connection_refused"
+    assert (await run_probe("sip_options", live_block)).ok
+
+
+async def test_idle_socket_closes_after_linger_and_a_new_one_opens(far_end, monkeypatch):
+    monkeypatch.setattr(shared_udp, "LINGER", 0.05)
+    port = far_end.getsockname()[1]
+    ua = await _ua(port)
+    first = _socket_to(port)
+    ua.close()
+    assert isinstance(ua.transport, SharedUdpView) and ua.transport.closed and not first.closed
+    await asyncio.sleep(0.15)
+    assert first.closed and not [s for s in shared_sockets() if s.remote == (LOOPBACK, port)]
+    ua = await _ua(port)
+    assert _socket_to(port) is not first
+    ua.close()
+
+
+async def test_concurrent_first_use_opens_one_socket(far_end):
+    port = far_end.getsockname()[1]
+    uas_list = await asyncio.gather(*(_ua(port) for _ in range(20)))
+    assert len({id(ua.transport.socket) for ua in uas_list if isinstance(ua.transport, SharedUdpView)}) == 1
+    for ua in uas_list:
+        ua.close()
+
+
+def test_socket_closes_with_its_event_loop(far_end):
+    port = far_end.getsockname()[1]
+
+    async def use() -> SharedUdpSocket:
+        ua = await _ua(port)
+        ua.close()
+        return _socket_to(port)
+
+    sock = asyncio.run(use())
+    assert sock.closed
+
+
+def test_parser_refuses_a_via_of_bare_commas_with_a_parse_error():
+    # It used to raise IndexError, which no caller expects.
+    with pytest.raises(SipParseError, match="missing Via"):
+        parse(b"SIP/2.0 200 OK\r\nVia: ,\r\nFrom: <sip:a@b>\r\nTo: <sip:b@c>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n")
+
+
+def test_options_template_matches_the_user_agents_request():
+    from agent.sip.transport import Transport
+
+    transport = Transport("udp", (LOOPBACK, 5060), lambda m, t: None, 65535)
+    transport.local = (LOOPBACK, 40000)
+    ua = UserAgent(transport, ME, Hop("udp", LOOPBACK, 5060, LOOPBACK))
+    uri = f"sip:{LOOPBACK}:5060"
+    slow = ua.new_request("OPTIONS", uri, uri)
+    slow.add("contact", ua.contact)
+    slow.add("accept", "application/sdp")
+    fast = OptionsTemplate(uri, uri, ME.from_uri).request(ua)
+
+    def shape(msg: SipMessage) -> bytes:
+        return re.sub(rb"(branch=z9hG4bK|tag=|Call-ID: )[0-9a-f]+", rb"\1X", msg.to_bytes())
+
+    assert shape(fast) == shape(slow)
+    assert fast.branch.startswith("z9hG4bK") and len(fast.branch) == 7 + 16
