@@ -19,6 +19,7 @@ closes after `LINGER` seconds; every socket of a loop closes when the loop shuts
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
@@ -62,6 +63,12 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Python 3.11's selector datagram transport does not subclass DatagramTransport: no isinstance.
         self._tx = cast(asyncio.DatagramTransport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Many probes share this socket, and a peer may flood it: a deeper receive queue keeps the one
+            # answer a probe waits for from being dropped behind strays (the kernel caps it at rmem_max).
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         sockname = transport.get_extra_info("sockname")
         if sockname:
             self.local = (str(sockname[0]), int(sockname[1]))
@@ -282,6 +289,10 @@ async def _open(registry: _Registry, key: SocketKey, max_size: int) -> SharedUdp
         pending = registry.pending[key] = registry.loop.create_task(_create(registry, key, max_size))
         pending.add_done_callback(lambda task: _opened(registry, key, task))
     return await asyncio.shield(pending)
+
+
+RECEIVE_BUFFER = 4 * 1024 * 1024
+"""Bytes asked for the shared socket's receive queue (SO_RCVBUF)."""
 
 
 def _opened(registry: _Registry, key: SocketKey, task: asyncio.Future[SharedUdpSocket]) -> None:
