@@ -1,13 +1,16 @@
-"""GET, GETNEXT and GETBULK walks over pysnmp 7's asyncio engine, for SNMP v2c and v3 (USM).
+"""GET, GETNEXT and GETBULK walks: SNMP v2c on dialtone's own codec, v3 (USM) on pysnmp 7's asyncio engine.
 
-pysnmp's own error indications are translated here, at the boundary, into ``SnmpError(code, message)``
-with dialtone's short error codes. Values come back as plain Python types beside a short type tag, so no
-pysnmp or pyasn1 object leaks out. MIB resolution is never used: OIDs are numeric tuples.
+v2c, the hot path of every poll, goes through ``agent.snmp.v2c`` (a BER codec and a UDP client of our own,
+several times cheaper than pysnmp's pure-Python pyasn1 decoding). v3 needs USM authentication and privacy,
+so it stays on pysnmp, as does the trap receiver. pysnmp's error indications are translated here, at the
+boundary, into ``SnmpError(code, message)`` with dialtone's short error codes. Values come back as plain
+Python types beside a short type tag, so no pysnmp or pyasn1 object leaks out. OIDs are numeric tuples.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,7 +23,12 @@ from pysnmp.hlapi.v3arch.asyncio.transport import UdpTransportTarget
 from pysnmp.proto import errind, rfc1902, rfc1905
 from pysnmp.proto.rfc1902 import univ  # pyasn1's types, reached through pysnmp (no stubs either way)
 
+from agent.snmp import ber, v2c
 from agent.snmp.mibs import Oid, format_oid, under
+from agent.snmp.v2c import SnmpError, Varbind, from_raw
+
+__all__ = ["Credentials", "SnmpClient", "SnmpError", "Varbind", "close_engine", "convert", "new_engine",
+           "v2c_transport"]
 
 AUTH_PROTOCOLS: dict[str, Any] = {
     "MD5": auth.USM_AUTH_HMAC96_MD5,
@@ -46,15 +54,6 @@ _AUTH_FAILURES = (
 )
 MAX_WALK_VARBINDS = 20_000
 """A walk stops with snmp_error beyond this many rows: an agent looping or a table far larger than meant."""
-
-
-class SnmpError(Exception):
-    """A failed SNMP exchange: `code` is one of timeout, auth_failed, no_such_object, snmp_error."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,19 +83,9 @@ class Credentials:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Varbind:
-    """One returned variable: `kind` is integer, counter32, counter64, gauge, timeticks, string, oid, ip,
-    opaque, or missing (noSuchObject/noSuchInstance), with `value` a plain Python value."""
-
-    oid: Oid
-    kind: str
-    value: int | str | None
-
-
 def convert(oid: Oid, value: Any) -> Varbind:
     """A pysnmp value -> Varbind."""
-    if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView):
+    if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView | univ.Null):
         return Varbind(oid, "missing", None)
     if isinstance(value, rfc1902.Counter64):
         return Varbind(oid, "counter64", int(value))
@@ -108,6 +97,8 @@ def convert(oid: Oid, value: Any) -> Varbind:
         return Varbind(oid, "gauge", int(value))
     if isinstance(value, rfc1902.IpAddress):
         return Varbind(oid, "ip", ".".join(str(b) for b in value.asOctets()))
+    if isinstance(value, rfc1902.Opaque):
+        return Varbind(oid, "opaque", value.asOctets().hex(":"))
     if isinstance(value, univ.Integer):
         return Varbind(oid, "integer", int(value))
     if isinstance(value, univ.ObjectIdentifier):
@@ -125,7 +116,7 @@ class SnmpClient:
     """One agent's client. Cheap to keep: the engine (and its socket) is shared and passed in."""
 
     def __init__(self, engine: SnmpEngine, host: str, port: int, credentials: Credentials, *,
-                 timeout: float = 2.0, retries: int = 1, max_repetitions: int = 25) -> None:
+                 timeout: float = 2.0, retries: int = 1, max_repetitions: int = 25, native_v2c: bool = True) -> None:
         self.engine = engine
         self.host, self.port = host, port
         self.credentials = credentials
@@ -133,6 +124,10 @@ class SnmpClient:
         self.max_repetitions = max_repetitions
         self._auth = credentials.auth_data()
         self._addr_name: str | None = None
+        # v2c on our own codec unless asked for pysnmp (the decoder comparison test walks with both).
+        self._v2c = v2c_transport(engine) if credentials.version == "2c" and native_v2c else None
+        self._community = credentials.community.encode()
+        self._resolved: tuple[int, v2c.Address] | None = None
 
     async def _target(self) -> str:
         if self._addr_name is None:
@@ -147,15 +142,36 @@ class SnmpClient:
 
     async def get(self, oids: Sequence[Oid]) -> list[Varbind]:
         """GET: one Varbind per requested OID, in order (kind 'missing' for noSuchObject/Instance)."""
+        if self._v2c is not None:
+            return await self._native(ber.GET, oids)
         return await self._request("get", [(oid, univ.Null("")) for oid in oids])
 
     async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]:
         """GETNEXT: the successor of each OID."""
+        if self._v2c is not None:
+            return await self._native(ber.GET_NEXT, oids)
         return await self._request("next", [(oid, univ.Null("")) for oid in oids])
 
     async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
         """GETBULK with no non-repeaters: up to max_repetitions successors per OID, in wire order."""
+        if self._v2c is not None:
+            return await self._native(ber.GET_BULK, oids, max_repetitions)
         return await self._request("bulk", [(oid, univ.Null("")) for oid in oids], max_repetitions)
+
+    async def _native(self, pdu_type: int, oids: Sequence[Oid], reps: int = 0) -> list[Varbind]:
+        assert self._v2c is not None
+        if self._resolved is None:
+            self._resolved = await v2c.resolve(self.host, self.port)
+        family, addr = self._resolved
+        try:
+            msg = await self._v2c.request(family, addr, self._community, pdu_type, oids, 0, reps,
+                                          within=self.timeout, retries=self.retries)
+        except TimeoutError:
+            raise self.timeout_error() from None
+        except (ber.BerError, OSError) as exc:  # an OID we cannot encode; a socket that cannot send
+            raise SnmpError("snmp_error", f"{self.host}:{self.port}: {exc}") from None
+        v2c.check_response(msg, oids, reps, f"{self.host}:{self.port}")
+        return from_raw(msg.varbinds)
 
     async def walk(self, root: Oid, *, bulk: bool | None = None) -> list[Varbind]:
         """Every variable under `root`, by GETBULK (default for v2c/v3) or GETNEXT."""
@@ -232,11 +248,25 @@ class SnmpClient:
         return SnmpError("snmp_error", f"{self.host}:{self.port}: {indication}")
 
 
+_V2C_TRANSPORTS: weakref.WeakKeyDictionary[SnmpEngine, v2c.V2cTransport] = weakref.WeakKeyDictionary()
+
+
+def v2c_transport(engine: SnmpEngine) -> v2c.V2cTransport:
+    """The v2c sockets that live and die with `engine`, so every client sharing the engine shares them."""
+    transport = _V2C_TRANSPORTS.get(engine)
+    if transport is None:
+        transport = _V2C_TRANSPORTS[engine] = v2c.V2cTransport()
+    return transport
+
+
 def new_engine() -> SnmpEngine:
     """A pysnmp engine for the running loop; close it with close_engine()."""
     return SnmpEngine()
 
 
 def close_engine(engine: SnmpEngine) -> None:
-    """Close the engine's sockets and timer."""
+    """Close the engine's sockets and timer, and the v2c sockets that go with it."""
+    transport = _V2C_TRANSPORTS.pop(engine, None)
+    if transport is not None:
+        transport.close()
     engine.close_dispatcher()
