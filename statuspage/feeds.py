@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import jinja2
@@ -20,6 +21,14 @@ from statuspage.model import ComponentView, GroupView, Incident, Maintenance, St
 JSON_INCIDENT_LIMIT = 50
 """incidents.json and scheduled-maintenances.json list the 50 most recent, as Statuspage does."""
 ATOM_LIMIT = 50
+
+Memo = Callable[[Hashable, object, Callable[[], Any]], Any]
+"""`memo(name, inputs, make)`: the value made last time under `name` if `inputs` are unchanged, else make()."""
+
+
+def _no_memo(name: Hashable, inputs: object, make: Callable[[], Any]) -> Any:
+    return make()
+
 
 STATUS_DESCRIPTION = {
     "none": "All Systems Operational",
@@ -79,22 +88,24 @@ def components(m: StatusModel) -> list[dict[str, Any]]:
     for g in m.groups:
         out.extend(_component(m, c, g) for c in g.components)
         if g.name and g.components:
-            first = g.components[0]
-            out.append(
-                {
-                    **_component(m, first, None),
-                    "id": _group_id(g),
-                    "name": g.name,
-                    "status": g.status.value,
-                    "updated_at": iso(max(c.updated_at for c in g.components)),
-                    "created_at": iso(min(c.created_at for c in g.components)),
-                    "position": min(c.position for c in g.components),
-                    "description": None,
-                    "group": True,
-                    "components": [c.id for c in g.components],
-                }
-            )
+            out.append(_group_entry(m, g))
     return out
+
+
+def _group_entry(m: StatusModel, g: GroupView) -> dict[str, Any]:
+    first = g.components[0]
+    return {
+        **_component(m, first, None),
+        "id": _group_id(g),
+        "name": g.name,
+        "status": g.status.value,
+        "updated_at": iso(max(c.updated_at for c in g.components)),
+        "created_at": iso(min(c.created_at for c in g.components)),
+        "position": min(c.position for c in g.components),
+        "description": None,
+        "group": True,
+        "components": [c.id for c in g.components],
+    }
 
 
 def _update(u: Update, parent: str, idx: int) -> dict[str, Any]:
@@ -116,6 +127,10 @@ def _affected(m: StatusModel, ids: Sequence[str]) -> list[dict[str, Any]]:
 
 def incident(m: StatusModel, i: Incident) -> dict[str, Any]:
     """One incident in Statuspage's shape."""
+    return _incident(m, i, _affected(m, i.components))
+
+
+def _incident(m: StatusModel, i: Incident, comps: list[dict[str, Any]] | None) -> dict[str, Any]:
     n = len(i.updates)
     return {
         "id": i.id,
@@ -129,13 +144,17 @@ def incident(m: StatusModel, i: Incident) -> dict[str, Any]:
         "shortlink": f"{m.url}incidents/{i.id}.html",
         "started_at": iso(i.started_at),
         "page_id": m.page_id,
-        "components": _affected(m, i.components),
+        "components": comps,
         "incident_updates": [_update(u, i.id, n - k) for k, u in enumerate(i.updates)],
     }
 
 
 def maintenance(m: StatusModel, mt: Maintenance) -> dict[str, Any]:
     """One scheduled maintenance in Statuspage's shape."""
+    return _maintenance(m, mt, _affected(m, mt.components or [c.id for c in m.components]))
+
+
+def _maintenance(m: StatusModel, mt: Maintenance, comps: list[dict[str, Any]] | None) -> dict[str, Any]:
     n = len(mt.updates)
     return {
         "id": mt.id,
@@ -149,7 +168,7 @@ def maintenance(m: StatusModel, mt: Maintenance) -> dict[str, Any]:
         "shortlink": f"{m.url}maintenance.html#{mt.id}",
         "started_at": iso(mt.scheduled_for),
         "page_id": m.page_id,
-        "components": _affected(m, mt.components or [c.id for c in m.components]),
+        "components": comps,
         "incident_updates": [_update(u, mt.id, n - k) for k, u in enumerate(mt.updates)],
         "scheduled_for": iso(mt.scheduled_for),
         "scheduled_until": iso(mt.scheduled_until),
@@ -158,40 +177,106 @@ def maintenance(m: StatusModel, mt: Maintenance) -> dict[str, Any]:
 
 def status(m: StatusModel) -> dict[str, str]:
     """The page's `status` object."""
-    return {"indicator": m.indicator, "description": STATUS_DESCRIPTION[m.indicator]}
+    indicator = m.indicator
+    return {"indicator": indicator, "description": STATUS_DESCRIPTION[indicator]}
 
 
-def json_files(m: StatusModel) -> dict[str, bytes]:
-    """Every api/v2 file, by path."""
-    page = _page(m)
-    comps = components(m)
-    unresolved = [incident(m, i) for i in m.active_incidents]
-    upcoming = [maintenance(m, x) for x in m.maintenances_in("scheduled")]
-    active = [maintenance(m, x) for x in m.maintenances_in("in_progress", "verifying")]
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _obj(fields: Iterable[tuple[str, str]]) -> str:
+    """A JSON object from values serialised already: the same text json.dumps gives for the whole dict."""
+    return "{" + ",".join(f"{_dumps(k)}:{v}" for k, v in fields) + "}"
+
+
+def _arr(items: Iterable[str]) -> str:
+    return "[" + ",".join(items) + "]"
+
+
+def _spliced(doc: dict[str, Any], components: str) -> str:
+    """`doc` serialised with its `components` list replaced by `components` (JSON text)."""
+    return _obj((k, components if k == "components" else _dumps(v)) for k, v in doc.items())
+
+
+def _component_json(m: StatusModel, c: ComponentView, g: GroupView) -> str:
+    return _dumps(_component(m, c, g))
+
+
+def _group_json(m: StatusModel, g: GroupView) -> str:
+    return _dumps(_group_entry(m, g))
+
+
+class _Json:
+    """The API's objects as JSON text, each kept (through `memo`) while what it is made from is unchanged."""
+
+    def __init__(self, m: StatusModel, memo: Memo) -> None:
+        self.m, self.memo = m, memo
+        self.by_id: dict[str, str] = {}
+        listed: list[str] = []
+        for g in m.groups:
+            gid = _group_id(g) if g.name else None
+            members = [
+                memo(("json-component", c.id), (c, gid, m.page_id), partial(_component_json, m, c, g))
+                for c in g.components
+            ]
+            self.by_id.update(zip((c.id for c in g.components), members, strict=True))
+            listed += members
+            if g.name and g.components:
+                listed.append(
+                    memo(("json-group", g.id), (g.name, tuple(members)), partial(_group_json, m, g))
+                )
+        self.components = _arr(listed)
+
+    def affected(self, ids: Sequence[str]) -> tuple[str, ...]:
+        """The JSON of the components `ids` (unknown ones left out)."""
+        return tuple(self.by_id[i] for i in ids if i in self.by_id)
+
+    def incident(self, i: Incident) -> str:
+        """One incident, with its components as they are now."""
+        comps = self.affected(i.components)
+        text: str = self.memo(
+            ("json-incident", i.id), (i, comps, self.m.url, self.m.page_id),
+            lambda: _spliced(_incident(self.m, i, None), _arr(comps)),
+        )
+        return text
+
+    def maintenance(self, mt: Maintenance) -> str:
+        """One scheduled maintenance (with no components named, every component)."""
+        comps = self.affected(mt.components) if mt.components else tuple(self.by_id.values())
+        text: str = self.memo(
+            ("json-maintenance", mt.id), (mt, comps, self.m.url, self.m.page_id),
+            lambda: _spliced(_maintenance(self.m, mt, None), _arr(comps)),
+        )
+        return text
+
+
+def json_files(m: StatusModel, memo: Memo | None = None) -> dict[str, bytes]:
+    """Every api/v2 file, by path; with `memo`, unchanged components and incidents are not serialised again."""
+    js = _Json(m, memo or _no_memo)
+    page, stat, comps = _dumps(_page(m)), _dumps(status(m)), js.components
+    unresolved = _arr(js.incident(i) for i in m.active_incidents)
+    upcoming = [js.maintenance(x) for x in m.maintenances_in("scheduled")]
+    active = [js.maintenance(x) for x in m.maintenances_in("in_progress", "verifying")]
     recent_mt = sorted(m.maintenances, key=lambda x: x.scheduled_for, reverse=True)[:JSON_INCIDENT_LIMIT]
-    docs: dict[str, dict[str, Any]] = {
-        "summary.json": {
-            "page": page,
-            "components": comps,
-            "incidents": unresolved,
-            "scheduled_maintenances": active + upcoming,
-            "status": status(m),
-        },
-        "status.json": {"page": page, "status": status(m)},
-        "components.json": {"page": page, "components": comps},
-        "incidents.json": {"page": page, "incidents": [incident(m, i) for i in m.incidents[:JSON_INCIDENT_LIMIT]]},
-        "incidents/unresolved.json": {"page": page, "incidents": unresolved},
-        "scheduled-maintenances.json": {
-            "page": page,
-            "scheduled_maintenances": [maintenance(m, x) for x in recent_mt],
-        },
-        "scheduled-maintenances/upcoming.json": {"page": page, "scheduled_maintenances": upcoming},
-        "scheduled-maintenances/active.json": {"page": page, "scheduled_maintenances": active},
+    docs: dict[str, list[tuple[str, str]]] = {
+        "summary.json": [
+            ("page", page), ("components", comps), ("incidents", unresolved),
+            ("scheduled_maintenances", _arr(active + upcoming)), ("status", stat),
+        ],
+        "status.json": [("page", page), ("status", stat)],
+        "components.json": [("page", page), ("components", comps)],
+        "incidents.json": [
+            ("page", page), ("incidents", _arr(js.incident(i) for i in m.incidents[:JSON_INCIDENT_LIMIT])),
+        ],
+        "incidents/unresolved.json": [("page", page), ("incidents", unresolved)],
+        "scheduled-maintenances.json": [
+            ("page", page), ("scheduled_maintenances", _arr(js.maintenance(x) for x in recent_mt)),
+        ],
+        "scheduled-maintenances/upcoming.json": [("page", page), ("scheduled_maintenances", _arr(upcoming))],
+        "scheduled-maintenances/active.json": [("page", page), ("scheduled_maintenances", _arr(active))],
     }
-    return {
-        f"api/v2/{name}": json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-        for name, doc in docs.items()
-    }
+    return {f"api/v2/{name}": _obj(fields).encode() for name, fields in docs.items()}
 
 
 # --- badges, Atom, iCalendar ------------------------------------------------------------------------------
@@ -210,8 +295,12 @@ def badge(env: jinja2.Environment, loc: Locale, c: ComponentView) -> bytes:
 _ATOM = "http://www.w3.org/2005/Atom"
 
 
-def atom(env: jinja2.Environment, loc: Locale, m: StatusModel, lang_root: str) -> bytes:
-    """An Atom feed of incidents and maintenance, newest update first, in `loc`'s language."""
+def atom(env: jinja2.Environment, loc: Locale, m: StatusModel, lang_root: str, memo: Memo | None = None) -> bytes:
+    """An Atom feed of incidents and maintenance, newest update first, in `loc`'s language.
+
+    With `memo`, an entry's title and content are rendered again only when its item or its components' names
+    changed."""
+    remember = memo or _no_memo
     ET.register_namespace("", _ATOM)
     feed = ET.Element(f"{{{_ATOM}}}feed", {"xml:lang": loc.code})
     _text(feed, "id", f"{lang_root or 'urn:dialtone:'}{m.page_id}/history")
@@ -222,19 +311,26 @@ def atom(env: jinja2.Environment, loc: Locale, m: StatusModel, lang_root: str) -
     entries: list[tuple[datetime, Incident | Maintenance]] = [(i.updated_at, i) for i in m.incidents]
     entries += [(x.updated_at, x) for x in m.maintenances if x.status != "scheduled" or x.notice_at <= m.generated_at]
     entries.sort(key=lambda e: e[0], reverse=True)
-    tpl = env.get_template("atom_entry.html")
-    macros: Any = env.get_template("macros.html").module
+    names: dict[str, str] = env.globals["names"]  # type: ignore[assignment]
+
+    def render(item: Incident | Maintenance, is_inc: bool) -> tuple[str, str]:
+        macros: Any = env.get_template("macros.html").module
+        content = env.get_template("atom_entry.html").render(item=item, is_incident=is_inc)
+        return str(macros.feed_title(item)), content
+
     for updated, item in entries[:ATOM_LIMIT]:
         entry = ET.SubElement(feed, f"{{{_ATOM}}}entry")
         is_inc = isinstance(item, Incident)
+        kind = "incident" if is_inc else "maintenance"
+        inputs = (item, tuple(names.get(c, c) for c in item.components))
+        title, content = remember(("atom", loc.code, kind, item.id), inputs, partial(render, item, is_inc))
         href = f"{lang_root}incidents/{item.id}.html" if is_inc else f"{lang_root}maintenance.html#{item.id}"
-        _text(entry, "id", f"urn:dialtone:{m.page_id}:{'incident' if is_inc else 'maintenance'}:{item.id}")
-        _text(entry, "title", str(macros.feed_title(item)))
+        _text(entry, "id", f"urn:dialtone:{m.page_id}:{kind}:{item.id}")
+        _text(entry, "title", title)
         _text(entry, "updated", iso(updated) or "")
         _text(entry, "published", iso(item.created_at) or "")
         ET.SubElement(entry, f"{{{_ATOM}}}link", {"rel": "alternate", "href": href})
-        content = _text(entry, "content", tpl.render(item=item, is_incident=is_inc))
-        content.set("type", "html")
+        _text(entry, "content", content).set("type", "html")
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from statuspage import feeds
 from statuspage.i18n import Locale
 
+_DT_CACHE_LIMIT = 20_000
+
 
 class Fmt:
     """Formatting helpers the templates call as `f.dt(...)`, bound to one language and the page's zone."""
@@ -16,13 +18,20 @@ class Fmt:
     def __init__(self, loc: Locale, zone: ZoneInfo) -> None:
         self.loc, self.zone = loc, zone
         self._zones: dict[str, ZoneInfo] = {}
+        self._dts: dict[tuple[datetime, str | None], str] = {}
+        self._isos: dict[datetime, str] = {}
 
     def dt(self, at: datetime, zone: str | None = None) -> str:
         """A date and time in the page zone (or `zone`)."""
-        if zone is None:
-            return self.loc.datetime(at, self.zone)
-        tz = self._zones.get(zone) or self._zones.setdefault(zone, ZoneInfo(zone))
-        return self.loc.datetime(at, tz)
+        # Pages show the same instants again and again (an incident's start on its page, its card, the feed).
+        key = (at, zone)
+        text = self._dts.get(key)
+        if text is None:
+            if len(self._dts) > _DT_CACHE_LIMIT:
+                self._dts.clear()
+            tz = self.zone if zone is None else self._zones.get(zone) or self._zones.setdefault(zone, ZoneInfo(zone))
+            text = self._dts[key] = self.loc.datetime(at, tz)
+        return text
 
     def date(self, d: _dt.date | datetime) -> str:
         """A date (an instant is shown as its date in the page zone)."""
@@ -38,7 +47,12 @@ class Fmt:
 
     def iso(self, at: datetime) -> str:
         """Machine-readable UTC instant."""
-        return feeds.iso(at) or ""
+        text = self._isos.get(at)
+        if text is None:
+            if len(self._isos) > _DT_CACHE_LIMIT:
+                self._isos.clear()
+            text = self._isos[at] = feeds.iso(at) or ""
+        return text
 
     def minutes(self, minutes: float) -> str:
         """A duration in hours and minutes."""

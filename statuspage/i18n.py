@@ -33,6 +33,8 @@ class Locale:
     def __init__(self, lang: str) -> None:
         self.code = lang
         self._cat = catalog(lang)
+        self.words: dict[str, str] = {k: v for k, v in self._cat.items() if isinstance(v, str)}
+        """The catalog's messages as written (what `loc(key)` returns for a key without placeholders)."""
 
     def __call__(self, key: str, **values: object) -> str:
         """The message `key`, formatted with `values`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from agent.model import Status
 
@@ -33,9 +33,12 @@ _INDICATORS: tuple[Indicator, ...] = ("none", "minor", "major", "critical")
 _INDICATOR_RANK: dict[str, int] = {"none": 0, "maintenance": 0, "minor": 1, "major": 2, "critical": 3}
 
 
-@dataclass(frozen=True, slots=True)
-class DayCell:
-    """One day of a component's 90-day bar (days are calendar days in the page's time zone)."""
+class DayCell(NamedTuple):
+    """One day of a component's 90-day bar (days are calendar days in the page's time zone).
+
+    A named tuple rather than a dataclass: a page holds 45,000 of them, and every render compares each
+    component's cells with last render's to reuse its row, which a tuple does in C.
+    """
 
     day: date
     status: Status | None
