@@ -128,7 +128,7 @@ class Agent:
 
     def _metas(self, config: Config, targets: list[TargetBase]) -> list[TargetMeta]:
         self.prometheus.set_components({c.id: (c.tier, c.sla_target) for c in components_of(config)})
-        return [TargetMeta(t.id, t.component, t.kind, dict(t.labels), t.interval) for t in targets]
+        return [TargetMeta(t.id, t.component, t.kind, _labels(t), t.interval) for t in targets]
 
     def handle_result(self, result: ProbeResult) -> None:
         """Flag maintenance, fold into state, fan out to sinks and transition hooks."""
@@ -372,6 +372,15 @@ async def _bounded(what: str, coros: list[Any], seconds: float) -> None:
             log.warning("closing %s: %s", what, task.exception())
     if pending:
         log.warning("closing %s: %d did not finish within %.1f s", what, len(pending), seconds)
+
+
+def _labels(t: TargetBase) -> dict[str, str]:
+    """The target's labels; a PSTN target is labelled with its route, for per-route dashboards and alerts."""
+    labels = dict(t.labels)
+    route = getattr(t.block, "route", None)
+    if isinstance(route, str) and route:
+        labels.setdefault("route", route)
+    return labels
 
 
 def _host_of(address: str) -> str:

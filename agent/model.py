@@ -107,6 +107,21 @@ class ProbeResult:
             values=values,
         )
 
+    @classmethod
+    def outcome(
+        cls,
+        target: Target,
+        started_at: datetime,
+        duration: float,
+        error: tuple[str, str] | None,
+        phases: Mapping[str, float],
+        values: Mapping[str, Value],
+    ) -> ProbeResult:
+        """A success, or a failure when `error` is an (error code, message) pair."""
+        if error is not None:
+            return cls.failure(target, started_at, duration, error[0], error[1], phases, values)
+        return cls(target.id, target.kind, started_at, duration, True, phases=phases, values=values)
+
     def to_json(self) -> dict[str, object]:
         """The `--json` object of the CLI: one stable shape for every kind."""
         return {

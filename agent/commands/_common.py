@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
 from agent.config import Config, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_service_args(p: argparse.ArgumentParser) -> None:
+    """-c FILE and --log-level, for the commands that run until stopped."""
+    p.add_argument("-c", "--config", required=True, metavar="FILE", help="the YAML config file")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 def setup_logging(level: str = "info") -> None:

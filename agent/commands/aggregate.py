@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report, setup_logging
+from agent.commands._common import EXIT_OK, EXIT_USAGE, add_service_args, load_or_report, setup_logging
 
 if TYPE_CHECKING:
     from agent.config import Config
@@ -30,8 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `aggregate` subcommand."""
     p = sub.add_parser("aggregate", help="combine many agents' MQTT events by N-of-M quorum",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-c", "--config", required=True, metavar="FILE", help="the YAML config file")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    add_service_args(p)
     p.set_defaults(func=main)
 
 

@@ -7,14 +7,13 @@ import asyncio
 import logging
 import sys
 
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report, setup_logging
+from agent.commands._common import EXIT_OK, EXIT_USAGE, add_service_args, load_or_report, setup_logging
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `run` subcommand."""
     p = sub.add_parser("run", help="run the agent", description="Run the agent: probe, serve /metrics, keep history.")
-    p.add_argument("-c", "--config", required=True, metavar="FILE", help="the YAML config file")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    add_service_args(p)
     p.set_defaults(func=main)
 
 

@@ -184,12 +184,7 @@ class PstnCallProbe:
         values = {**call.values, "route": self.config.route}
         phases = {k: round(v, 6) for k, v in call.phases.items()}
         duration = perf_counter() - t0
-        if error is not None:
-            return ProbeResult.failure(target, started_at, duration, error[0], error[1], phases, values)
-        return ProbeResult(
-            target=target.id, kind=self.kind, started_at=started_at, duration=duration, ok=True,
-            phases=phases, values=values,
-        )  # fmt: skip
+        return ProbeResult.outcome(target, started_at, duration, error, phases, values)
 
     async def _attempt(self, call: LoopCall, budget: float) -> Failure:
         loop = asyncio.get_running_loop()

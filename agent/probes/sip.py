@@ -144,12 +144,7 @@ class _SipProbe:
             if ua is not None:
                 ua.close()
         duration = perf_counter() - t0
-        if error is not None:
-            return ProbeResult.failure(target, started_at, duration, error[0], error[1], phases, values)
-        return ProbeResult(
-            target=target.id, kind=self.kind, started_at=started_at, duration=duration, ok=True,
-            phases=phases, values=values,
-        )  # fmt: skip
+        return ProbeResult.outcome(target, started_at, duration, error, phases, values)
 
     async def _connect(self, phases: Phases) -> UserAgent:
         cfg = self.config
