@@ -164,4 +164,7 @@ def _timestamp(text: str) -> datetime:
         at = None
     if at is None or at.tzinfo is None:
         raise Rejected("bad_field", "at must be an ISO 8601 time with a UTC offset")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable UTC instant
+        raise Rejected("bad_field", "at is out of range") from None

@@ -350,10 +350,10 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError([f"{source}: {where}invalid YAML: {problem}"]) from None
     except RecursionError:
         raise ConfigError([f"{source}: invalid YAML: nested too deeply"]) from None
-    except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError) as exc:
-        # PyYAML's scalar constructors raise these for tagged or timestamp-like values they cannot build
-        # (`2001-02-30`, `!!float abc`); they are bad input, not bugs.
-        raise ConfigError([f"{source}: invalid YAML: a value cannot be read ({str(exc)[:80]})"]) from None
+    except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError):
+        # PyYAML's scalar constructors raise these for tagged or date-like values they cannot build
+        # (`2001-02-30`, `!!float abc`). Their text quotes the value, which may be a secret: leave it out.
+        raise ConfigError([f"{source}: invalid YAML: a date-like or !!tagged value cannot be read"]) from None
 
 
 def load_config_text(text: str, source: str = "<config>", base_dir: Path | None = None) -> Config:
@@ -388,6 +388,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{p}: not UTF-8 text"]) from None
+    except ValueError:  # a path with a NUL byte
+        raise ConfigError([f"{str(p)!r}: cannot read: not a valid file name"]) from None
     return load_config_text(text, str(p), p.parent)
 
 

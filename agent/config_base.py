@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextvars
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +35,8 @@ def parse_duration(value: object) -> float:
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     else:
         raise ValueError("a duration is a number of seconds or a string such as 500ms, 5s, 2m, 1h")
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be a finite number of seconds")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return seconds

@@ -132,6 +132,8 @@ def parse_month(text: str) -> tuple[int, int]:
     year, month = int(parts[0]), int(parts[1])
     if not 1 <= month <= 12:
         raise ValueError(f"month {text!r}: month must be 01 to 12")
+    if not 1970 <= year <= 9998:  # the month's edges, shifted to UTC and local zones, must stay representable
+        raise ValueError(f"month {text!r}: year must be 1970 to 9998")
     return year, month
 
 

@@ -76,6 +76,11 @@ def parse_exclusions(text: str, source: str = "<exclusions>") -> list[Exclusion]
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"{source}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise ValueError(f"{source}: invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError):
+        # PyYAML's own constructors raise these for values such as `2001-02-30` or `!!float x`.
+        raise ValueError(f"{source}: invalid YAML: a date-like or !!tagged value cannot be read") from None
     try:
         parsed = _ExclusionsFile.model_validate(data or {})
     except ValidationError as exc:
@@ -131,12 +136,17 @@ def parse_events(text: str, source: str) -> list[OutageEvent]:
             rows = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{source}: invalid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise ValueError(f"{source}: invalid JSON: nested too deeply") from None
     else:
         reader = csv.DictReader(io.StringIO(text))
-        missing = {"start", "end", "component"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{source}: CSV header must name start,end,component (missing {sorted(missing)})")
-        rows = [{k: v for k, v in r.items() if k} for r in reader]
+        try:
+            missing = {"start", "end", "component"} - set(reader.fieldnames or [])
+            if missing:
+                raise ValueError(f"{source}: CSV header must name start,end,component (missing {sorted(missing)})")
+            rows = [{k: v for k, v in r.items() if k} for r in reader]
+        except csv.Error as exc:  # a field over csv's size limit, a NUL byte...
+            raise ValueError(f"{source}: invalid CSV at line {reader.line_num}: {exc}") from None
     if not isinstance(rows, list):
         raise ValueError(f"{source}: expected a list of events")
     out = []

@@ -96,8 +96,9 @@ def ics_main(args: argparse.Namespace) -> int:
     if args.output:
         try:
             Path(args.output).write_bytes(data)
-        except OSError as exc:
-            print(f"dialtone maintenance ics: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the file name
+            reason = exc.strerror if isinstance(exc, OSError) else "not a valid file name"
+            print(f"dialtone maintenance ics: cannot write {args.output!r}: {reason}", file=sys.stderr)
             return EXIT_USAGE
     else:
         sys.stdout.buffer.write(data)

@@ -10,6 +10,7 @@ from pathlib import Path
 from agent.app import components_of
 from agent.calendar import MaintenanceCalendar
 from agent.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_report
+from agent.commands._timeargs import BadArgument, parse_aware
 from agent.sinks.history_schema import HistoryError
 from agent.sla import SlaCalculator
 from agent.sla_exclusions import load_exclusions
@@ -33,10 +34,9 @@ def _now(text: str | None) -> datetime | None:
     if text is None:
         return datetime.now(UTC)
     try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
+        return parse_aware(text, option="--now")
+    except BadArgument:  # no offset, not ISO 8601, or a year datetime cannot shift (0001-01-01T00:00+01:00)
         return None
-    return at.astimezone(UTC) if at.tzinfo else None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -49,8 +49,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"render: --now {args.now!r}: give an ISO 8601 instant with an offset, e.g. 2026-03-16T18:00Z",
               file=sys.stderr)
         return EXIT_USAGE
-    site = config.site or SiteConfig()
-    site_cfg = site if args.out is None else site.model_copy(update={"out": Path(args.out)})
+    configured = config.site or SiteConfig()
+    site_cfg = configured if args.out is None else configured.model_copy(update={"out": Path(args.out)})
     try:
         load_incidents(site_cfg.incidents)  # report a broken incident file here, not as a half-empty page
         calendar = MaintenanceCalendar(config.maintenance)

@@ -121,6 +121,28 @@ class TrapReceiverConfig(ConfigModel):
 TrapHook = Callable[[DeviceEvent], None]
 
 
+class _GuardedUdp(udp.UdpAsyncioTransport):  # type: ignore[misc]
+    """pysnmp's UDP endpoint, where a datagram that makes pysnmp raise is dropped and reported, not a loop error."""
+
+    def __init__(self, on_crash: Callable[[Exception], None]) -> None:
+        super().__init__()
+        self._on_crash = on_crash
+
+    def datagram_received(self, datagram: bytes, transportAddress: Any) -> None:
+        """Hand the datagram to pysnmp on the next loop turn, as the base class does, but guarded."""
+        callback = self._callback_function
+        if callback is None:
+            return
+
+        def guarded() -> None:
+            try:
+                callback(self, transportAddress, datagram)
+            except Exception as exc:
+                self._on_crash(exc)
+
+        self.loop.call_soon(guarded)
+
+
 class TrapReceiver:
     """Listens on UDP; calls `on_trap` for each trusted notification; counts the rest."""
 
@@ -152,7 +174,7 @@ class TrapReceiver:
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
         engine = SnmpEngine()
-        transport = udp.UdpAsyncioTransport().open_server_mode(sock=sock)
+        transport = _GuardedUdp(self._crashed).open_server_mode(sock=sock)
         snmp_config.add_transport(engine, udp.DOMAIN_NAME, transport)
         for i, community in enumerate(self.config.communities):
             snmp_config.add_v1_system(engine, f"trap-c{i}", community.get_secret_value())
@@ -168,6 +190,11 @@ class TrapReceiver:
             self._receiver.close(self._engine)
             self._engine.close_dispatcher()
             self._engine = None
+
+    def _crashed(self, exc: Exception) -> None:
+        # pysnmp raises (TypeError...) on some malformed datagrams instead of counting them: same outcome here.
+        self._counts["malformed"] += 1
+        log.debug("dropped a datagram pysnmp could not decode: %s: %s", type(exc).__name__, exc)
 
     def counters(self) -> dict[str, int]:
         """Notifications by result (every value of RESULTS), for dialtone_snmp_traps_total{result}."""
