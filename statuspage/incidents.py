@@ -137,10 +137,18 @@ class _IncidentFile(BaseModel):
 def parse_incident(text: str, source: str) -> Incident:
     """One Markdown incident file -> Incident; raises IncidentFileError naming `source` and the key."""
     front, body = _split_front_matter(text, source)
+    if len(text) > MAX_FILE_CHARS:
+        raise IncidentFileError(f"{source}: the file is longer than {MAX_FILE_CHARS:,} characters")
     try:
         data = yaml.safe_load(front)
     except yaml.YAMLError as exc:
         raise IncidentFileError(f"{source}: invalid YAML front matter: {exc}") from None
+    except RecursionError:
+        raise IncidentFileError(f"{source}: invalid YAML front matter: nested too deeply") from None
+    except (ValueError, TypeError, LookupError, ArithmeticError):
+        # PyYAML's scalar constructors raise these for values they cannot build (`2001-02-30`, `!!float x`).
+        raise IncidentFileError(f"{source}: invalid YAML front matter: a date-like or !!tagged value "
+                                "cannot be read") from None
     if not isinstance(data, dict):
         raise IncidentFileError(f"{source}: the front matter must be a mapping of keys")
     try:
@@ -149,6 +157,15 @@ def parse_incident(text: str, source: str) -> Incident:
         err = exc.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"]) or "(front matter)"
         raise IncidentFileError(f"{source}: {where}: {err['msg']}") from None
+    except RecursionError:
+        raise IncidentFileError(f"{source}: the front matter is nested too deeply") from None
+    try:
+        return _incident(f, body, source)
+    except OverflowError:
+        raise IncidentFileError(f"{source}: a date is out of range (before year 1 in UTC)") from None
+
+
+def _incident(f: _IncidentFile, body: str, source: str) -> Incident:
     updates = tuple(
         Update(at=u.at.astimezone(UTC), status=u.status, body=u.body, html=markdown_html(u.body))
         for u in sorted(f.updates, key=lambda u: u.at, reverse=True)
@@ -170,6 +187,10 @@ def parse_incident(text: str, source: str) -> Incident:
         linked=tuple(f.links),
         postmortem_html=markdown_html(body) if body.strip() else "",
     )
+
+
+MAX_FILE_CHARS = 200_000
+"""An incident file longer than this is refused: a post is prose, and the page must render promptly."""
 
 
 def _split_front_matter(text: str, source: str) -> tuple[str, str]:

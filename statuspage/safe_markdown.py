@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 
@@ -56,10 +58,47 @@ class _SafeExtension(Extension):  # type: ignore[misc]
         md.treeprocessors.register(_Sanitise(md), "dialtone_sanitise", 0)
 
 
+MAX_MARKDOWN_BLOCK = 4000
+"""A paragraph longer than this is shown as plain text: Python-Markdown's inline processing is quadratic on some
+inputs (thousands of brackets or entities in one paragraph), and one incident file must never stall the page."""
+
+_BLOCKS = re.compile(r"\n[ \t]*\n")
+
+
+def _plain_html(text: str) -> str:
+    """Text as escaped paragraphs with line breaks, no Markdown."""
+    blocks = [b.strip("\n") for b in _BLOCKS.split(text) if b.strip()]
+    return "\n".join("<p>" + html.escape(b).replace("\n", "<br>\n") + "</p>" for b in blocks)
+
+
 @lru_cache(maxsize=8192)
 def markdown_html(text: str) -> str:
     """Markdown source -> sanitised HTML. Raw HTML in the source is escaped, never passed through."""
     # Escaping & and < before parsing makes every tag and entity literal text; Markdown syntax still works.
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;")
+    if any(len(block) > MAX_MARKDOWN_BLOCK for block in _BLOCKS.split(text)):
+        return _plain_html(text)
+    escaped = _escape_unclosed_brackets(text.replace("&", "&amp;").replace("<", "&lt;"))
     html: str = markdown.markdown(escaped, extensions=[_SafeExtension()], output_format="html")
     return html
+
+
+def _escape_unclosed_brackets(text: str) -> str:
+    """Backslash-escape every "[" that no "]" closes: Python-Markdown's link scan is quadratic in them.
+    Closed pairs stay, so links still work."""
+    if "[" not in text:
+        return text
+    open_at: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "[" and (i == 0 or text[i - 1] != "\\"):
+            open_at.append(i)
+        elif ch == "]" and open_at:
+            open_at.pop()
+    if not open_at:
+        return text
+    out, last = [], 0
+    for i in open_at:
+        out.append(text[last:i])
+        out.append("\\[")
+        last = i + 1
+    out.append(text[last:])
+    return "".join(out)
