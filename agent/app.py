@@ -40,6 +40,9 @@ log = logging.getLogger("dialtone")
 REFRESH_INTERVAL = 5.0
 """Seconds between re-evaluations of time-driven state (maintenance windows open and close)."""
 
+SLA_REFRESH_INTERVAL = 60.0
+"""Seconds between computations of the month-to-date SLA gauges (SQLite reads, done off the event loop)."""
+
 
 def components_of(config: Config) -> list[Component]:
     """Model components from config."""
@@ -109,7 +112,8 @@ class Agent:
         self._closers: list[Callable[[], Any]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = False
-        self._reader: HistoryReader | None = None
+        self._sla_reports: dict[str, SlaReport] = {}
+        self._history_path = Path(config.history.path)
         self.stopping = asyncio.Event()
 
     # --- the result pipeline --------------------------------------------------------------------------------
@@ -185,6 +189,7 @@ class Agent:
         self.gauges["reload_ok"].set(1)
         self.gauges["reload_ts"].set(time.time())
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="state-refresh"))
+        self._tasks.append(asyncio.create_task(self._sla_loop(), name="sla-month-to-date"))
         self._ready = True
         log.info("dialtone %s started: vantage %s, %d targets, metrics on http://%s/metrics",
                  __version__, self.config.vantage, len(self._configured), self.config.listen)
@@ -197,19 +202,32 @@ class Agent:
             except ValueError as exc:
                 raise StartupError(str(exc)) from None
         self.sla = SlaCalculator(self.config.sla, self.calendar, exclusions)
-        self._reader = HistoryReader(history_path)
-        self._closers.append(self._reader.close)
+        self._history_path = history_path
         self.registry.register(CalendarCollector(
-            self.calendar, [c.id for c in self.config.components], self.sla_month_to_date, self.clock))
+            self.calendar, [c.id for c in self.config.components], self.sla_month_to_date, self.clock,
+            sla_cache_seconds=0.0))
 
     def sla_month_to_date(self, component: str, now: datetime) -> SlaReport | None:
-        """The component's SLA report for the month so far, from history."""
-        if self._reader is None:
-            return None
+        """The component's month-to-date SLA report, as last computed off the event loop (None before)."""
+        return self._sla_reports.get(component)
+
+    def month_to_date_reports(self, now: datetime) -> dict[str, SlaReport]:
+        """Every component's month-to-date SLA from history: blocking SQLite reads, so run it in a thread."""
         y, m = month_of(now, self.config.sla.zone)
         start, _ = month_bounds(y, m, self.config.sla.zone)
-        down = self._reader.down_intervals(component, start, now)
-        return self.sla.report(component, self.config.component(component).target_percent, y, m, down, now=now)
+        with HistoryReader(self._history_path) as reader:  # its own connection: this runs in a worker thread
+            return {
+                c.id: self.sla.report(c.id, c.target_percent, y, m, reader.down_intervals(c.id, start, now), now=now)
+                for c in self.config.components
+            }
+
+    async def _sla_loop(self) -> None:
+        while True:
+            try:
+                self._sla_reports = await asyncio.to_thread(self.month_to_date_reports, self.clock.now())
+            except Exception:  # a failing store must not stop the loop; the gauges keep their last values
+                log.exception("computing the month-to-date SLA failed")
+            await self.clock.sleep(SLA_REFRESH_INTERVAL)
 
     def _start_mqtt(self) -> None:
         if self.config.mqtt is None:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import exposition as text_exposition
-from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as om_exposition
-from prometheus_client.registry import Collector
+from prometheus_client.parser import text_string_to_metric_families
 
 from agent.model import ALL_STATUSES, KindMetrics, ProbeResult, Status, Transition
 
@@ -61,6 +60,9 @@ _GENERIC = (
     ("dialtone_probe_last_run_timestamp_seconds", "When the target's last probe started (Unix seconds)."),
     ("dialtone_probe_maintenance", "Whether the last result was taken inside a maintenance window."),
     ("dialtone_probe_interval_seconds", "The target's configured probe interval (for stale-probe alerts)."),
+    ("dialtone_component_status", "Component status, one-hot over the Statuspage statuses."),
+    ("dialtone_target_up", "Confirmed target state after thresholds: 1 up, 0 down (absent while unknown)."),
+    ("dialtone_component_sla_target_ratio", "The component's SLA target per calendar month (0.9995 = 99.95 %)."),
 )
 
 
@@ -93,8 +95,8 @@ class PrometheusSink:
         self.transitions_total = Counter(
             "dialtone_transitions", "Confirmed state transitions, by subject.", ["subject"], registry=registry
         )
-        self._sla_targets: dict[str, tuple[str, float]] = {}
-        registry.register(_StatusCollector(component_status, target_up, self._meta, self._sla_targets))
+        self._component_status = component_status
+        self._target_up = target_up
 
     def set_targets(self, metas: Iterable[TargetMeta]) -> None:
         """(Re)define the targets; fragments of removed targets are dropped, so they stop being exported."""
@@ -107,11 +109,27 @@ class PrometheusSink:
         intervals = self._families["dialtone_probe_interval_seconds"][1]
         for tid, m in self._meta.items():
             intervals[tid] = f"dialtone_probe_interval_seconds{{{self._prefix[tid]}}} {format_value(m.interval)}\n"
+        self.sync_status()
 
     def set_components(self, targets: Mapping[str, tuple[str, float]]) -> None:
         """Each component's SLA tier and target ratio, exported for the burn-rate rules."""
-        self._sla_targets.clear()
-        self._sla_targets.update(targets)
+        sla = self._families["dialtone_component_sla_target_ratio"][1]
+        sla.clear()
+        for cid, (tier, ratio) in targets.items():
+            sla[cid] = (f'dialtone_component_sla_target_ratio{{component="{cid}",tier="{escape_label(tier)}"}} '
+                        f"{format_value(ratio)}\n")
+
+    def sync_status(self) -> None:
+        """Rebuild the status fragments from the state machine (at start and reload; transitions keep them)."""
+        statuses = self._families["dialtone_component_status"][1]
+        statuses.clear()
+        for cid, status in self._component_status().items():
+            statuses[cid] = _one_hot(cid, status.value)
+        ups = self._families["dialtone_target_up"][1]
+        ups.clear()
+        for tid, up in self._target_up().items():
+            if up is not None and tid in self._meta:
+                ups[tid] = _up_line(tid, self._meta[tid].component, up)
 
     def _label_prefix(self, m: TargetMeta) -> str:
         extra = "".join(f',{k}="{escape_label(v)}"' for k, v in sorted(m.extra.items()))
@@ -138,8 +156,16 @@ class PrometheusSink:
             self._families[name][1][result.target] = text
 
     def on_transition(self, transition: Transition) -> None:
-        """Count transitions (the status gauges are read live at scrape time)."""
+        """Count transitions and update the status fragments they change (O(1): no scan at scrape time)."""
         self.transitions_total.labels(transition.subject).inc()
+        if transition.subject == "component":
+            self._families["dialtone_component_status"][1][transition.id] = _one_hot(transition.id, transition.new)
+        elif transition.id in self._meta:
+            ups = self._families["dialtone_target_up"][1]
+            if transition.new == "unknown":
+                ups.pop(transition.id, None)
+            else:
+                ups[transition.id] = _up_line(transition.id, transition.component, transition.new == "up")
 
     async def start(self) -> None:
         """Nothing to start."""
@@ -196,6 +222,15 @@ class PrometheusSink:
         )
         return head + own
 
+    def sample_value(self, name: str, labels: Mapping[str, str]) -> float | None:
+        """One sample of the whole exposition, as registry.get_sample_value reads the registry's own (for tests
+        and tools: it parses the full scrape)."""
+        for family in text_string_to_metric_families(self.exposition().decode()):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return float(sample.value)
+        return None
+
     def exposition_for(self, result: ProbeResult) -> bytes:
         """The metrics of one result only (the /probe answer), with HELP and TYPE lines."""
         labels = self._prefix.get(result.target, f'target="{result.target}",kind="{result.kind}"')
@@ -207,46 +242,15 @@ class PrometheusSink:
         return "".join(parts).encode()
 
 
-class _StatusCollector(Collector):
-    """One-hot component status and confirmed target state, read from the state machine at scrape time."""
+def _one_hot(component: str, current: str) -> str:
+    return "".join(
+        f'dialtone_component_status{{component="{component}",status="{st.value}"}} {1 if st.value == current else 0}\n'
+        for st in ALL_STATUSES
+    )
 
-    def __init__(
-        self,
-        component_status: Callable[[], Mapping[str, Status]],
-        target_up: Callable[[], Mapping[str, bool | None]],
-        meta: Mapping[str, TargetMeta],
-        sla_targets: Mapping[str, tuple[str, float]],
-    ) -> None:
-        self._status = component_status
-        self._up = target_up
-        self._meta = meta
-        self._sla = sla_targets
 
-    def collect(self) -> Iterator[Metric]:
-        """Yield the status families."""
-        status = GaugeMetricFamily(
-            "dialtone_component_status", "Component status, one-hot over the Statuspage statuses.",
-            labels=["component", "status"],
-        )
-        for cid, current in self._status().items():
-            for s in ALL_STATUSES:
-                status.add_metric([cid, s.value], 1.0 if s is current else 0.0)
-        yield status
-        up = GaugeMetricFamily(
-            "dialtone_target_up", "Confirmed target state after thresholds: 1 up, 0 down (absent while unknown).",
-            labels=["target", "component"],
-        )
-        for tid, state in self._up().items():
-            if state is not None and tid in self._meta:
-                up.add_metric([tid, self._meta[tid].component], 1.0 if state else 0.0)
-        yield up
-        sla = GaugeMetricFamily(
-            "dialtone_component_sla_target_ratio", "The component's SLA target per calendar month (0.9995 = 99.95 %).",
-            labels=["component", "tier"],
-        )
-        for cid, (tier, ratio) in self._sla.items():
-            sla.add_metric([cid, tier], ratio)
-        yield sla
+def _up_line(target: str, component: str, up: bool) -> str:
+    return f'dialtone_target_up{{target="{target}",component="{component}"}} {1 if up else 0}\n'
 
 
 def agent_gauges(registry: CollectorRegistry) -> dict[str, Gauge]:

@@ -50,11 +50,12 @@ async def test_metrics_follow_the_target_and_transitions_are_recorded(running) -
     assert code == 200 and ctype.startswith("text/plain; version=0.0.4")
     assert 'probe_success{target="portal-health",component="portal",kind="http",vantage="test",team="web"} 1' in body
     assert 'probe_http_status_code{target="portal-health"' in body
-    assert reg.get_sample_value("dialtone_component_status", {"component": "portal", "status": "operational"}) == 1
+    sample = agent.prometheus.sample_value
+    assert sample("dialtone_component_status", {"component": "portal", "status": "operational"}) == 1
     status["code"] = 503
     await wait_for(lambda: agent.state.component_status("portal").value == "major_outage")
-    assert reg.get_sample_value("dialtone_component_status", {"component": "portal", "status": "major_outage"}) == 1
-    assert reg.get_sample_value("dialtone_target_up", {"target": "portal-health", "component": "portal"}) == 0
+    assert sample("dialtone_component_status", {"component": "portal", "status": "major_outage"}) == 1
+    assert sample("dialtone_target_up", {"target": "portal-health", "component": "portal"}) == 0
     _, _, body = await get(base + "/metrics")
     assert 'probe_success{target="portal-health",component="portal",kind="http",vantage="test",team="web"} 0' in body
     status["code"] = 200

@@ -49,9 +49,10 @@ maintenance:
             assert agent.state.component_status("portal").value == "under_maintenance"
             reg = agent.registry
             assert reg.get_sample_value("dialtone_maintenance_active", {"component": "portal"}) == 1
-            assert reg.get_sample_value("dialtone_component_status",
+            assert agent.prometheus.sample_value("dialtone_component_status",
                                         {"component": "portal", "status": "under_maintenance"}) == 1
-            assert reg.get_sample_value("dialtone_target_up", {"target": "portal-health", "component": "portal"}) == 0
+            up = {"target": "portal-health", "component": "portal"}
+            assert agent.prometheus.sample_value("dialtone_target_up", up) == 0
             async with aiohttp.ClientSession() as s, s.get(f"http://{agent.config.listen}/metrics") as r:
                 body = await r.text()
             assert 'dialtone_probe_maintenance{target="portal-health"' in body and "} 1\n" in body

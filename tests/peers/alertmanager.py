@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.peers.base import LOOPBACK, PeerProcess, free_port, require_binary, tcp_listening
+from tests.peers.base import LOOPBACK, HttpPeer, require_binary
 
 
 def amtool() -> str:
@@ -16,41 +16,21 @@ def amtool() -> str:
     return require_binary("amtool", "prometheus-alertmanager")
 
 
-class Alertmanager:
+class Alertmanager(HttpPeer):
     """Start with a config text; post alerts and read them back through the v2 API; stop by PID."""
+
+    ready_timeout = 30.0
 
     def __init__(self, workdir: Path, config_text: str) -> None:
         binary = require_binary("prometheus-alertmanager", "prometheus-alertmanager")
-        self.port = free_port()
-        self.workdir = workdir
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "alertmanager.yml").write_text(config_text)
-        self.proc = PeerProcess([
+        super().__init__(workdir, "alertmanager.yml", config_text, [
             binary,
             f"--config.file={workdir / 'alertmanager.yml'}",
             f"--storage.path={workdir / 'data'}",
-            f"--web.listen-address={LOOPBACK}:{self.port}",
+            f"--web.listen-address={LOOPBACK}:{{port}}",
             "--cluster.listen-address=",  # no gossip port: nothing listens outside 127.0.0.1
             "--log.level=debug",
-        ], name="alertmanager")
-
-    @property
-    def url(self) -> str:
-        """Base URL of the server."""
-        return f"http://{LOOPBACK}:{self.port}"
-
-    def start(self) -> Alertmanager:
-        """Start and wait until it answers /-/ready."""
-        self.proc.start(self.workdir)
-        self.proc.wait_ready(lambda: tcp_listening(self.port) and self._ready(), timeout=30)
-        return self
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
+        ], "alertmanager")
 
     def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
         """POST /api/v2/alerts (each alert: labels, annotations, startsAt...)."""
@@ -67,7 +47,3 @@ class Alertmanager:
         query = urllib.parse.urlencode([("filter", f) for f in filters])
         with urllib.request.urlopen(f"{self.url}/api/v2/alerts?{query}", timeout=10) as r:
             return list(json.loads(r.read()))
-
-    def stop(self) -> None:
-        """Stop by PID."""
-        self.proc.stop()

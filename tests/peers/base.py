@@ -11,8 +11,10 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -140,3 +142,39 @@ class PeerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class HttpPeer:
+    """A server of the Prometheus family: a config file in `workdir`, a free port, ready once `/-/ready` says so."""
+
+    ready_timeout = 60.0
+
+    def __init__(self, workdir: Path, config_name: str, config_text: str, argv: Sequence[str], name: str) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = workdir / config_name
+        self.config_path.write_text(config_text)
+        self.proc = PeerProcess([a.replace("{port}", str(self.port)) for a in argv], name=name)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> Self:
+        """Start and wait until it answers /-/ready."""
+        self.proc.start(self.workdir)
+        self.proc.wait_ready(lambda: tcp_listening(self.port) and self._ready(), timeout=self.ready_timeout)
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop by PID."""
+        self.proc.stop()
