@@ -31,7 +31,7 @@ from agent.probes import PROBE_METRICS
 from agent.probes.http import HttpConfig, HttpProbe
 from agent.sinks.history import HistoryWriter
 from agent.sinks.prometheus import PrometheusSink, TargetMeta
-from bench.common import Row, machine, pid_cpu_seconds, report, self_cpu_seconds
+from bench.common import Row, pid_cpu_seconds, report, self_cpu_seconds
 from tests.peers.base import PeerProcess, free_port, require_binary, tcp_listening
 
 BLACKBOX_CONFIG = """modules:
@@ -160,7 +160,7 @@ async def main(n: int, conc: int, ntargets: int) -> None:
         server.terminate()
         server.wait(10)
     ratio = ours / bb if bb else float("inf")
-    report(f"HTTP probe CPU vs blackbox_exporter ({n} probes, concurrency {conc}; {machine()})", [
+    report(f"HTTP probe CPU vs blackbox_exporter ({n} probes, concurrency {conc})", [
         Row("CPU µs per HTTP probe (dialtone incl. metrics + history)", f"{ours:.0f}", f"{bb:.0f} (blackbox)",
             f"{ratio:.2f}", "<= 0.50", ratio <= 0.5),
         Row("CPU µs per probe, dialtone HttpProbe alone (no sinks)", f"{alone:.0f}", f"{bb:.0f} (blackbox)",

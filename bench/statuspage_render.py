@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.model import Status
 from agent.sinks.history_reader import StatusInterval
-from bench.common import Row, Stopwatch, machine, report
+from bench.common import Row, Stopwatch, report
 from statuspage.config import SiteConfig
 from statuspage.days import component_days, uptime
 from statuspage.model import ComponentView, GroupView, Incident, StatusModel, Update
@@ -160,8 +160,7 @@ def main() -> None:
     s = steady[2]
     report(
         f"status page render ({args.components} components x 90 days x {args.incidents} incidents, en+fr; "
-        f"{len(files)} files, {size:.1f} MB; index {len(files['index.html']) / 1e6:.1f} MB per language) "
-        f"on {machine()}, writing to {tmp}",
+        f"{len(files)} files, {size:.1f} MB; index {len(files['index.html']) / 1e6:.1f} MB per language)",
         [
             Row("full render, both languages (s)", f"{full.wall:.3f}", f"{io.wall:.3f} (write only)",
                 f"{full.wall / io.wall:.1f}x", "< 1 s", full.wall < 1.0),
