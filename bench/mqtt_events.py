@@ -179,8 +179,8 @@ def main() -> None:
         lat, payloads = latencies(out)
     burst = payloads[: a.events]
     t0 = time.process_time()
-    for _, p in burst:
-        json.loads(p)
+    for _, payload in burst:
+        json.loads(payload)
     floor = (time.process_time() - t0) / max(1, len(burst))
     handle = handle_cpu(burst)
     per_event = cpu / max(1.0, applied)

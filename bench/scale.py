@@ -59,7 +59,12 @@ async def run(n: int, seconds: float) -> list[Row]:
         rss0 = rss_bytes()
         await agent.start()
         observe = agent.prometheus.lateness.observe
-        agent.scheduler.on_lateness = lambda s: (lateness.append(s), observe(s))[1]
+
+        def on_lateness(s: float) -> None:
+            lateness.append(s)
+            observe(s)
+
+        agent.scheduler.on_lateness = on_lateness
         cpu0, srv0, t0 = self_cpu_seconds(), pid_cpu_seconds(server.pid), time.perf_counter()
         scrapes: list[float] = []
         size = 0
