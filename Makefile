@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/dialtone.yaml
 
-.PHONY: run test lint typecheck pytest bench peers venv schema clean
+.PHONY: run test lint typecheck pytest bench peers venv schema readme clean
 
 $(BIN)/dialtone: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,18 +21,21 @@ peers:
 	bash .ci/install-peers
 
 test: peers venv
-	$(BIN)/ruff check agent statuspage tests bench
+	$(BIN)/ruff check agent statuspage tests bench docs
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check agent statuspage tests bench
+	$(BIN)/ruff check agent statuspage tests bench docs
 
 typecheck: venv
 	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+readme: venv
+	$(BIN)/python docs/assemble_readme.py
 
 schema: venv
 	$(BIN)/dialtone schema > config/schema.json
