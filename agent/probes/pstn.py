@@ -94,6 +94,9 @@ class PstnCallConfig(ConfigModel):
     settle: Duration = Field(default=0.3, description="wait after answer before the tokens (cut-through)")
     token_length: int = Field(default=4, ge=2, le=12)
     expect: Literal["echo", "tone", "any"] = Field(default="any", description="without answer: the far end")
+    tone_hz: float = Field(
+        default=1004.0, ge=300, le=3400, description="expect: tone: the test tone's frequency (milliwatt 1004 Hz)"
+    )
     hangup_by: Literal["caller", "callee"] = "caller"
     answer: PstnAnswerConfig | None = None
 
@@ -129,7 +132,7 @@ def build_plan(cfg: PstnCallConfig) -> CallPlan:
         trunk=leg, request_uri=f"sip:{cfg.number}@{host}", to=f"sip:{cfg.number}@{trunk.host}", headers=headers,
         codec=cfg.codec, bpl=cfg.bpl, duration=cfg.duration, max_duration=cfg.max_duration,
         answer_timeout=cfg.answer_timeout, settle=cfg.settle, token_length=cfg.token_length,
-        expect="loop" if cfg.answer is not None else cfg.expect, hangup_by=cfg.hangup_by,
+        expect="loop" if cfg.answer is not None else cfg.expect, tone_hz=cfg.tone_hz, hangup_by=cfg.hangup_by,
         answer=_answer_leg(cfg.answer) if cfg.answer is not None else None,
     )  # fmt: skip
 
@@ -258,5 +261,6 @@ METRICS = KindMetrics(
         LabelledSpec("jitter_seconds_", "probe_rtp_jitter_seconds", _DIR, "RFC 3550 interarrival jitter"),
         LabelledSpec("mos_", "probe_voice_mos", _DIR, "E-model (ITU-T G.107) MOS estimate per direction"),
         LabelledSpec("first_audio_seconds_", "probe_pstn_first_audio_seconds", _DIR, "Answer to first RTP"),
+        LabelledSpec("tone_seconds_", "probe_pstn_tone_seconds", _DIR, "Test tone heard (expect: tone)"),
     ),
 )

@@ -72,6 +72,7 @@ class CallPlan:
     settle: float
     token_length: int
     expect: MediaExpectation
+    tone_hz: float
     hangup_by: Literal["caller", "callee"]
     answer: AnswerLeg | None
 
@@ -120,7 +121,9 @@ class LoopCall:
                 return failure
         self.a_ua = await self._timed("connect", self._connect(plan.trunk))
         ip = self.a_ua.transport.local[0]
-        self.a_rtp = RtpSession(ip, codec=plan.codec, bpl=plan.bpl)
+        self.a_rtp = RtpSession(
+            ip, codec=plan.codec, bpl=plan.bpl, tone_hz=plan.tone_hz if plan.expect == "tone" else None
+        )
         await self.a_rtp.open()
         request = OutgoingCall.build(
             self.a_ua, plan.request_uri, plan.to, build_offer(ip, self.a_rtp.local_port, plan.codec), plan.headers

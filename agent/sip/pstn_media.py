@@ -70,10 +70,22 @@ def judge_loop(a: MediaStats, b: MediaStats, a_heard: str, b_heard: str, token_a
     return None
 
 
-def judge_external(expect: MediaExpectation, a: MediaStats, a_heard: str, token_a: str) -> Failure:
-    """The verdict of a call answered elsewhere: an echo must return our token, tone and any need audio."""
+MIN_TONE_SECONDS = 0.2
+"""`expect: tone` passes when at least this much of the received audio carried the tone (ten 20 ms frames)."""
+
+
+def judge_external(
+    expect: MediaExpectation, a: MediaStats, a_heard: str, token_a: str, tone_hz: float = 1004.0
+) -> Failure:
+    """The verdict of a call answered elsewhere: an echo must return our token, a tone line must play its tone
+    (MIN_TONE_SECONDS of it), any answer point must send audio."""
     if classify_audio(a.packets_sent, a.packets_received) is AudioVerdict.NO_AUDIO:
         return "no_audio", f"sent {a.packets_sent} RTP packets, received {a.packets_received}"
+    if expect == "tone" and (a.tone_frames or 0) * 0.02 < MIN_TONE_SECONDS - 1e-9:
+        return "wrong_destination", (
+            f"audio arrives but no steady {tone_hz:g} Hz tone: {a.tone_frames or 0} of {a.packets_received} "
+            f"packets carried it (need {MIN_TONE_SECONDS * 1000:.0f} ms); not the test tone line we dialled"
+        )
     if expect == "echo" and token_a not in a_heard:
         return "wrong_destination", (
             f"audio arrives but our token {token_a} never came back (heard {a_heard or 'nothing'}): "

@@ -125,6 +125,8 @@ class CallMedia:
         if a.rtt_seconds is not None:
             values["round_trip_seconds"] = round(a.rtt_seconds, 6)
         values["dtmf_token_length"] = len(self.call.tokens[0])
+        if a.tone_frames is not None:
+            values["tone_seconds_b_to_a"] = round(a.tone_frames * 0.02, 3)
 
     async def _hangup(self) -> None:
         call, values = self.call, self.call.values
@@ -153,7 +155,7 @@ class CallMedia:
     def _judge(self, a: MediaStats, b: MediaStats | None, a_heard: str, b_heard: str) -> Failure:
         token_a, token_b = self.call.tokens
         if self.call.plan.expect != "loop":
-            return judge_external(self.call.plan.expect, a, a_heard, token_a)
+            return judge_external(self.call.plan.expect, a, a_heard, token_a, self.call.plan.tone_hz)
         if b is None:
             return "wrong_destination", (
                 f"the call was answered, but never reached the answering extension (A heard {a_heard or 'nothing'})"

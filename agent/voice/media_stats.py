@@ -85,6 +85,8 @@ class MediaStats:
     send_error_p99_seconds: float
     send_late_over_1ms: int
     remote: tuple[str, int] | None
+    tone_frames: int | None = None
+    """Received 20 ms frames that carried the watched test tone (RtpSession(tone_hz=...)); None when unwatched."""
 
     def values(self, prefix: str = "") -> dict[str, float | int]:
         """Numeric readings for ProbeResult.values (keys as the SIP and PSTN probes publish them)."""
@@ -156,4 +158,5 @@ def build_media_stats(
         send_error_p99_seconds=timing.percentile(0.99),
         send_late_over_1ms=timing.over_1ms,
         remote=remote,
+        tone_frames=receiver.tone_frames,
     )

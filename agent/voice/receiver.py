@@ -17,7 +17,7 @@ from agent.voice.rtp import PT_CN, RtpParseError, is_rtcp, parse_rtp
 from agent.voice.rtt import RttEstimator
 from agent.voice.stats import ReceiveStats
 from agent.voice.telephone_event import EventReceiver
-from agent.voice.tones import DtmfDetector
+from agent.voice.tones import DtmfDetector, ToneDetector
 from agent.voice.verdict import DigitEvent, merge_digits
 
 
@@ -33,12 +33,14 @@ class RtpReceiver:
         rtt: RttEstimator | None,
         detect_inband: bool,
         clock: Clock,
+        tone_hz: float | None = None,
     ) -> None:
         self._audio_codecs: dict[int, Codec] = {0: "pcmu", 8: "pcma", payload_type: codec}
         self._event_pt = event_payload_type
         self._rtt = rtt
         self._clock = clock
         self._detectors = {c: DtmfDetector(c) for c in g711.CODECS} if detect_inband else {}
+        self._tones = {c: ToneDetector(tone_hz, c) for c in g711.CODECS} if tone_hz is not None else {}
         self._events: dict[int, EventReceiver] = {}
         self.streams: dict[int, ReceiveStats] = {}
         self.digit_events: list[DigitEvent] = []
@@ -99,6 +101,9 @@ class RtpReceiver:
     def _on_audio(self, codec: Codec, payload: bytes, arrival: float) -> None:
         if self._rtt is not None and self._rtt.observe(payload, arrival) is not None:
             return  # our own marker echoed back: not audio worth analysing
+        tone = self._tones.get(codec)
+        if tone is not None:
+            tone.feed(payload)
         detector = self._detectors.get(codec)
         if detector is not None:
             digit = detector.feed(payload)
@@ -108,6 +113,11 @@ class RtpReceiver:
     def _add_digit(self, event: DigitEvent) -> None:
         self.digit_events.append(event)
         self._changed.set()
+
+    @property
+    def tone_frames(self) -> int | None:
+        """Audio frames that carried the watched test tone; None when no tone is watched."""
+        return sum(t.tone_frames for t in self._tones.values()) if self._tones else None
 
     @property
     def events_received(self) -> int:

@@ -55,6 +55,7 @@ class RtpSession:
         bpl: float = 25.1,
         dtmf_duration: float = 0.1,
         dtmf_gap: float = 0.1,
+        tone_hz: float | None = None,
         clock: Clock | None = None,
     ) -> None:
         if codec not in g711.CODECS:
@@ -75,8 +76,9 @@ class RtpSession:
         self._rtt = RttEstimator(self._sender.ssrc) if rtt_markers else None
         self._sender.rtt = self._rtt
         self._receiver = RtpReceiver(
-            codec, pt, telephone_event_pt, rtt=self._rtt, detect_inband=detect_inband, clock=self._clock
-        )
+            codec, pt, telephone_event_pt, rtt=self._rtt, detect_inband=detect_inband, clock=self._clock,
+            tone_hz=tone_hz,
+        )  # fmt: skip
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._remote: Address | None = None

@@ -9,8 +9,11 @@ import pytest
 
 from agent.sip.pstn_metrics import CallCounters
 from agent.voice.mos import mos
+from agent.voice.tones import tone_frames
+from tests.peers.pcap import write_rtp_pcap
 from tests.pstn.conftest import make_probe, run_pstn, target
 from tests.pstn.peers import DID, start_ringing_phone
+from tests.sip.sipp import SCENARIOS
 from tests.voice.relay import Impairment, ImpairmentRelay
 
 pytestmark = pytest.mark.peer
@@ -101,6 +104,48 @@ async def test_external_echo_returns_our_token(pstn_loop, sipp):
     assert result.ok, (result.error, result.message)
     assert result.values["round_trip_seconds"] > 0
     assert "mos_b_to_a" in result.values
+    loop.assert_clean()
+
+
+def _playing(sipp, tmp_path, frames, payload_type: int):
+    """A SIPp answer point that plays `frames` (a pcap we write) after the ACK, like a carrier's test line."""
+    pcap = tmp_path / "line.pcap"
+    write_rtp_pcap(pcap, frames, payload_type)
+    template = (SCENARIOS / "sipp_answer_pcap_uas.xml").read_text()
+    scenario = tmp_path / "sipp_tone_line_uas.xml"
+    scenario.write_text(template.replace("/usr/share/sip-tester/g711a.pcap", str(pcap)))
+    return sipp("tone_line", scenario_file=scenario)
+
+
+async def test_external_tone_line_plays_its_tone(pstn_loop, sipp, tmp_path):
+    tone = tone_frames(1004.0, "pcmu")
+    line = _playing(sipp, tmp_path, (next(tone) for _ in range(150)), payload_type=0)  # 3 s of milliwatt
+    loop = pstn_loop({DID: "1009"}, voicemail_port=line.port)
+    result = await run_pstn(loop.block(answer=False, expect="tone", duration="2s"))
+    assert result.ok, (result.error, result.message)
+    assert result.values["tone_seconds_b_to_a"] >= 1.0  # most of the 2 s of media, after cut-through
+    loop.assert_clean()
+
+
+async def test_external_line_playing_speech_is_not_the_tone(pstn_loop, sipp):
+    speech = sipp("answer_pcap")  # SIPp's own G.711 A-law recording: audio, but no 1004 Hz tone
+    loop = pstn_loop({DID: "1009"}, voicemail_port=speech.port)
+    result = await run_pstn(loop.block(answer=False, expect="tone", duration="2s"))
+    assert result.error == "wrong_destination", (result.error, result.message)
+    assert "no steady 1004 Hz tone" in result.message
+    assert result.values["rtp_packets_received_b_to_a"] > 20 and result.values["tone_seconds_b_to_a"] < 0.2
+    loop.assert_clean()
+
+
+async def test_external_tone_line_of_another_frequency_is_refused(pstn_loop, sipp, tmp_path):
+    tone = tone_frames(2600.0, "pcmu")
+    line = _playing(sipp, tmp_path, (next(tone) for _ in range(150)), payload_type=0)
+    loop = pstn_loop({DID: "1009"}, voicemail_port=line.port)
+    result = await run_pstn(loop.block(answer=False, expect="tone", duration="2s"))
+    assert result.error == "wrong_destination", (result.error, result.message)
+    # and the same line passes when the probe is told its real frequency
+    result = await run_pstn(loop.block(answer=False, expect="tone", tone_hz=2600, duration="2s"))
+    assert result.ok, (result.error, result.message)
     loop.assert_clean()
 
 

@@ -60,7 +60,9 @@ def test_tokens_differ_and_never_repeat_a_key():
     ("change", "message"),
     [({"number": "18015550100"}, "should match pattern"), ({"duration": "0.5s"}, "too short for the token"),
      ({"duration": "5s", "max_duration": "5.5s"}, "max_duration must exceed"), ({"password": "x"}, "without username"),
-     ({"trunk": "http://x"}, "not a sip"), ({"route": "Bad Route"}, "should match pattern")],
+     ({"trunk": "http://x"}, "not a sip"), ({"route": "Bad Route"}, "should match pattern"),
+     ({"expect": "tone", "tone_hz": 4000}, "less than or equal to 3400"),
+     ({"expect": "tone", "tone_hz": 100}, "greater than or equal to 300")],
 )  # fmt: skip
 def test_config_rules(change, message):
     with pytest.raises(ValidationError, match=message):

@@ -47,13 +47,15 @@ def start_sipp(
     transport: str = "udp",
     echo: bool = False,
     extra: tuple[str, ...] = (),
+    scenario_file: Path | None = None,
 ) -> Sipp:
-    """Start a SIPp UAS running tests/peers/sipp_<scenario>_uas.xml; every socket on 127.0.0.1."""
+    """Start a SIPp UAS running tests/peers/sipp_<scenario>_uas.xml (or `scenario_file`); every socket on
+    127.0.0.1."""
     binary = require_binary("sipp", "sip-tester")
     port = free_port_both()
     media = free_port(socket.SOCK_DGRAM)
     argv = [
-        binary, "-sf", str(SCENARIOS / f"sipp_{scenario}_uas.xml"),
+        binary, "-sf", str(scenario_file or SCENARIOS / f"sipp_{scenario}_uas.xml"),
         "-i", LOOPBACK, "-p", str(port), "-t", "u1" if transport == "udp" else "t1",
         # Without these SIPp binds 0.0.0.0:8888 for control and media ports from 6000.
         "-ci", LOOPBACK, "-cp", str(free_port(socket.SOCK_DGRAM)),

@@ -11,6 +11,7 @@ from agent.voice import g711
 from agent.voice.tones import (
     DTMF_DIGITS,
     DtmfDetector,
+    ToneDetector,
     detect_digit,
     digit_frequencies,
     dtmf_frames,
@@ -100,3 +101,57 @@ def test_tone_frames_are_phase_continuous() -> None:
     joined = b"".join(next(frames) for _ in range(5))
     expected = g711.encode(tone_samples((1000.0,), 800), "pcmu")
     assert joined == expected
+
+
+# --- the test-tone detector (pstn_call expect: tone) ----------------------------------------------------------
+
+
+def _tone_count(frames: list[bytes], codec: g711.Codec, freq: float = 1004.0) -> int:
+    detector = ToneDetector(freq, codec)
+    for frame in frames:
+        detector.feed(frame)
+    assert detector.frames == len(frames)
+    return detector.tone_frames
+
+
+@pytest.mark.parametrize("codec", g711.CODECS)
+@pytest.mark.parametrize("freq", [1004.0, 1000.0, 1012.0])
+def test_a_milliwatt_tone_is_found_in_every_frame(codec: g711.Codec, freq: float) -> None:
+    frames = tone_frames(freq, codec)
+    assert _tone_count([next(frames) for _ in range(50)], codec) == 50
+
+
+@pytest.mark.parametrize("codec", g711.CODECS)
+def test_a_quiet_tone_counts_and_silence_does_not(codec: g711.Codec) -> None:
+    frames = tone_frames(1004.0, codec, amplitude=400)  # about -38 dBm0, above the -47 dBm0 floor
+    assert _tone_count([next(frames) for _ in range(20)], codec) == 20
+    assert _tone_count([g711.silence(codec)] * 20, codec) == 0
+
+
+@pytest.mark.parametrize("codec", g711.CODECS)
+def test_other_sounds_are_not_the_tone(codec: g711.Codec) -> None:
+    rng = random.Random(11)
+    noise = [g711.encode([rng.randint(-9000, 9000) for _ in range(160)], codec) for _ in range(30)]
+    assert _tone_count(noise, codec) == 0
+    for freq in (440.0, 950.0, 1050.0, 2600.0):  # 950 and 1050 Hz: a bin away, must not pass as 1004
+        frames = tone_frames(freq, codec)
+        assert _tone_count([next(frames) for _ in range(30)], codec) == 0, freq
+    assert _tone_count(list(dtmf_frames("0123456789", codec, gap=0.02)), codec) == 0
+    speech = [round(sum(3000 / k * math.sin(2 * math.pi * 200 * k * n / 8000) for k in range(1, 15)))
+              for n in range(160)]  # fmt: skip
+    assert _tone_count([g711.encode(speech, codec)] * 10, codec) == 0  # 1000 Hz is one of its partials
+
+
+def test_tone_share_agrees_with_goertzel() -> None:
+    rng = random.Random(3)
+    samples = [round(5000 * math.sin(2 * math.pi * 1004 * n / 8000)) + rng.randint(-2000, 2000) for n in range(160)]
+    frame = g711.encode(samples, "pcmu")
+    decoded = g711.decode(frame, "pcmu")
+    energy = sum(v * v for v in decoded)
+    expected = 2.0 * goertzel_power(decoded, 1004.0) / (len(decoded) * energy)
+    assert ToneDetector(1004.0, "pcmu").share(frame) == pytest.approx(expected, rel=1e-6)
+
+
+def test_tone_frequency_outside_the_band_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"outside 0\.\.4000 Hz"):
+        ToneDetector(4500.0, "pcmu")
