@@ -64,11 +64,19 @@ class PstnAnswerConfig(ConfigModel):
     password: SecretStr | None = None
     expires: int = Field(default=60, ge=10, le=3600)
     bind: str | None = None
+    ca_file: Path | None = Field(default=None, description="CA bundle that verifies the registrar over TLS")
+    verify: bool = True
 
     @field_validator("registrar")
     @classmethod
     def _registrar(cls, v: str) -> str:
         return _sip_uri(v)
+
+    @model_validator(mode="after")
+    def _files(self) -> PstnAnswerConfig:
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file: {self.ca_file} is not a readable file")
+        return self
 
 
 class PstnCallConfig(ConfigModel):
@@ -142,7 +150,7 @@ def _answer_leg(cfg: PstnAnswerConfig) -> AnswerLeg:
     aor = f"sip:{cfg.extension}@{cfg.domain or uri.host}"
     password = cfg.password.get_secret_value() if cfg.password else ""
     identity = Identity(aor, cfg.username or cfg.extension, password)
-    ctx = tls_context() if _is_tls(uri, cfg.transport) else None
+    ctx = tls_context(str(cfg.ca_file) if cfg.ca_file else None, cfg.verify) if _is_tls(uri, cfg.transport) else None
     return AnswerLeg(Leg(uri, identity, cfg.transport, cfg.bind, ctx), registrar_uri(uri), aor, cfg.expires)
 
 

@@ -53,6 +53,34 @@ def make_certificate(directory: Path, name: str = "kamailio") -> tuple[Path, Pat
     return cert, key
 
 
+@dataclass(frozen=True)
+class KamailioTls:
+    """What a Kamailio config needs to listen for TLS: its port, certificate and the two config snippets."""
+
+    port: int
+    cert: Path
+    globals: str
+    module: str
+
+
+def kamailio_tls(work_dir: Path) -> KamailioTls:
+    """A certificate, a tls.cfg and a free port for a Kamailio TLS listener (kamailio-tls-modules)."""
+    if not (MODULES / "tls.so").exists():
+        require_binary("kamailio-tls-modules-missing", "kamailio-tls-modules")
+    port = free_port()
+    cert, key = make_certificate(work_dir)
+    tls_cfg = work_dir / "tls.cfg"
+    tls_cfg.write_text(
+        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n"
+        f"private_key = {key}\ncertificate = {cert}\n\n"
+        "[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n"
+    )
+    return KamailioTls(
+        port, cert, f"enable_tls=yes\nlisten=tls:{LOOPBACK}:{port}",
+        f'loadmodule "tls.so"\nmodparam("tls", "config", "{tls_cfg}")',
+    )  # fmt: skip
+
+
 def start_kamailio(work_dir: Path, *, algorithm: str = "MD5", uas_port: int = 9, tls: bool = False) -> Kamailio:
     """Start Kamailio challenging with `algorithm` (MD5 or SHA-256) and routing INVITEs to uas_port."""
     binary = require_binary("kamailio", "kamailio")
@@ -61,18 +89,8 @@ def start_kamailio(work_dir: Path, *, algorithm: str = "MD5", uas_port: int = 9,
     tls_port, cert = 0, None
     tls_globals = tls_module = ""
     if tls:
-        if not (MODULES / "tls.so").exists():
-            require_binary("kamailio-tls-modules-missing", "kamailio-tls-modules")
-        tls_port = free_port()
-        cert, key = make_certificate(work_dir)
-        tls_cfg = work_dir / "tls.cfg"
-        tls_cfg.write_text(
-            "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n"
-            f"private_key = {key}\ncertificate = {cert}\n\n"
-            "[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n"
-        )
-        tls_globals = f"enable_tls=yes\nlisten=tls:{LOOPBACK}:{tls_port}"
-        tls_module = f'loadmodule "tls.so"\nmodparam("tls", "config", "{tls_cfg}")'
+        setup = kamailio_tls(work_dir)
+        tls_port, cert, tls_globals, tls_module = setup.port, setup.cert, setup.globals, setup.module
     text = TEMPLATE.read_text()
     for name, value in {
         "PORT": str(port), "UAS_PORT": str(uas_port), "ALGORITHM": algorithm,

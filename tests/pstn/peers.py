@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.peers.base import LOOPBACK, PeerProcess, free_port, free_port_both, require_binary, tcp_listening
+from tests.peers.kamailio import KamailioTls, kamailio_tls
 from tests.sip.sipp import Sipp, udp_bound
 
 PEERS = Path(__file__).resolve().parent.parent / "peers"
@@ -31,10 +32,12 @@ class KamailioPeer:
     process: PeerProcess
     port: int
     ctl: Path
+    tls: KamailioTls | None = None
 
-    def uri(self, user: str = "") -> str:
-        """sip: URI of this proxy."""
-        return f"sip:{user + '@' if user else ''}{LOOPBACK}:{self.port}"
+    def uri(self, user: str = "", transport: str = "") -> str:
+        """sip: URI of this proxy; `transport="tls"` gives its TLS port."""
+        port = self.tls.port if transport == "tls" and self.tls is not None else self.port
+        return f"sip:{user + '@' if user else ''}{LOOPBACK}:{port}"
 
     def rpc(self, *command: str) -> str:
         """Run one kamcmd command against this instance's ctl socket; its output."""
@@ -59,19 +62,22 @@ class KamailioPeer:
         self.process.stop()
 
 
-def _start(template: str, work_dir: Path, values: Mapping[str, str], port: int) -> KamailioPeer:
+def _start(template: str, work_dir: Path, values: Mapping[str, str], port: int, tls: bool = False) -> KamailioPeer:
     binary = require_binary("kamailio", "kamailio")
     work_dir.mkdir(parents=True, exist_ok=True)
     ctl = work_dir / "kamailio.ctl"
+    setup = kamailio_tls(work_dir) if tls else None
+    snippets = {"TLS_GLOBALS": setup.globals if setup else "", "TLS_MODULE": setup.module if setup else ""}
     text = (PEERS / template).read_text()
-    for name, value in {**values, "PORT": str(port), "CTL": str(ctl)}.items():
+    for name, value in {**values, **snippets, "PORT": str(port), "CTL": str(ctl)}.items():
         text = text.replace(f"@@{name}@@", value)
     cfg = work_dir / "kamailio.cfg"
     cfg.write_text(text)
     argv = [binary, "-DD", "-E", "-f", str(cfg), "-Y", str(work_dir), "-m", "32", "-M", "8"]
     proc = PeerProcess(argv, cwd=work_dir, name=f"kamailio-{port}").start(work_dir)
-    proc.wait_ready(lambda: tcp_listening(port) and ctl.exists(), timeout=15)
-    return KamailioPeer(proc, port, ctl)
+    ready = lambda: tcp_listening(port) and ctl.exists() and (setup is None or tcp_listening(setup.port))  # noqa: E731
+    proc.wait_ready(ready, timeout=15)
+    return KamailioPeer(proc, port, ctl, setup)
 
 
 def start_platform(
@@ -80,6 +86,7 @@ def start_platform(
     *,
     voicemail_port: int = 0,
     relay: tuple[int, int] | None = None,
+    tls: bool = False,
 ) -> KamailioPeer:
     """The platform: `dids` maps each DID to an extension; an unregistered extension goes to voicemail
     (a SIPp UAS on `voicemail_port`) or gets 480. `relay` (port_a, port_b) rewrites the SDP so that media
@@ -94,7 +101,7 @@ def start_platform(
         to_b = f'    subst_body("/m=audio [0-9]+ /m=audio {relay[1]} /");\n    t_on_reply("MEDIA");'
         to_a = f'    if (has_body("application/sdp")) subst_body("/m=audio [0-9]+ /m=audio {relay[0]} /");'
     values = {"DID_MAP": did_map, "VOICEMAIL": voicemail, "MEDIA_TO_B": to_b, "MEDIA_TO_A": to_a}
-    return _start("kamailio_pstn_platform.cfg.tmpl", work_dir, values, free_port_both())
+    return _start("kamailio_pstn_platform.cfg.tmpl", work_dir, values, free_port_both(), tls)
 
 
 def start_carrier(work_dir: Path, platform_port: int) -> KamailioPeer:
