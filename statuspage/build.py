@@ -17,7 +17,7 @@ from agent.model import Component, Status, Transition
 from agent.sinks.history_reader import StatusInterval
 from agent.sla import SlaCalculator, month_bounds, month_of
 from statuspage.config import SiteConfig
-from statuspage.days import component_days, uptime
+from statuspage.days import IncidentSpan, component_days, uptime
 from statuspage.incidents import automatic_incidents, link_incidents
 from statuspage.model import ComponentView, GroupView, Incident, Maintenance, SlaMonth, SlaRow, StatusModel
 
@@ -69,7 +69,11 @@ class ModelBuilder:
         start = _midnight(days[0], zone)
         incidents = self._incidents(start, now)
         names = {c.id: c.name for c in self.components}
-        views = [self._component(c, i, days, start, now, incidents) for i, c in enumerate(self.components)]
+        spans: dict[str, list[IncidentSpan]] = {}
+        for inc in incidents:
+            for cid in dict.fromkeys(inc.components):
+                spans.setdefault(cid, []).append((inc.started_at, inc.resolved_at or now, inc.id, inc.name))
+        views = [self._component(c, i, days, now, spans.get(c.id, [])) for i, c in enumerate(self.components)]
         return StatusModel(
             page_id=self.site.page_id,
             name=self.site.branding.name,
@@ -98,13 +102,10 @@ class ModelBuilder:
         return [i for i in linked if not i.resolved or (i.resolved_at or i.updated_at) >= start]
 
     def _component(
-        self, c: Component, position: int, days: tuple[date, ...], start: datetime, now: datetime,
-        incidents: Sequence[Incident],
+        self, c: Component, position: int, days: tuple[date, ...], now: datetime, spans: list[IncidentSpan]
     ) -> ComponentView:
+        start = _midnight(days[0], self.site.zone)
         intervals = self.history.status_intervals(c.id, start, now) if self.history is not None else []
-        spans = [
-            (i.started_at, i.resolved_at or now, i.id, i.name) for i in incidents if c.id in i.components
-        ]
         cells = component_days(intervals, days, self.site.zone, now, spans)
         status = intervals[-1].status if intervals and intervals[-1].end >= now else Status.OPERATIONAL
         if self.calendar is not None and self.calendar.active(c.id, now) and not status.is_outage:
