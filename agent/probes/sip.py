@@ -30,7 +30,7 @@ from agent.sip.register import aor_of, register, registrar_uri
 from agent.sip.resolve import Hop, resolve
 from agent.sip.sdp import build_offer, parse_answer
 from agent.sip.shared_options import OptionsTemplate
-from agent.sip.shared_udp import OptionsPing, open_socket, ready_socket
+from agent.sip.shared_udp import OptionsPing, SharedUdpSocket, open_socket, ready_socket
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.transport import TransportError, tls_context
 from agent.sip.ua import Identity, UserAgent
@@ -196,6 +196,7 @@ class SipOptionsProbe(_SipProbe):
     _options: OptionsTemplate | None = None
     _hop: Hop | None = None
     """The next hop of an IP-literal uri: it never changes, so it is resolved once."""
+    _sock: SharedUdpSocket | None = None
 
     @property
     def _template(self) -> OptionsTemplate:
@@ -228,11 +229,14 @@ class SipOptionsProbe(_SipProbe):
             phases["resolve"] = t1 - t0
             if hop.proto != "udp":
                 return await self._probe(target, started_at, t0, phases, hop)
-            remote = (hop.ip, hop.port)
-            sock = ready_socket(remote, cfg.bind)
-            if sock is None:
-                async with asyncio.timeout_at(deadline):
-                    sock = await open_socket(remote, bind_host=cfg.bind, max_size=MAX_MESSAGE)
+            sock = self._sock  # the socket of the last run, while it is open, to the same hop, on this loop
+            if sock is None or sock.closed or sock.remote != (hop.ip, hop.port) or sock.registry.loop is not loop:
+                remote = (hop.ip, hop.port)
+                sock = ready_socket(remote, cfg.bind)
+                if sock is None:
+                    async with asyncio.timeout_at(deadline):
+                        sock = await open_socket(remote, bind_host=cfg.bind, max_size=MAX_MESSAGE)
+                self._sock = sock
             t2 = perf_counter()
             phases["connect"] = t2 - t1
             branch, data = self._template.encode(sock.local[0], sock.local[1])

@@ -344,3 +344,18 @@ async def test_icmp_error_fails_the_pings_in_flight(far_end):
     assert err.value.code == "connection_refused"
     ping.close()
     assert sock.pings == 0 and not sock.branches
+
+
+@pytest.mark.peer
+async def test_a_probe_whose_socket_closed_after_linger_opens_a_new_one(sipp, monkeypatch):
+    monkeypatch.setattr(shared_udp, "LINGER", 0.05)
+    uas = sipp("options")
+    probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
+    target = Target("t1", "voice", "sip_options", timeout=3.0)
+    assert (await probe.probe(target)).ok
+    first = _socket_to(uas.port)
+    await asyncio.sleep(0.15)
+    assert first.closed
+    result = await probe.probe(target)
+    assert result.ok, result.message
+    assert _socket_to(uas.port) is not first and _socket_to(uas.port).received == 1
