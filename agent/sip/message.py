@@ -270,28 +270,30 @@ def _parse_head(head: str) -> tuple[SipMessage, dict[str, str]]:
         lines = text.split("\n")  # the usual message: one header per line
     msg = _parse_first_line(lines[0])
     headers = msg.headers
-    first: dict[str, str] = {}
+    append = headers.append
     keys = _KEYS
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon:
-            raise SipParseError(f"malformed header line {line[:60]!r}")
         key = keys.get(name)
-        if key is None:
+        if key is None or not colon:
+            if not colon:
+                raise SipParseError(f"malformed header line {line[:60]!r}")
             stripped = name.strip()
             if not _TOKEN.match(stripped):
                 raise SipParseError(f"malformed header line {line[:60]!r}")
             key = header_key(stripped)
             if len(keys) < 1024:  # bounded against junk names
                 keys[name] = key
-        value = value.strip()
-        headers.append((key, value))
-        if key not in first:
-            first[key] = value
-    for key in _REQUIRED:
-        value = first.get(key, "")
-        if not value or (key in _LIST_HEADERS and not split_commas(value)):
-            raise SipParseError(f"missing {canonical_name(key)} header")
+        append((key, value.strip()))
+    first = dict(reversed(headers))  # the first value of each header: it is the one set last
+    via = first.get("via", "")
+    if not (via and first.get("from") and first.get("to") and first.get("call-id") and first.get("cseq")) or (
+        "," in via and not split_commas(via)  # values are stripped: without a comma a Via is not empty
+    ):
+        for key in _REQUIRED:
+            value = first.get(key, "")
+            if not value or (key in _LIST_HEADERS and not split_commas(value)):
+                raise SipParseError(f"missing {canonical_name(key)} header")
     _, method = parse_cseq(first["cseq"])
     if msg.is_request and method != msg.method:
         raise SipParseError(f"CSeq method {method} does not match request method {msg.method}")
