@@ -359,3 +359,42 @@ async def test_a_probe_whose_socket_closed_after_linger_opens_a_new_one(sipp, mo
     result = await probe.probe(target)
     assert result.ok, result.message
     assert _socket_to(uas.port) is not first and _socket_to(uas.port).received == 1
+
+
+async def test_options_with_credentials_answers_a_digest_challenge_through_the_user_agent(far_end):
+    port = far_end.getsockname()[1]
+    block = {"uri": f"sip:{LOOPBACK}:{port}", "username": "alice", "password": "secret"}
+    pending = asyncio.ensure_future(run_probe("sip_options", block))
+    first, addr = await asyncio.wait_for(_recv(far_end), 2)
+    challenge = response_to(first, 401, "Unauthorized")
+    challenge.add("www-authenticate", 'Digest realm="dialtone.test", nonce="abc123", algorithm=MD5, qop="auth"')
+    far_end.sendto(challenge.to_bytes(), addr)
+    second, addr = await asyncio.wait_for(_recv(far_end), 2)
+    assert second.get("authorization").startswith("Digest ") and 'username="alice"' in second.get("authorization")
+    assert second.branch != first.branch and second.cseq == (first.cseq[0] + 1, "OPTIONS")
+    far_end.sendto(response_to(second, 200, "OK").to_bytes(), addr)
+    result = await asyncio.wait_for(pending, 3)
+    assert result.ok, result.message
+    assert result.values["status_code"] == 200 and {"resolve", "connect", "options"} <= set(result.phases)
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "extra", "error"),
+    [
+        (503, "Service Unavailable", ("retry-after", "30"), "error_response"),
+        (401, "Unauthorized", None, "auth_required"),
+    ],
+)
+async def test_options_final_responses_are_classified_as_before(far_end, status, reason, extra, error):
+    port = far_end.getsockname()[1]
+    pending = asyncio.ensure_future(run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}))
+    request, addr = await asyncio.wait_for(_recv(far_end), 2)
+    far_end.sendto(response_to(request, 100, "Trying").to_bytes(), addr)  # a provisional first: no outcome yet
+    answer = response_to(request, status, reason)
+    if extra is not None:
+        answer.add(*extra)
+    far_end.sendto(answer.to_bytes(), addr)
+    result = await asyncio.wait_for(pending, 3)
+    assert (result.ok, result.error, result.values["status_code"]) == (False, error, status), result.message
+    if extra is not None:
+        assert result.values["retry_after"] == 30 and "Retry-After 30s" in result.message
