@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Awaitable
+from datetime import datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Literal, TypeVar
@@ -24,11 +25,12 @@ from agent.sip import call as call_flow
 from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError
 from agent.sip.errors import classify, error_response, response_values
-from agent.sip.message import SipMessage, SipParseError
+from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError
 from agent.sip.register import aor_of, register, registrar_uri
-from agent.sip.resolve import resolve
+from agent.sip.resolve import Hop, resolve
 from agent.sip.sdp import build_offer, parse_answer
 from agent.sip.shared_options import OptionsTemplate
+from agent.sip.shared_udp import OptionsPing, SharedUdpSocket, open_socket, ready_socket
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.transport import TransportError, tls_context
 from agent.sip.ua import Identity, UserAgent
@@ -127,14 +129,17 @@ class _SipProbe:
 
     async def probe(self, target: Target) -> ProbeResult:
         """Run one probe; a failing target is ok=False with a Telegraf-style error code."""
-        started_at = self._clock.now()
-        t0 = perf_counter()
-        phases: Phases = {}
+        return await self._probe(target, self._clock.now(), perf_counter(), {}, None)
+
+    async def _probe(
+        self, target: Target, started_at: datetime, t0: float, phases: Phases, hop: Hop | None
+    ) -> ProbeResult:
+        """The probe from `t0` on; `hop` when already resolved (the `resolve` phase is then in `phases`)."""
         values: Values = {}
         ua: UserAgent | None = None
         try:
-            async with asyncio.timeout(target.timeout):
-                ua = await self._connect(phases)
+            async with asyncio.timeout(target.timeout - (perf_counter() - t0)):
+                ua = await self._connect(phases, hop)
                 error = await self._dialogue(ua, t0 + target.timeout, phases, values)
         except _PROBE_ERRORS as exc:
             error = classify(exc, ua.transport if ua is not None else None)
@@ -146,10 +151,10 @@ class _SipProbe:
         duration = perf_counter() - t0
         return ProbeResult.outcome(target, started_at, duration, error, phases, values)
 
-    async def _connect(self, phases: Phases) -> UserAgent:
+    async def _connect(self, phases: Phases, hop: Hop | None = None) -> UserAgent:
         cfg = self.config
-        hops = await _timed(phases, "resolve", resolve(self._uri, cfg.transport))
-        hop = hops[0]
+        if hop is None:
+            hop = (await _timed(phases, "resolve", resolve(self._uri, cfg.transport)))[0]
         if cfg.server_name:
             hop = type(hop)(hop.proto, hop.ip, hop.port, cfg.server_name)
         ctx = tls_context(str(cfg.ca_file) if cfg.ca_file else None, cfg.verify) if hop.proto == "tls" else None
@@ -189,11 +194,70 @@ class SipOptionsProbe(_SipProbe):
     config: SipOptionsConfig
     shared_udp = True
     _options: OptionsTemplate | None = None
+    _hop: Hop | None = None
+    """The next hop of an IP-literal uri: it never changes, so it is resolved once."""
+    _sock: SharedUdpSocket | None = None
 
-    async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
+    @property
+    def _template(self) -> OptionsTemplate:
         if self._options is None:
             self._options = OptionsTemplate(self.config.uri, self._to_uri(), self._from_uri())
-        req = self._options.request(ua)
+        return self._options
+
+    async def probe(self, target: Target) -> ProbeResult:
+        """Over UDP without credentials, the OPTIONS runs on callbacks (shared_udp.OptionsPing): no user agent,
+        transport view or task of its own. Credentials (digest answers), TCP and TLS take the user agent's way."""
+        started_at = self._clock.now()
+        t0 = perf_counter()
+        phases: Phases = {}
+        values: Values = {}
+        cfg = self.config
+        if cfg.username:
+            return await self._probe(target, started_at, t0, phases, None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + target.timeout
+        error: Failure = None
+        ping: OptionsPing | None = None
+        try:
+            hop = self._hop
+            if hop is None:
+                async with asyncio.timeout_at(deadline):
+                    hop = (await resolve(self._uri, cfg.transport))[0]
+                if self._uri.is_ip:
+                    self._hop = hop
+            t1 = perf_counter()
+            phases["resolve"] = t1 - t0
+            if hop.proto != "udp":
+                return await self._probe(target, started_at, t0, phases, hop)
+            sock = self._sock  # the socket of the last run, while it is open, to the same hop, on this loop
+            if sock is None or sock.closed or sock.remote != (hop.ip, hop.port) or sock.registry.loop is not loop:
+                remote = (hop.ip, hop.port)
+                sock = ready_socket(remote, cfg.bind)
+                if sock is None:
+                    async with asyncio.timeout_at(deadline):
+                        sock = await open_socket(remote, bind_host=cfg.bind, max_size=MAX_MESSAGE)
+                self._sock = sock
+            t2 = perf_counter()
+            phases["connect"] = t2 - t1
+            branch, data = self._template.encode(sock.local[0], sock.local[1])
+            ping = OptionsPing(sock, branch, data, deadline)
+            ping.start()
+            try:
+                final = await ping.waiter
+            finally:
+                phases["options"] = perf_counter() - t2
+            values.update(response_values(final))
+            if final.status not in cfg.expected_codes:
+                error = _unexpected(final)
+        except _PROBE_ERRORS as exc:
+            error = classify(exc, None, ping.parse_errors if ping is not None else None)
+        finally:
+            if ping is not None:
+                ping.close()
+        return ProbeResult.outcome(target, started_at, perf_counter() - t0, error, phases, values)
+
+    async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
+        req = self._template.request(ua)
         final = await _timed(phases, "options", ua.request(req))
         values.update(response_values(final))
         return None if final.status in self.config.expected_codes else _unexpected(final)

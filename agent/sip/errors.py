@@ -11,9 +11,14 @@ Failure = tuple[str, str]
 """(error code, message)."""
 
 
-def classify(exc: BaseException, transport: Transport | None = None) -> Failure:
-    """The probe error code and message for an exception raised while probing."""
-    bad = transport.parse_errors[-1] if transport is not None and transport.parse_errors else ""
+def classify(exc: BaseException, transport: Transport | None = None, parse_errors: list[str] | None = None) -> Failure:
+    """The probe error code and message for an exception raised while probing.
+
+    `parse_errors`: the malformed responses seen, when no transport keeps them (the shared OPTIONS path).
+    """
+    if transport is not None:
+        parse_errors = transport.parse_errors
+    bad = parse_errors[-1] if parse_errors else ""
     if isinstance(exc, TransactionTimeout | TimeoutError):
         if bad:
             # Something answered, but nothing we could read: that is a bad response, not silence.

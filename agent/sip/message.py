@@ -154,7 +154,13 @@ class SipMessage:
     @property
     def branch(self) -> str:
         """The branch parameter of the top Via ('' if none)."""
-        via = self.get("via")
+        for key, via in self.headers:
+            if key == "via":
+                # get("via")'s first value: the part before any comma outside quotes and <...>.
+                via = (split_commas(via) or [""])[0] if "," in via or not via else via.strip()
+                break
+        else:
+            return ""
         # Fast path for the usual lower-case ';branch=' when no earlier parameter could be a branch too.
         low = via.lower()
         at = low.find(";branch=")
@@ -192,12 +198,22 @@ def redact(text: str) -> str:
     return _SECRET_HEADERS.sub(r"\1 <redacted>", text)
 
 
+_CSEQS: dict[str, tuple[int, str]] = {}
+"""Valid CSeq values parsed before: a probe sends (and is answered) the same few."""
+
+
 def parse_cseq(value: str) -> tuple[int, str]:
     """'314 INVITE' -> (314, 'INVITE')."""
+    known = _CSEQS.get(value)
+    if known is not None:
+        return known
     m = _CSEQ.match(value.strip())
     if not m or int(m.group(1)) >= 2**31:
         raise SipParseError(f"malformed CSeq {value[:40]!r}")
-    return int(m.group(1)), m.group(2)
+    parsed = int(m.group(1)), m.group(2)
+    if len(_CSEQS) < 256:  # bounded against junk
+        _CSEQS[value] = parsed
+    return parsed
 
 
 def via_param(via: str, name: str) -> str:
@@ -254,28 +270,30 @@ def _parse_head(head: str) -> tuple[SipMessage, dict[str, str]]:
         lines = text.split("\n")  # the usual message: one header per line
     msg = _parse_first_line(lines[0])
     headers = msg.headers
-    first: dict[str, str] = {}
+    append = headers.append
     keys = _KEYS
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon:
-            raise SipParseError(f"malformed header line {line[:60]!r}")
         key = keys.get(name)
-        if key is None:
+        if key is None or not colon:
+            if not colon:
+                raise SipParseError(f"malformed header line {line[:60]!r}")
             stripped = name.strip()
             if not _TOKEN.match(stripped):
                 raise SipParseError(f"malformed header line {line[:60]!r}")
             key = header_key(stripped)
             if len(keys) < 1024:  # bounded against junk names
                 keys[name] = key
-        value = value.strip()
-        headers.append((key, value))
-        if key not in first:
-            first[key] = value
-    for key in _REQUIRED:
-        value = first.get(key, "")
-        if not value or (key in _LIST_HEADERS and not split_commas(value)):
-            raise SipParseError(f"missing {canonical_name(key)} header")
+        append((key, value.strip()))
+    first = dict(reversed(headers))  # the first value of each header: it is the one set last
+    via = first.get("via", "")
+    if not (via and first.get("from") and first.get("to") and first.get("call-id") and first.get("cseq")) or (
+        "," in via and not split_commas(via)  # values are stripped: without a comma a Via is not empty
+    ):
+        for key in _REQUIRED:
+            value = first.get(key, "")
+            if not value or (key in _LIST_HEADERS and not split_commas(value)):
+                raise SipParseError(f"missing {canonical_name(key)} header")
     _, method = parse_cseq(first["cseq"])
     if msg.is_request and method != msg.method:
         raise SipParseError(f"CSeq method {method} does not match request method {msg.method}")
@@ -296,16 +314,27 @@ def _unfold(lines: Iterable[str]) -> list[str]:
     return out
 
 
+_FIRST_LINES: dict[str, tuple[str, str, int, str]] = {}
+"""Valid first lines to (method, uri, status, reason): a server answers with the same few status lines."""
+
+
 def _parse_first_line(line: str) -> SipMessage:
+    known = _FIRST_LINES.get(line)
+    if known is not None:
+        return SipMessage(known[0], known[1], known[2], known[3])
     if line.startswith("SIP/"):
         m = _STATUS_LINE.match(line)
         if not m:
             raise SipParseError(f"malformed status line {line[:60]!r}")
-        return SipMessage(status=int(m.group(1)), reason=m.group(2).strip())
-    m = _REQUEST_LINE.match(line)
-    if not m:
-        raise SipParseError(f"malformed request line {line[:60]!r}")
-    return SipMessage(method=m.group(1), uri=m.group(2))
+        msg = SipMessage(status=int(m.group(1)), reason=m.group(2).strip())
+    else:
+        m = _REQUEST_LINE.match(line)
+        if not m:
+            raise SipParseError(f"malformed request line {line[:60]!r}")
+        msg = SipMessage(method=m.group(1), uri=m.group(2))
+    if msg.status and len(_FIRST_LINES) < 256:  # status lines only (request URIs vary), bounded against junk
+        _FIRST_LINES[line] = (msg.method, msg.uri, msg.status, msg.reason)
+    return msg
 
 
 class StreamFramer:

@@ -14,6 +14,11 @@ carry, and keeps symmetric rport (RFC 3581): we send and receive on one port.
 A malformed datagram cannot be parsed for its branch; it is charged to the view whose branch appears in
 its raw bytes (the probe then reports bad_response), else counted in `malformed`. A socket without views
 closes after `LINGER` seconds; every socket of a loop closes when the loop shuts its async generators down.
+
+An `OptionsPing` (the sip_options probe without credentials) needs no view, user agent or task of its own:
+it is a non-INVITE client transaction driven by callbacks. Its response is matched here like any other and
+finishes the probe's future in `datagram_received`; one timer handle at a time runs Timer E and the end
+(Timer F or the probe's deadline, whichever comes first).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import AsyncIterator
 from typing import cast
 
 from agent.sip.message import SipMessage, SipParseError, parse, redact
-from agent.sip.transaction import ClientTransaction
+from agent.sip.transaction import T1, T2, ClientTransaction, TransactionTimeout
 from agent.sip.transport import Addr, MessageHandler, Transport, TransportError, classify
 
 log = logging.getLogger(__name__)
@@ -49,7 +54,9 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
         self.local: Addr = ("0.0.0.0", 0)
         self.max_size = max_size
         self.views: set[SharedUdpView] = set()
-        self.branches: dict[str, ClientTransaction] = {}  # by the top Via branch of the request
+        self.branches: dict[str, ClientTransaction | OptionsPing] = {}  # by the top Via branch of the request
+        self.pings = 0  # OptionsPing transactions in flight (they hold the socket open like views)
+        self.last_used = 0.0  # loop time a view or ping was last released (the linger counts from there)
         self.call_ids: dict[str, SharedUdpView] = {}
         self.stray = 0  # responses that match no live transaction (unknown branch, or wrong CSeq method)
         self.unrouted = 0  # requests from the far end for no dialog of ours
@@ -88,8 +95,7 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
                 self.stray += 1
                 log.debug("stray response %s %s from %s:%s", msg.status, msg.reason, *self.remote)
                 return
-            view = cast(SharedUdpView, tx.transport)
-            if view._debug:
+            if log.isEnabledFor(logging.DEBUG):
                 log.debug("received udp from %s:%s (shared)\n%s", *self.remote, msg.dump())
             tx.receive(msg)
             return
@@ -102,16 +108,22 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         # The error belongs to this destination: every transaction waiting on it fails alike.
-        err = classify(exc)
-        for view in list(self.views):
-            view._fail(err)
+        self._fail_all(classify(exc))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._tx = None
         self.registry.forget(self)
-        err = classify(exc) if exc is not None else TransportError("connection_failed", "the shared socket closed")
+        self._fail_all(
+            classify(exc) if exc is not None else TransportError("connection_failed", "the shared socket closed")
+        )
+
+    def _fail_all(self, err: TransportError) -> None:
         for view in list(self.views):
             view._fail(err)
+        if self.pings:
+            for tx in list(self.branches.values()):
+                if isinstance(tx, OptionsPing):
+                    tx.fail(err)
 
     # --- used by the views --------------------------------------------------------------------------------
 
@@ -127,9 +139,6 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
 
     def attach(self, on_message: MessageHandler) -> SharedUdpView:
         """A new view for one user agent."""
-        if self._linger is not None:
-            self._linger.cancel()
-            self._linger = None
         view = SharedUdpView(self, on_message)
         self.views.add(view)
         return view
@@ -144,17 +153,28 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
         for call_id in view.call_ids:
             if call_ids.get(call_id) is view:
                 del call_ids[call_id]
-        if not self.views:
-            self.start_linger()
+        self.released()
+
+    def released(self) -> None:
+        """A view or ping let go: the linger counts from now (one timer for the socket, not one per probe)."""
+        if not self.views and not self.pings:
+            self.last_used = self.registry.loop.time()
+            if self._linger is None:
+                self.start_linger()
 
     def start_linger(self) -> None:
-        """Close after LINGER seconds unless a view is attached meanwhile."""
+        """Close LINGER seconds after the last use unless a view or ping holds the socket then."""
         if self._linger is None and not self.closed:
-            self._linger = self.registry.loop.call_later(LINGER, self._idle)
+            self._linger = self.registry.loop.call_at(max(self.last_used, self.registry.loop.time()) + LINGER,
+                                                      self._idle)
 
     def _idle(self) -> None:
         self._linger = None
-        if not self.views:
+        if self.views or self.pings:
+            return  # in use: the last release starts the linger again
+        if self.registry.loop.time() < self.last_used + LINGER:
+            self.start_linger()  # used meanwhile: linger from that last use
+        else:
             self.close()
 
     def close(self) -> None:
@@ -173,7 +193,132 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
             self.malformed += 1
             log.debug("dropped malformed SIP from %s:%s: %s", *self.remote, why)
             return
-        cast(SharedUdpView, tx.transport)._bad(why)
+        if isinstance(tx, OptionsPing):
+            tx.bad(why)
+        else:
+            cast(SharedUdpView, tx.transport)._bad(why)
+
+
+class OptionsPing:
+    """One OPTIONS client transaction (RFC 3261 17.1.2) on a shared socket, driven by callbacks, not a task.
+
+    `start()` registers the branch, sends, and arms one timer: Timer E retransmits at T1, doubling to T2 (at
+    T2 once a provisional came: Proceeding); Timer F (64*T1) or `deadline` (loop time), whichever is first,
+    ends it. `waiter` gets the final response, or TransactionTimeout at Timer F, TimeoutError at the
+    deadline, or the socket's TransportError. The caller must `close()` it (releases the branch and timer).
+    Malformed datagrams that carry its branch are kept in `parse_errors` (the probe reports bad_response).
+    """
+
+    __slots__ = (
+        "_deadline",
+        "_ending",
+        "_give_up",
+        "_interval",
+        "_loop",
+        "_open",
+        "_t1",
+        "_t2",
+        "_timer",
+        "branch",
+        "data",
+        "parse_errors",
+        "provisional",
+        "sock",
+        "waiter",
+    )  # fmt: skip
+    method = "OPTIONS"
+
+    def __init__(
+        self, sock: SharedUdpSocket, branch: str, data: bytes, deadline: float, *, t1: float = T1, t2: float = T2
+    ) -> None:
+        self.sock = sock
+        self.branch = branch
+        self.data = data
+        loop = self._loop = sock.registry.loop
+        self.waiter: asyncio.Future[SipMessage] = loop.create_future()
+        self.parse_errors: list[str] = []
+        self.provisional: SipMessage | None = None
+        self._interval = self._t1 = t1
+        self._t2 = t2
+        self._deadline = deadline
+        self._give_up = deadline
+        self._ending = False
+        self._open = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        """Register the branch, send the request, arm Timer E (and the end)."""
+        sock = self.sock
+        sock.branches[self.branch] = self
+        sock.pings += 1
+        self._open = True
+        now = self._loop.time()
+        self._give_up = min(now + 64 * self._t1, self._deadline)  # Timer F, or the probe's deadline
+        self._send()
+        self._arm(now)
+
+    def _arm(self, now: float) -> None:
+        at = now + self._interval
+        if at >= self._give_up:
+            at, self._ending = self._give_up, True
+        self._timer = self._loop.call_at(at, self._fire)
+
+    def _send(self) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("send udp to %s:%s (shared)\n%s", *self.sock.remote, redact(self.data.decode(errors="replace")))
+        self.sock.sendto(self.data)
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self.waiter.done():
+            return
+        if self._ending:
+            if self._give_up < self._deadline:
+                self.waiter.set_exception(TransactionTimeout(f"no final response to OPTIONS after {64 * self._t1:g}s"))
+            else:
+                self.waiter.set_exception(TimeoutError())
+            return
+        self._send()
+        # Timer E doubles up to T2; once Proceeding (a provisional came) it is reset to T2 (RFC 3261 17.1.2.2).
+        self._interval = self._t2 if self.provisional is not None else min(self._interval * 2, self._t2)
+        self._arm(self._loop.time())
+
+    def receive(self, response: SipMessage) -> None:
+        """A response matched to this transaction (branch and CSeq method) by the socket."""
+        if self.waiter.done():
+            return  # a retransmitted final response
+        if response.status < 200:
+            self.provisional = response
+            return
+        self.waiter.set_result(response)
+        self._cancel_timer()
+
+    def bad(self, why: str) -> None:
+        """A malformed datagram carried our branch."""
+        self.parse_errors.append(why)
+        log.debug("dropped malformed SIP from %s:%s: %s", *self.sock.remote, why)
+
+    def fail(self, error: TransportError) -> None:
+        """The socket failed (ICMP error, closed): the waiter raises it."""
+        if not self.waiter.done():
+            self.waiter.set_exception(error)
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def close(self) -> None:
+        """Stop the timer and release the branch (late responses are then strays)."""
+        self._cancel_timer()
+        if self._open:
+            self._open = False
+            sock = self.sock
+            if sock.branches.get(self.branch) is self:
+                del sock.branches[self.branch]
+            sock.pings -= 1
+            sock.released()
 
 
 class SharedUdpView(Transport):
@@ -269,15 +414,30 @@ def shared_sockets() -> list[SharedUdpSocket]:
     return list(registry.sockets.values()) if registry is not None else []
 
 
-async def acquire(
-    remote: Addr, on_message: MessageHandler, *, bind_host: str | None = None, max_size: int
-) -> SharedUdpView:
-    """A view on the shared socket to `remote` (opened on first use); TransportError on failure."""
+def ready_socket(remote: Addr, bind_host: str | None = None) -> SharedUdpSocket | None:
+    """The open shared socket to `remote` on the running loop, if there is one (no await: the probes' fast path)."""
+    registry = _registries.get(asyncio.get_running_loop())
+    if registry is None:
+        return None
+    sock = registry.sockets.get((bind_host, remote[0], remote[1]))
+    return None if sock is None or sock.closed else sock
+
+
+async def open_socket(remote: Addr, *, bind_host: str | None = None, max_size: int) -> SharedUdpSocket:
+    """The shared socket to `remote`, opened if need be; TransportError on failure."""
     registry = _registries.get(asyncio.get_running_loop()) or await _registry()
     key: SocketKey = (bind_host, remote[0], remote[1])
     sock = registry.sockets.get(key)
     if sock is None or sock.closed:
         sock = await _open(registry, key, max_size)
+    return sock
+
+
+async def acquire(
+    remote: Addr, on_message: MessageHandler, *, bind_host: str | None = None, max_size: int
+) -> SharedUdpView:
+    """A view on the shared socket to `remote` (opened on first use); TransportError on failure."""
+    sock = await open_socket(remote, bind_host=bind_host, max_size=max_size)
     return sock.attach(on_message)
 
 

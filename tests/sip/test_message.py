@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.sip.message import SipMessage, SipParseError, StreamFramer, parse, redact, split_commas
+from agent.sip import message
+from agent.sip.message import (
+    SipMessage,
+    SipParseError,
+    StreamFramer,
+    parse,
+    parse_cseq,
+    redact,
+    split_commas,
+    via_param,
+)
 
 RESPONSE = (
     b"SIP/2.0 200 OK\r\n"
@@ -178,3 +188,56 @@ def test_mutated_messages_raise_only_sip_parse_error(msg, data):
             _ = m.cseq
     except SipParseError:
         pass
+
+
+@given(st.text(max_size=30))
+def test_memoised_status_lines_and_cseqs_answer_as_the_first_time(text):
+    """The first line and CSeq memos (agent/sip/message.py) give what parsing gave, and never remember errors."""
+
+    def outcome(call, arg):
+        try:
+            value = call(arg)
+        except SipParseError:
+            return "error"
+        return (value.method, value.uri, value.status, value.reason) if isinstance(value, SipMessage) else value
+
+    for line in (text, f"SIP/2.0 {text}", f"SIP/2.0 200 {text}", f"OPTIONS {text} SIP/2.0"):
+        assert outcome(message._parse_first_line, line) == outcome(message._parse_first_line, line)
+    for value in (text, f"1 {text}", f"{text} OPTIONS"):
+        assert outcome(parse_cseq, value) == outcome(parse_cseq, value)
+
+
+def test_memoised_first_line_gives_a_new_message_each_time_and_stays_bounded():
+    rest = b"\r\nFrom: a\r\nTo: b\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"
+    a = parse(b"SIP/2.0 404 Not Here\r\nVia: x;branch=z9hG4bK1" + rest)
+    a.headers.clear()
+    b = parse(b"SIP/2.0 404 Not Here\r\nVia: x;branch=z9hG4bK2" + rest)
+    assert (b.status, b.reason, b.branch) == (404, "Not Here", "z9hG4bK2") and b is not a
+    for i in range(600):
+        message._parse_first_line(f"SIP/2.0 200 OK {i}")
+        parse_cseq(f"{i} OPTIONS")
+    assert len(message._FIRST_LINES) <= 256 and len(message._CSEQS) <= 256
+    assert message._parse_first_line("SIP/2.0 200 OK 599").reason == "OK 599"  # past the bound: still parsed
+
+
+VIA_TEXT = st.lists(
+    st.sampled_from(["SIP/2.0/UDP h", ";branch=", "z9hG4bKa", ";BRANCH=", "b", ",", " ", '"', "<", ">", ";x=branch"]),
+    max_size=8,
+).map("".join)
+
+
+def _branch_as_before(msg: SipMessage) -> str:
+    """SipMessage.branch as first written: from get('via')."""
+    via = msg.get("via")
+    low = via.lower()
+    at = low.find(";branch=")
+    if at >= 0 and "branch" not in low[:at]:
+        end = via.find(";", at + 8)
+        return (via[at + 8 :] if end < 0 else via[at + 8 : end]).strip()
+    return via_param(via, "branch")
+
+
+@given(st.lists(st.tuples(st.sampled_from(["via", "from", "cseq"]), VIA_TEXT), max_size=4))
+def test_branch_reads_the_top_via_as_get_does(headers):
+    msg = SipMessage(status=200, headers=headers)
+    assert msg.branch == _branch_as_before(msg)

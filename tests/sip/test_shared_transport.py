@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import socket
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from agent.sip import shared_udp
 from agent.sip.message import SipMessage, SipParseError, parse
 from agent.sip.resolve import Hop
 from agent.sip.shared_options import OptionsTemplate
-from agent.sip.shared_udp import SharedUdpSocket, SharedUdpView, shared_sockets
+from agent.sip.shared_udp import OptionsPing, SharedUdpSocket, SharedUdpView, open_socket, shared_sockets
+from agent.sip.transaction import TransactionTimeout
+from agent.sip.transport import TransportError
 from agent.sip.ua import Identity, UserAgent, response_to
 from tests.peers.base import LOOPBACK, free_port_both
 from tests.sip.conftest import run_probe
@@ -134,7 +137,7 @@ async def test_probe_cancelled_at_its_deadline_releases_its_branch(far_end):
     result = await run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}, timeout=0.3)
     assert result.error == "timeout"
     sock = _socket_to(port)
-    assert not sock.views and not sock.branches and not sock.call_ids
+    assert not sock.views and not sock.branches and not sock.call_ids and sock.pings == 0
     # The answer that comes too late finds no transaction: dropped and counted, nothing raises.
     got, addr = await _recv(far_end)
     far_end.sendto(response_to(got, 200, "OK").to_bytes(), addr)
@@ -216,3 +219,182 @@ def test_options_template_matches_the_user_agents_request():
 
     assert shape(fast) == shape(slow)
     assert fast.branch.startswith("z9hG4bK") and len(fast.branch) == 7 + 16
+    # The callback path's bytes are the same request, its tokens fresh and of the same sizes.
+    branch, data = OptionsTemplate(uri, uri, ME.from_uri).encode(LOOPBACK, 40000)
+    assert re.sub(rb"(branch=z9hG4bK|tag=|Call-ID: )[0-9a-f]+", rb"\1X", data) == shape(slow)
+    again = OptionsTemplate(uri, uri, ME.from_uri).encode(LOOPBACK, 40000)
+    msg = parse(data)
+    assert msg.branch == branch and len(branch) == 7 + 16 and branch != again[0]
+    assert re.fullmatch(r"[0-9a-f]{24}@dialtone", msg.get("call-id")) and msg.get("call-id") != parse(again[1]).get(
+        "call-id"
+    )
+    assert re.search(r";tag=[0-9a-f]{12}$", msg.get("from"))
+
+
+def test_options_template_keeps_percent_signs_of_the_uri():
+    uri = "sip:a%25b@127.0.0.1:5060"
+    _, data = OptionsTemplate(uri, uri, "sip:me%20x@dialtone.invalid").encode(LOOPBACK, 40000)
+    assert data.startswith(b"OPTIONS sip:a%25b@127.0.0.1:5060 SIP/2.0\r\n") and b"sip:me%20x@" in data
+
+
+async def _sends(far: socket.socket, until: float) -> list[tuple[float, bytes]]:
+    """Datagrams reaching the far end, with their loop arrival times, until loop time `until`."""
+    loop = asyncio.get_running_loop()
+    got: list[tuple[float, bytes]] = []
+    while (left := until - loop.time()) > 0:
+        try:
+            data, _ = await asyncio.wait_for(loop.sock_recvfrom(far, 65535), left)
+        except TimeoutError:
+            break
+        got.append((loop.time(), data))
+    return got
+
+
+async def test_options_ping_retransmits_on_timer_e_and_gives_up_at_timer_f(far_end):
+    port = far_end.getsockname()[1]
+    loop = asyncio.get_running_loop()
+    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    t1, t2 = 0.02, 0.08
+    ping = OptionsPing(sock, "z9hG4bKping1", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 30, t1=t1, t2=t2)
+    t0 = loop.time()
+    ping.start()
+    got = await _sends(far_end, t0 + 64 * t1 + 0.2)
+    with pytest.raises(TransactionTimeout):
+        ping.waiter.result()  # Timer F (64*T1) came before the probe's deadline
+    ping.close()
+    times = [t - t0 for t, _ in got]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # T1, 2*T1, 4*T1 = T2, then T2 until Timer F: sends at 0, .02, .06, .14, .22 ... 1.26 (18 in all).
+    assert 16 <= len(got) <= 18, times
+    assert all(d == got[0][1] for _, d in got)
+    assert gaps[0] == pytest.approx(t1, abs=0.015) and gaps[1] == pytest.approx(2 * t1, abs=0.015), gaps
+    assert all(g == pytest.approx(t2, abs=0.03) for g in gaps[3:]), gaps
+    assert times[-1] < 64 * t1
+    assert not sock.branches and sock.pings == 0
+
+
+async def test_options_ping_deadline_before_timer_f_is_a_timeout_error(far_end):
+    port = far_end.getsockname()[1]
+    loop = asyncio.get_running_loop()
+    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    ping = OptionsPing(sock, "z9hG4bKping2", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 0.15, t1=0.04, t2=4.0)
+    ping.start()
+    got = await _sends(far_end, loop.time() + 0.3)
+    with pytest.raises(TimeoutError):
+        ping.waiter.result()
+    ping.close()
+    assert len(got) == 3  # at 0, .04 and .12; the deadline at .15 ends it before the next one at .28
+
+
+async def test_options_ping_proceeding_retransmits_at_t2_and_a_final_ends_it(far_end):
+    port = far_end.getsockname()[1]
+    loop = asyncio.get_running_loop()
+    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    template = OptionsTemplate(f"sip:{LOOPBACK}:{port}", f"sip:{LOOPBACK}:{port}", ME.from_uri)
+    branch, data = template.encode(*sock.local)
+    t1, t2 = 0.02, 0.12
+    ping = OptionsPing(sock, branch, data, loop.time() + 5, t1=t1, t2=t2)
+    t0 = loop.time()
+    ping.start()
+    request, addr = await _recv(far_end)
+    far_end.sendto(response_to(request, 100, "Trying").to_bytes(), addr)
+    got = await _sends(far_end, t0 + t1 + 2 * t2 + 0.05)
+    assert not ping.waiter.done()
+    assert ping.provisional is not None and ping.provisional.status == 100
+    times = [t - t0 for t, _ in got]
+    # Proceeding: the next Timer E (armed at T1) resends, and from then on every T2, not 2*T1.
+    assert len(times) == 3 and times[0] == pytest.approx(t1, abs=0.015), times
+    assert times[1] - times[0] == pytest.approx(t2, abs=0.03) and times[2] - times[1] == pytest.approx(t2, abs=0.03)
+    far_end.sendto(response_to(request, 486, "Busy Here").to_bytes(), addr)
+    final = await asyncio.wait_for(asyncio.shield(ping.waiter), 2)
+    assert final.status == 486
+    ping.close()
+    assert await _sends(far_end, loop.time() + 2 * t2) == []  # no more retransmissions
+    far_end.sendto(response_to(request, 486, "Busy Here").to_bytes(), addr)  # a late copy: a stray now
+    await asyncio.sleep(0.05)
+    assert sock.stray == 1 and not sock.branches and sock.pings == 0
+
+
+async def test_a_ping_in_flight_holds_the_socket_past_its_linger(far_end, monkeypatch):
+    monkeypatch.setattr(shared_udp, "LINGER", 0.1)
+    port = far_end.getsockname()[1]
+    loop = asyncio.get_running_loop()
+    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    ping = OptionsPing(sock, "z9hG4bKping3", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 0.3)
+    ping.start()
+    with pytest.raises(TimeoutError):
+        await ping.waiter
+    assert not sock.closed  # 0.3 s in use: longer than LINGER, still open
+    ping.close()
+    await asyncio.sleep(0.05)
+    assert not sock.closed  # lingers from the last release...
+    await asyncio.sleep(0.15)
+    assert sock.closed  # ...and closes once LINGER passed without use
+
+
+async def test_icmp_error_fails_the_pings_in_flight(far_end):
+    port = far_end.getsockname()[1]
+    far_end.close()  # nobody listens: the kernel answers with port unreachable
+    loop = asyncio.get_running_loop()
+    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    ping = OptionsPing(sock, "z9hG4bKping4", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 2)
+    ping.start()
+    with pytest.raises(TransportError) as err:
+        await asyncio.wait_for(asyncio.shield(ping.waiter), 1)
+    assert err.value.code == "connection_refused"
+    ping.close()
+    assert sock.pings == 0 and not sock.branches
+
+
+@pytest.mark.peer
+async def test_a_probe_whose_socket_closed_after_linger_opens_a_new_one(sipp, monkeypatch):
+    monkeypatch.setattr(shared_udp, "LINGER", 0.05)
+    uas = sipp("options")
+    probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
+    target = Target("t1", "voice", "sip_options", timeout=3.0)
+    assert (await probe.probe(target)).ok
+    first = _socket_to(uas.port)
+    await asyncio.sleep(0.15)
+    assert first.closed
+    result = await probe.probe(target)
+    assert result.ok, result.message
+    assert _socket_to(uas.port) is not first and _socket_to(uas.port).received == 1
+
+
+async def test_options_with_credentials_answers_a_digest_challenge_through_the_user_agent(far_end):
+    port = far_end.getsockname()[1]
+    block = {"uri": f"sip:{LOOPBACK}:{port}", "username": "alice", "password": "secret"}
+    pending = asyncio.ensure_future(run_probe("sip_options", block))
+    first, addr = await asyncio.wait_for(_recv(far_end), 2)
+    challenge = response_to(first, 401, "Unauthorized")
+    challenge.add("www-authenticate", 'Digest realm="dialtone.test", nonce="abc123", algorithm=MD5, qop="auth"')
+    far_end.sendto(challenge.to_bytes(), addr)
+    second, addr = await asyncio.wait_for(_recv(far_end), 2)
+    assert second.get("authorization").startswith("Digest ") and 'username="alice"' in second.get("authorization")
+    assert second.branch != first.branch and second.cseq == (first.cseq[0] + 1, "OPTIONS")
+    far_end.sendto(response_to(second, 200, "OK").to_bytes(), addr)
+    result = await asyncio.wait_for(pending, 3)
+    assert result.ok, result.message
+    assert result.values["status_code"] == 200 and {"resolve", "connect", "options"} <= set(result.phases)
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "extra", "error"),
+    [
+        (503, "Service Unavailable", ("retry-after", "30"), "error_response"),
+        (401, "Unauthorized", None, "auth_required"),
+    ],
+)
+async def test_options_final_responses_are_classified_as_before(far_end, status, reason, extra, error):
+    port = far_end.getsockname()[1]
+    pending = asyncio.ensure_future(run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}))
+    request, addr = await asyncio.wait_for(_recv(far_end), 2)
+    far_end.sendto(response_to(request, 100, "Trying").to_bytes(), addr)  # a provisional first: no outcome yet
+    answer = response_to(request, status, reason)
+    if extra is not None:
+        answer.add(*extra)
+    far_end.sendto(answer.to_bytes(), addr)
+    result = await asyncio.wait_for(pending, 3)
+    assert (result.ok, result.error, result.values["status_code"]) == (False, error, status), result.message
+    if extra is not None:
+        assert result.values["retry_after"] == 30 and "Retry-After 30s" in result.message
