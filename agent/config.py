@@ -215,6 +215,10 @@ class SchedulerConfig(ConfigModel):
 
     concurrency: int = Field(default=1000, ge=1, le=100_000)
     jitter: float = Field(default=0.05, ge=0, le=0.5, description="share of the interval")
+    coalesce: Duration = Field(
+        default=0.01, ge=0, le=1.0,
+        description="runs due within one tick of this grid start together (one wake-up); 0 turns it off",
+    )  # fmt: skip
 
 
 class DemoConfig(ConfigModel):

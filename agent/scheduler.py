@@ -1,11 +1,19 @@
 """One loop per target on the monotonic clock: spread first runs, jitter, a global concurrency limit and a
 hard deadline per probe, so nothing ever hangs and a wall-clock step never bunches or stalls the probes.
+
+Timer coalescing: with `coalesce` > 0 each run waits for the first tick of a `coalesce`-second grid at or
+after its due time (never earlier), so the loops due within one tick wake the event loop once instead of
+once each. Every wake-up from a timed sleep costs the process a system call and a context switch, which on
+a busy agent (hundreds of probes a second) is a large share of its CPU; moving a start by at most 10 ms is
+far below the run-to-run jitter. The schedule itself (due times, jitter, skipped slots) is unchanged, and
+lateness is measured from the tick, so the slack is not reported as lateness.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -61,6 +69,7 @@ class Scheduler:
         *,
         concurrency: int = 1000,
         jitter: float = 0.05,
+        coalesce: float = 0.0,
         on_lateness: LatenessCallback | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -68,6 +77,9 @@ class Scheduler:
         self.on_result = on_result
         self.on_lateness = on_lateness or (lambda _s: None)
         self.jitter = jitter
+        if not 0.0 <= coalesce <= 1.0:
+            raise ValueError(f"coalesce must be between 0 and 1 second, not {coalesce!r}")
+        self.coalesce = coalesce
         self._sem = asyncio.Semaphore(concurrency)
         self._rng = rng or random.Random()
         self._tasks: dict[str, tuple[Job, asyncio.Task[None]]] = {}
@@ -116,15 +128,24 @@ class Scheduler:
         async with self._sem:
             return await run_probe(job, self.clock)
 
+    def wake_at(self, due: float) -> float:
+        """When a run due at `due` (monotonic) starts: the first coalescing tick at or after it."""
+        grain = self.coalesce
+        if not grain:
+            return due
+        tick = math.ceil(due / grain) * grain
+        return tick if tick >= due else tick + grain  # float rounding never starts a run early
+
     async def _loop(self, job: Job, first: float) -> None:
         next_at = first
         interval = job.interval
         while True:
-            delay = next_at - self.clock.monotonic()
+            wake = self.wake_at(next_at)
+            delay = wake - self.clock.monotonic()
             if delay > 0:
                 await self.clock.sleep(delay)
             async with self._sem:
-                self.on_lateness(max(0.0, self.clock.monotonic() - next_at))
+                self.on_lateness(max(0.0, self.clock.monotonic() - wake))
                 self.inflight += 1
                 try:
                     result = await run_probe(job, self.clock)

@@ -153,3 +153,52 @@ async def test_replace_keeps_unchanged_loops_and_stop_is_prompt() -> None:
     assert s._tasks["keep"][1] is task_before and set(s._tasks) == {"keep", "new"}
     await asyncio.wait_for(s.stop(), 1.0)
     assert task_before.cancelled()
+
+
+async def test_coalescing_starts_runs_on_the_grid_never_early_and_at_most_one_tick_late() -> None:
+    clock = FakeClock()
+    late: list[float] = []
+    s = Scheduler(clock, lambda r: None, jitter=0.05, coalesce=0.01, on_lateness=late.append,
+                  rng=random.Random(3))
+    probes = [RecordingProbe(clock) for _ in range(7)]
+    base = clock.monotonic()
+    s.start(job(f"t{i}", p, interval=1.0) for i, p in enumerate(probes))
+    await clock.advance(20)
+    starts = [x for p in probes for x in p.starts]
+    assert len(starts) > 7 * 18
+    # Each start is a tick of the 10 ms grid (the loops due within one tick wake together)...
+    assert all(abs(x / 0.01 - round(x / 0.01)) < 1e-6 for x in starts)
+    # ...and the first runs, due at base + i/7 s, start at their tick: not before, less than one tick after.
+    firsts = [p.starts[0] - base for p in probes]
+    assert all(0 <= f - i / 7 < 0.01 for i, f in enumerate(firsts)), firsts
+    # The slack up to the tick is not lateness: nothing held these runs back.
+    assert late and max(late) == 0
+    await s.stop()
+
+
+async def test_coalescing_merges_runs_due_within_one_tick() -> None:
+    clock = FakeClock()
+    s = Scheduler(clock, lambda r: None, jitter=0.0, coalesce=0.1)
+    probes = [RecordingProbe(clock) for _ in range(50)]
+    s.start(job(f"t{i}", p, interval=1.0) for i, p in enumerate(probes))  # due every 20 ms
+    await clock.advance(3)
+    instants = {round(x, 6) for p in probes for x in p.starts}
+    runs = sum(len(p.starts) for p in probes)
+    assert runs >= 150 and len(instants) <= 31  # 50 runs a second on at most 10 ticks a second
+    await s.stop()
+    off = Scheduler(clock, lambda r: None, jitter=0.0, coalesce=0.0)
+    probes = [RecordingProbe(clock) for _ in range(50)]
+    off.start(job(f"u{i}", p, interval=1.0) for i, p in enumerate(probes))
+    await clock.advance(0.99)
+    assert len({round(x, 6) for p in probes for x in p.starts}) == 50  # without it, each run wakes alone
+    await off.stop()
+
+
+def test_coalesce_out_of_range_is_refused() -> None:
+    for bad in (-0.01, 1.5):
+        try:
+            Scheduler(FakeClock(), lambda r: None, coalesce=bad)
+        except ValueError as exc:
+            assert "coalesce must be between 0 and 1 second" in str(exc)
+        else:
+            raise AssertionError(f"coalesce={bad} was accepted")
