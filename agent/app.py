@@ -102,7 +102,8 @@ class Agent:
         self.transition_hooks: list[Callable[[Transition], None]] = []
         self.scheduler = Scheduler(
             self.clock, self.handle_result, concurrency=config.scheduler.concurrency,
-            jitter=config.scheduler.jitter, coalesce=config.scheduler.coalesce, on_lateness=self.prometheus.lateness.observe,
+            jitter=config.scheduler.jitter, coalesce=config.scheduler.coalesce,
+            on_lateness=self.prometheus.lateness.observe,
         )
         self.context = ProbeContext(vantage=config.vantage)
         self.listeners = Listeners(config_path.parent if config_path else Path("."))

@@ -14,9 +14,10 @@ Goals (issue 3): >= 1,000 OPTIONS probes/s on one core; CPU per transaction at m
 call's own CPU under 5 % of a core while RTP flows. Our CPU comes from getrusage(RUSAGE_SELF); SIPp's UAC
 from getrusage(RUSAGE_CHILDREN) once it exits. The UAS's CPU is counted for nobody.
 
-The paced runs alternate, dialtone (scheduled), dialtone (bare pacing), then SIPp, for `--rounds` rounds, so both see the same machine load
-(other work on a shared machine moves both figures); every round is printed and the table has the median
-of each and the median of the per-round ratios. `--loop` picks the event loop: uvloop by default, as
+The paced runs alternate, dialtone (scheduled), dialtone (bare pacing), then SIPp, for `--rounds`
+rounds, so both see the same machine load (other work on a shared machine moves both figures); every
+round is printed and the table has the median of each and the median of the per-round ratios.
+`--loop` picks the event loop: uvloop by default, as
 `dialtone run` installs it; `--loop asyncio` measures the standard library's loop.
 """
 
