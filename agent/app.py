@@ -26,7 +26,7 @@ from agent.probes import PROBE_METRICS, PROBES, ProbeContext
 from agent.probes.pstn import register_call_metrics
 from agent.scheduler import Job, Scheduler
 from agent.shard import select_targets
-from agent.sinks.history import HistoryReader, HistoryWriter
+from agent.sinks.history import HistoryWriter, KeptReader
 from agent.sinks.history_schema import HistoryError, open_history
 from agent.sinks.prometheus import PrometheusSink, TargetMeta, agent_gauges
 from agent.sla import SlaCalculator, SlaReport, month_bounds, month_of
@@ -115,6 +115,7 @@ class Agent:
         self._ready = False
         self._sla_reports: dict[str, SlaReport] = {}
         self._history_path = Path(config.history.path)
+        self._sla_reader: KeptReader | None = None
         self.stopping = asyncio.Event()
 
     # --- the result pipeline --------------------------------------------------------------------------------
@@ -216,7 +217,11 @@ class Agent:
         """Every component's month-to-date SLA from history: blocking SQLite reads, so run it in a thread."""
         y, m = month_of(now, self.config.sla.zone)
         start, _ = month_bounds(y, m, self.config.sla.zone)
-        with HistoryReader(self._history_path) as reader:  # its own connection: this runs in a worker thread
+        if self._sla_reader is None or self._sla_reader.path != self._history_path:
+            if self._sla_reader is not None:
+                self._sla_reader.close()  # the history moved (a reload)
+            self._sla_reader = KeptReader(self._history_path)
+        with self._sla_reader.reading() as reader:  # its own connection: this runs in a worker thread
             return {
                 c.id: self.sla.report(c.id, c.target_percent, y, m, reader.down_intervals(c.id, start, now), now=now)
                 for c in self.config.components
@@ -368,6 +373,8 @@ class Agent:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sla_reader is not None:
+            self._sla_reader.close()
         probes = [job.probe for _, job in self._configured if hasattr(job.probe, "aclose")]
         await _bounded("probes", [p.aclose() for p in probes], 1.0)
         await _bounded("sinks", [s.aclose() for s in self.sinks], 1.0)

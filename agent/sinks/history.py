@@ -14,7 +14,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "HistoryError",
     "HistoryReader",
     "HistoryWriter",
+    "KeptReader",
     "StatusInterval",
     "open_history",
 ]
@@ -256,6 +258,57 @@ def _remove_orphans(path: Path) -> None:
             path.with_name(path.name + suffix).unlink()
         except FileNotFoundError:
             pass
+
+
+class KeptReader:
+    """One HistoryReader kept open across periodic reads (the agent's month-to-date SLA refresh, in a worker
+    thread) and opened again when the store file is replaced (deleted, restored from a backup).
+
+    Why not a new reader each time: besides the cost of opening, SQLite's unix VFS does not close a connection's
+    file descriptor while another connection of the same process holds a lock on that file (POSIX locks belong
+    to the process, so closing would drop the writer's); it parks the descriptor until the locks are gone. A
+    reader opened and closed every minute beside a busy writer therefore shows a descriptor that comes and
+    goes. One reader for the agent's lifetime keeps the count constant.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._reader: HistoryReader | None = None
+        self._file_id: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def reading(self) -> Iterator[HistoryReader]:
+        """The reader, for one use at a time; HistoryError when the store is missing, unreadable or closed."""
+        with self._lock:
+            if self._closed:
+                raise HistoryError(f"history {self.path}: the reader is closed")
+            file_id = _identity(self.path)
+            if self._reader is not None and file_id != self._file_id:
+                self._drop()  # replaced or deleted: read the file that is there now
+            if self._reader is None:
+                self._reader = HistoryReader(self.path)
+                self._file_id = file_id
+            try:
+                yield self._reader
+            finally:
+                if self._closed:
+                    self._drop()
+
+    def close(self) -> None:
+        """Close the reader now, or when the use in progress ends (waits at most 0.2 s, never blocks stop)."""
+        self._closed = True
+        if self._lock.acquire(timeout=0.2):
+            try:
+                self._drop()
+            finally:
+                self._lock.release()
+
+    def _drop(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
