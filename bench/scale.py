@@ -25,7 +25,7 @@ from bench.common import Row, machine, pid_cpu_seconds, report, rss_bytes, self_
 from tests.peers.base import free_port
 
 
-def build_config(n: int, ports: list[int], listen: int, history: Path) -> Config:
+def build_config(n: int, ports: list[int], listen: int, history: Path, scheduler: dict[str, float]) -> Config:
     comps = [{"id": f"c{i}", "name": f"Component {i}", "tier": "supporting"} for i in range(max(1, n // 20))]
     targets = [
         {"id": f"t{i}", "component": f"c{i % len(comps)}", "kind": "http", "interval": 60, "timeout": 5,
@@ -34,7 +34,7 @@ def build_config(n: int, ports: list[int], listen: int, history: Path) -> Config
     ]
     return Config.model_validate({
         "vantage": "bench", "listen": f"127.0.0.1:{listen}", "history": {"path": str(history)},
-        "components": comps, "targets": targets,
+        "components": comps, "targets": targets, "scheduler": scheduler,
     })
 
 
@@ -46,14 +46,14 @@ async def scrape(url: str) -> tuple[float, int]:
         return time.perf_counter() - t0, len(body)
 
 
-async def run(n: int, seconds: float) -> list[Row]:
+async def run(n: int, seconds: float, scheduler: dict[str, float]) -> list[Row]:
     ports = [free_port() for _ in range(4)]
     server = subprocess.Popen([sys.executable, str(Path(__file__).parent / "targets_server.py"), *map(str, ports)],
                               stdout=subprocess.PIPE, text=True)
     assert server.stdout and server.stdout.readline().strip() == "READY"
     listen = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="dialtone-scale-"))
-    agent = Agent(build_config(n, ports, listen, tmp / "h.sqlite"))
+    agent = Agent(build_config(n, ports, listen, tmp / "h.sqlite", scheduler))
     lateness: list[float] = []
     try:
         rss0 = rss_bytes()
@@ -102,14 +102,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--targets", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=90.0, help="run time (>= 60 for every target to report)")
+    ap.add_argument("--coalesce", type=float, help="scheduler.coalesce in seconds (default: the config's, 10 ms)")
     args = ap.parse_args()
+    scheduler = {} if args.coalesce is None else {"coalesce": args.coalesce}
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    rows = asyncio.run(run(args.targets, args.seconds))
+    rows = asyncio.run(run(args.targets, args.seconds, scheduler))
     print(f"machine: {machine()}")
     report("scale: 10,000 HTTP targets", rows)
 
