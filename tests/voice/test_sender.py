@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from agent.clock import SystemClock
 from agent.voice.g711 import silence
-from agent.voice.pacer import Pacer
+from agent.voice.pacer import BATCH, Pacer
 from agent.voice.receiver import RtpReceiver
 from agent.voice.rtp import parse_rtp
 from agent.voice.rtt import MAGIC, RttEstimator
@@ -85,3 +86,82 @@ async def test_pacer_keeps_an_absolute_grid_and_stops_with_its_last_session() ->
     count = len(deadlines)
     await asyncio.sleep(0.06)
     assert len(deadlines) == count
+
+
+def test_slots_fill_up_to_a_batch_then_open_the_next_phase_then_balance() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        pacer = Pacer(loop)
+        handles = [pacer.register(lambda now, deadline, skipped: None) for _ in range(BATCH)]
+        assert pacer.occupancy == [BATCH, 0, 0, 0]  # a few calls share one wake-up per 20 ms
+        more = [pacer.register(lambda now, deadline, skipped: None) for _ in range(3 * BATCH + 8)]
+        assert pacer.occupancy == [BATCH + 2] * 4  # 40 sessions: four batches of ten, 5 ms apart
+        for h in handles[:3]:
+            pacer.unregister(h)
+        pacer.register(lambda now, deadline, skipped: None)
+        assert pacer.occupancy == [BATCH, BATCH + 2, BATCH + 2, BATCH + 2]  # the least-used slot
+        for h in [*handles[3:], *more]:
+            pacer.unregister(h)
+    finally:
+        loop.close()
+
+
+async def test_pacer_spreads_sessions_over_slots_each_on_its_own_absolute_grid() -> None:
+    loop = asyncio.get_running_loop()
+    pacer = Pacer(loop)
+    n = 4 * BATCH
+    seen: dict[int, list[tuple[float, float]]] = {i: [] for i in range(n)}
+
+    def recorder(i: int) -> Callable[[float, float, int], None]:
+        return lambda now, deadline, skipped: seen[i].append((now, deadline))
+
+    handles = [pacer.register(recorder(i)) for i in range(n)]
+    assert pacer.occupancy == [BATCH] * 4
+    async with asyncio.timeout(5):
+        while min(len(v) for v in seen.values()) < 6:
+            await asyncio.sleep(0.02)
+    for h in handles:
+        pacer.unregister(h)
+    # Each session keeps a grid of whole 20 ms steps, and never runs before its deadline.
+    for calls in seen.values():
+        deadlines = [d for _, d in calls]
+        steps = [round((b - a) / 0.02, 6) for a, b in itertools.pairwise(deadlines)]
+        assert all(s == int(s) and s >= 1 for s in steps)
+        assert all(now >= d - 1e-6 for now, d in calls)
+    # The four phases are a quarter period apart: the first session of each slot, modulo 20 ms.
+    origin = seen[0][0][1]
+    phases = sorted(round(((seen[i * BATCH][0][1] - origin) % 0.02) * 1000, 3) for i in range(4))
+    assert phases == [0.0, 5.0, 10.0, 15.0]
+    count = sum(len(v) for v in seen.values())
+    await asyncio.sleep(0.06)
+    assert sum(len(v) for v in seen.values()) == count  # the timer stopped with the last session
+    assert pacer.occupancy == [0, 0, 0, 0]
+
+
+async def test_a_session_joining_a_full_slot_opens_the_next_phase_on_the_same_grid() -> None:
+    loop = asyncio.get_running_loop()
+    pacer = Pacer(loop)
+    first: list[float] = []
+    later: list[float] = []
+    a = pacer.register(lambda now, deadline, skipped: first.append(deadline))
+    async with asyncio.timeout(5):
+        while len(first) < 3:
+            await asyncio.sleep(0.01)
+    fillers = [pacer.register(lambda now, deadline, skipped: None) for _ in range(BATCH - 1)]
+    b = pacer.register(lambda now, deadline, skipped: later.append(deadline))
+    assert pacer.occupancy == [BATCH, 1, 0, 0]
+    async with asyncio.timeout(5):
+        while len(later) < 3:
+            await asyncio.sleep(0.01)
+    for h in (a, b, *fillers):
+        pacer.unregister(h)
+    assert round(((later[0] - first[0]) % 0.02) * 1000, 3) == 5.0  # slot 1: 5 ms after slot 0's grid
+
+
+def test_pacer_needs_a_slot() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ValueError, match="slots must be at least 1"):
+            Pacer(loop, slots=0)
+    finally:
+        loop.close()
