@@ -16,9 +16,9 @@ from getrusage(RUSAGE_CHILDREN) once it exits. The UAS's CPU is counted for nobo
 
 The paced runs alternate, dialtone (scheduled), dialtone (bare pacing), then SIPp, for `--rounds`
 rounds, so both see the same machine load (other work on a shared machine moves both figures); every
-round is printed and the table has the median of each and the median of the per-round ratios.
-`--loop` picks the event loop: uvloop by default, as
-`dialtone run` installs it; `--loop asyncio` measures the standard library's loop.
+round is printed and the table has the median of each and the median of the per-round ratios. `--loop`
+picks the event loop: uvloop by default, as `dialtone run` installs it; `--loop asyncio` measures the
+standard library's loop.
 """
 
 from __future__ import annotations

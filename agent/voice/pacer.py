@@ -81,14 +81,14 @@ class Pacer:
         if slot is None:
             return
         self._callbacks[slot].pop(handle, None)
-        if not self._callbacks[slot]:
-            self._next[slot] = None
         if not self._slot_of:
             self._origin = None
-        self._reschedule()
+        if not self._callbacks[slot]:
+            self._next[slot] = None
+            self._reschedule()  # the timer moves only when a phase stops
 
     def _pick_slot(self) -> int:
-        loads = [len(c) for c in self._callbacks]
+        loads = self.occupancy
         for j, load in enumerate(loads):  # the first slot in use with room: fewer wake-ups
             if 0 < load < BATCH:
                 return j
