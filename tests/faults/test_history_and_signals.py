@@ -19,6 +19,7 @@ import pytest
 
 from tests.core.helpers import agent_config
 from tests.peers.base import free_port, require_binary, tcp_listening, wait_until
+from tests.unprivileged import readable_runtime
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -53,8 +54,9 @@ def target_server() -> Iterator[int]:
 
 @contextmanager
 def run_agent(cfg: Path, listen: int, env: dict[str, str] | None = None, prefix: list[str] | None = None,
-              preexec: object = None) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "agent", "run", "-c", str(cfg)], cwd=ROOT,
+              preexec: object = None, python: str = sys.executable, cwd: Path = ROOT,
+              ) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([*(prefix or []), python, "-m", "agent", "run", "-c", str(cfg)], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, **(env or {})}, preexec_fn=preexec)  # type: ignore[arg-type]
     try:
@@ -112,7 +114,8 @@ def test_history_directory_turns_read_only_then_recovers(tmp_path: Path) -> None
         cfg.write_text(cfg.read_text().replace(str(tmp_path / "history.sqlite"), str(hist / "h.sqlite")))
         cfg.chmod(0o644)
         prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-        with run_agent(cfg, listen, prefix=prefix) as proc:
+        python, env = readable_runtime(tmp_path / "runtime")  # the checkout may be closed to the child
+        with run_agent(cfg, listen, env=env, prefix=prefix, python=python, cwd=tmp_path) as proc:
             wait_until(lambda: (hist / "h.sqlite").exists() and probes_total(listen) >= 2, what="history file")
             hist.rename(tmp_path / "hist.old")
             hist.mkdir(mode=0o755)  # owned by root: read-only for the agent
