@@ -43,6 +43,7 @@ T = TypeVar("T")
 Failure = tuple[str, str] | None
 Values = dict[str, Value]
 Phases = dict[str, float]
+ANONYMOUS_FROM = "sip:dialtone@dialtone.invalid"
 _PROBE_ERRORS = (TimeoutError, TransactionTimeout, TransportError, AuthError, SipParseError)
 
 
@@ -53,7 +54,11 @@ class SipConfig(ConfigModel):
 
     uri: str = Field(description="sip: or sips: URI of the server or the number to call")
     transport: Literal["udp", "tcp", "tls"] | None = None
-    from_: str = Field(default="sip:dialtone@dialtone.invalid", alias="from")
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="From URI (default: sip:<username>@<uri host> with credentials, else " + ANONYMOUS_FROM + ")",
+    )
     to: str | None = None
     username: str = ""
     password: SecretStr | None = None
@@ -81,6 +86,19 @@ class SipConfig(ConfigModel):
     def target_uri(self) -> SipUri:
         """The parsed uri."""
         return SipUri.parse(self.uri)
+
+    @property
+    def from_uri(self) -> str:
+        """`from`, else the authenticated user at the uri's host: proxies that check the caller's identity
+        against the digest user (Kamailio auth_check, FreeSWITCH, Asterisk) refuse any other From."""
+        if self.from_ is not None:
+            return self.from_
+        if not self.username:
+            return ANONYMOUS_FROM
+        uri = self.target_uri
+        if "@" in self.username:  # a username that is already user@domain is the identity itself
+            return f"{uri.scheme}:{self.username}"
+        return f"{uri.scheme}:{self.username}@{uri.host}"
 
 
 class SipOptionsConfig(SipConfig):
@@ -164,7 +182,7 @@ class _SipProbe:
         return await _timed(phases, "connect", connect)
 
     def _from_uri(self) -> str:
-        return self.config.from_
+        return self.config.from_uri
 
     def _to_uri(self) -> str:
         return self._to
