@@ -133,7 +133,11 @@ class LoopCall:
         within = max(0.1, deadline - self._loop.time() - min(plan.duration, plan.max_duration) - 0.5)
         if plan.answer_timeout is not None:
             within = min(within, plan.answer_timeout)
-        final = await self._timed("invite", self.out.place(within))
+        try:
+            final = await self._timed("invite", self.out.place(within))
+        except AuthError:
+            self._signalling_values(self.out.final)  # status_code of the refusal; the error is auth_failed
+            raise
         self._signalling_values(final)
         if final is None:
             return "timeout", f"no response to the INVITE within {within:g}s"
@@ -155,7 +159,8 @@ class LoopCall:
             self._registration = (call_id, 1)  # set before sending: a lost 200 still gets its un-REGISTER
             final = await register(self.b_ua, answer.registrar, answer.aor, answer.expires, call_id, 1)
         except AuthError as exc:
-            return "register_failed", f"the answering extension was refused: {exc}"
+            self.values.update({f"register_{k}": v for k, v in response_values(exc.response).items()})
+            return "auth_failed", f"the answering extension's credentials were refused: {exc}"
         self.values["register_status_code"] = final.status
         self._registration = (call_id, final.cseq[0])
         if not 200 <= final.status < 300:
