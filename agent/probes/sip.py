@@ -18,13 +18,13 @@ from typing import Literal, TypeVar
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from agent.clock import Clock, SystemClock
-from agent.config_base import ConfigModel, Duration
-from agent.model import KindMetrics, MetricSpec, ProbeResult, Target, Value
+from agent.config_base import DEFAULT_CODECS, Codec, ConfigModel, Duration, codec_shorthand, unique_codecs
+from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
 from agent.probes import ProbeContext
 from agent.sip import call as call_flow
 from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError
-from agent.sip.errors import classify, error_response, response_values
+from agent.sip.errors import CODEC_REJECTED, classify, codec_rejected, codec_values, error_response, response_values
 from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError
 from agent.sip.register import aor_of, register, registrar_uri
 from agent.sip.resolve import Hop, resolve
@@ -125,10 +125,16 @@ class SipCallConfig(SipConfig):
     """sip_call: INVITE, media for `duration`, BYE."""
 
     duration: Duration = 3.0
-    codec: Literal["pcmu", "pcma"] = "pcmu"
+    codecs: tuple[Codec, ...] = Field(
+        default=DEFAULT_CODECS, min_length=1, description="offered in this order; RFC 4733 is always offered too"
+    )
+    codec: Codec | None = Field(default=None, description="one codec: shorthand for codecs: [<codec>]")
     answer_timeout: Duration | None = Field(default=None, description="CANCEL when not answered by then")
     expect_echo: bool = Field(default=False, description="the far end echoes our audio: judge both ways")
     bpl: float = Field(default=25.1, gt=0, le=100, description="E-model packet-loss robustness (Bpl)")
+
+    _codec = model_validator(mode="before")(codec_shorthand)
+    _unique = field_validator("codecs")(unique_codecs)
 
 
 class _SipProbe:
@@ -312,8 +318,8 @@ class SipCallProbe(_SipProbe):
     async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
         cfg = self.config
         local_ip = ua.transport.local[0]
-        async with RtpSession(local_ip, codec=cfg.codec, bpl=cfg.bpl) as rtp:
-            sdp = build_offer(local_ip, rtp.local_port, cfg.codec)
+        async with RtpSession(local_ip, codec=cfg.codecs[0], bpl=cfg.bpl) as rtp:
+            sdp = build_offer(local_ip, rtp.local_port, cfg.codecs)
             # Keep room after the answer for the media and the BYE; CANCEL when it rings longer than that.
             reserve = min(1.0, 0.2 * (deadline - perf_counter()))
             answer_within = max(0.1, deadline - perf_counter() - cfg.duration - reserve)
@@ -332,6 +338,8 @@ class SipCallProbe(_SipProbe):
             if outcome.post_dial_delay is not None:
                 values["post_dial_delay_seconds"] = round(outcome.post_dial_delay, 6)
             if outcome.dialog is None:
+                if outcome.final.status in CODEC_REJECTED:
+                    return codec_rejected(outcome.final, cfg.codecs)
                 return _unexpected(outcome.final)
             values["answer_seconds"] = round(outcome.answer_seconds or 0.0, 6)
             return await self._media(ua, outcome.dialog, rtp, deadline - reserve, phases, values)
@@ -343,8 +351,10 @@ class SipCallProbe(_SipProbe):
         hung_up = False
         try:
             answer = parse_answer(dialog.answer.body if dialog.answer is not None else b"")
-            if answer.codec != cfg.codec:
-                return "bad_response", f"the far end answered {answer.codec}, not the {cfg.codec} offered"
+            if answer.codec not in cfg.codecs:
+                return "bad_response", f"the far end answered {answer.codec}, not offered ({', '.join(cfg.codecs)})"
+            rtp.use_codec(answer.codec, answer.payload_type)
+            values.update(codec_values(answer.codec))
             rtp.set_remote(answer.ip, answer.port)
             rtp.start_sending()
             t0 = perf_counter()
@@ -376,6 +386,7 @@ class SipCallProbe(_SipProbe):
         return None
 
 
+CODEC_METRIC = LabelledSpec("codec_", "probe_sip_codec", "codec", "1 for the codec the SDP answer chose")
 _STATUS = MetricSpec("status_code", "probe_sip_status_code", "Final SIP status code of the last transaction")
 _PHASES = "Duration of each SIP probe phase (resolve, connect, options, register, invite, media, bye)"
 
@@ -395,4 +406,5 @@ CALL_METRICS = KindMetrics(
         MetricSpec("round_trip_seconds", "probe_rtp_round_trip_seconds", "Media round trip from the echo"),
         MetricSpec("mos", "probe_voice_mos", "E-model (ITU-T G.107) MOS estimate"),
     ),
+    (CODEC_METRIC,),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from agent.sip.digest import AuthError
 from agent.sip.message import SipMessage, SipParseError
@@ -76,3 +77,17 @@ def error_response(resp: SipMessage) -> Failure:
     if retry is not None:
         msg += f" (Retry-After {retry}s)"
     return "error_response", msg
+
+
+CODEC_REJECTED = (488, 606)
+"""Not Acceptable Here / Not Acceptable: the far end takes none of the codecs offered."""
+
+
+def codec_rejected(resp: SipMessage, offered: Sequence[str]) -> Failure:
+    """The failure of a 488/606 to our offer, naming the codecs offered."""
+    return "codec_rejected", f"{resp.status} {resp.reason}: none of the codecs offered ({', '.join(offered)})"
+
+
+def codec_values(codec: str) -> dict[str, float | int | str | bool]:
+    """values.codec and the labelled one that becomes probe_sip_codec{codec}."""
+    return {"codec": codec, f"codec_{codec}": 1}
