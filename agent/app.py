@@ -251,7 +251,7 @@ class Agent:
         """SNMP engine and trap receiver, demo services and the status page: each only when configured."""
         extras: dict[str, Any] = {"clock": self.clock, "snmp_events": self.device_event}
         if any(t.kind == "snmp" for t in self.targets) or self.config.snmp_traps is not None:
-            from agent.snmp.client import SnmpEngines
+            from agent.snmp.engines import SnmpEngines
 
             engines = SnmpEngines()  # one engine per v3 credential set: keys never cross targets
             extras["snmp_engines"] = engines

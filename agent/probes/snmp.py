@@ -17,8 +17,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from agent.config_base import ConfigModel
 from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
-from agent.snmp.client import Credentials, SnmpClient, SnmpEngines, SnmpError
+from agent.snmp.client import Credentials, SnmpClient, SnmpError
 from agent.snmp.device import CheckSpec, DeviceState, PollSpec, poll
+from agent.snmp.engines import SnmpEngines
 from agent.snmp.events import DeviceEvent, EventHook, no_events
 from agent.snmp.mibs import parse_oid
 
