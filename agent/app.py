@@ -251,11 +251,11 @@ class Agent:
         """SNMP engine and trap receiver, demo services and the status page: each only when configured."""
         extras: dict[str, Any] = {"clock": self.clock, "snmp_events": self.device_event}
         if any(t.kind == "snmp" for t in self.targets) or self.config.snmp_traps is not None:
-            from agent.snmp.client import close_engine, new_engine
+            from agent.snmp.engines import SnmpEngines
 
-            engine = new_engine()
-            extras["snmp_engine"] = engine
-            self._closers.append(lambda: close_engine(engine))
+            engines = SnmpEngines()  # one engine per v3 credential set: keys never cross targets
+            extras["snmp_engines"] = engines
+            self._closers.append(engines.close)
         self.context = ProbeContext(vantage=self.config.vantage, extras=extras)
         if self.config.snmp_traps is not None:
             await self._start_traps()

@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
@@ -49,6 +49,27 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
 """Lower-case ids safe in URLs, file names, MQTT topics and metric labels."""
 
 LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+
+Codec = Literal["pcmu", "pcma"]
+DEFAULT_CODECS: tuple[Codec, ...] = ("pcmu", "pcma")
+"""G.711 mu-law then A-law: a far end in either law's country takes the call without transcoding."""
+
+
+def codec_shorthand(data: Any) -> Any:
+    """`codec: pcma` is `codecs: [pcma]`; both at once is an error (a before-validator of call configs)."""
+    if isinstance(data, Mapping) and data.get("codec") is not None:
+        if data.get("codecs") is not None:
+            raise ValueError("give codec (one codec) or codecs (a list), not both")
+        return {**data, "codecs": [data["codec"]]}
+    return data
+
+
+def unique_codecs(codecs: tuple[Codec, ...]) -> tuple[Codec, ...]:
+    """The codec list, refused when one is listed twice (the order is the preference)."""
+    for codec in codecs:
+        if codecs.count(codec) > 1:
+            raise ValueError(f"{codec} is listed twice")
+    return codecs
 
 
 class ConfigModel(BaseModel):

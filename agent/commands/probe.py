@@ -3,8 +3,9 @@
     dialtone probe KIND TARGET [--set key=value ...] [--timeout 5s] [--json]
     dialtone probe -c FILE TARGET_ID [--json]
 
-`--set` takes the same keys as the kind's config block (dotted for nested blocks, values as YAML scalars:
-`--set method=POST --set valid_status_codes=[200,204] --set tls.verify=false`).
+`--set` takes the same keys as the kind's config block (dotted for nested blocks). A value is read as its
+key's type: a string key takes the text as given (`--set from_number=+18015559999`), any other key a YAML
+scalar or list (`--set valid_status_codes=[200,204] --set tls.verify=false`).
 Exit 0 when the probe succeeded, 1 when it failed, 2 for bad usage.
 """
 
@@ -76,6 +77,7 @@ def _configured(args: argparse.Namespace) -> Any:
 
 
 def _adhoc(args: argparse.Namespace) -> Any:
+    from agent.commands._setvalue import coerce
     from agent.config import TargetConfig, parse_yaml
     from agent.probes import PROBE_CONFIGS
 
@@ -91,11 +93,8 @@ def _adhoc(args: argparse.Namespace) -> Any:
         name, sep, raw = item.partition("=")
         if not sep or not name:
             return _usage(args, f"--set {item!r}: expected KEY=VALUE")
-        try:
-            value = parse_yaml(raw, "--set") if raw else ""
-        except Exception:
-            value = raw
-        _put(block, name.split("."), value)
+        path = name.split(".")
+        _put(block, path, coerce(PROBE_CONFIGS[kind], path, raw, lambda text: parse_yaml(text, "--set")))
     return _validate(args, kind, block, TargetConfig)
 
 

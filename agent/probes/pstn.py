@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agent.clock import Clock, SystemClock
-from agent.config_base import ConfigModel, Duration, Identifier
+from agent.config_base import DEFAULT_CODECS, Codec, ConfigModel, Duration, Identifier, codec_shorthand, unique_codecs
 from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
 from agent.sip.digest import AuthError
@@ -94,7 +94,10 @@ class PstnCallConfig(ConfigModel):
     bind: str | None = None
     ca_file: Path | None = None
     verify: bool = True
-    codec: Literal["pcmu", "pcma"] = "pcmu"
+    codecs: tuple[Codec, ...] = Field(
+        default=DEFAULT_CODECS, min_length=1, description="offered in this order; RFC 4733 is always offered too"
+    )
+    codec: Codec | None = Field(default=None, description="one codec: shorthand for codecs: [<codec>]")
     bpl: float = Field(default=25.1, gt=0, le=100)
     duration: Duration = Field(default=3.0, description="media after the answer (token exchange included)")
     max_duration: Duration = Field(default=30.0, description="no call ever lasts longer than this after answer")
@@ -107,6 +110,9 @@ class PstnCallConfig(ConfigModel):
     )
     hangup_by: Literal["caller", "callee"] = "caller"
     answer: PstnAnswerConfig | None = None
+
+    _codec = model_validator(mode="before")(codec_shorthand)
+    _unique = field_validator("codecs")(unique_codecs)
 
     @field_validator("trunk")
     @classmethod
@@ -138,7 +144,7 @@ def build_plan(cfg: PstnCallConfig) -> CallPlan:
     leg = Leg(trunk, Identity(from_uri, cfg.username, password), cfg.transport, cfg.bind, ctx)
     return CallPlan(
         trunk=leg, request_uri=f"sip:{cfg.number}@{host}", to=f"sip:{cfg.number}@{trunk.host}", headers=headers,
-        codec=cfg.codec, bpl=cfg.bpl, duration=cfg.duration, max_duration=cfg.max_duration,
+        codecs=cfg.codecs, bpl=cfg.bpl, duration=cfg.duration, max_duration=cfg.max_duration,
         answer_timeout=cfg.answer_timeout, settle=cfg.settle, token_length=cfg.token_length,
         expect="loop" if cfg.answer is not None else cfg.expect, tone_hz=cfg.tone_hz, hangup_by=cfg.hangup_by,
         answer=_answer_leg(cfg.answer) if cfg.answer is not None else None,
@@ -262,6 +268,7 @@ METRICS = KindMetrics(
         MetricSpec("round_trip_seconds", "probe_rtp_round_trip_seconds", "Media round trip from an echo"),
     ),
     (
+        LabelledSpec("codec_", "probe_sip_codec", "codec", "1 for the codec the trunk's SDP answer chose"),
         LabelledSpec("rtp_packets_sent_", "probe_rtp_packets_sent", _DIR, "RTP packets sent, per direction"),
         LabelledSpec("rtp_packets_received_", "probe_rtp_packets_received", _DIR, "RTP packets received"),
         LabelledSpec("rtp_packets_lost_", "probe_rtp_packets_lost", _DIR, "RTP packets lost (RFC 3550)"),

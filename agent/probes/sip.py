@@ -11,20 +11,17 @@ import contextlib
 import secrets
 from collections.abc import Awaitable
 from datetime import datetime
-from pathlib import Path
 from time import perf_counter
-from typing import Literal, TypeVar
-
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from typing import TypeVar
 
 from agent.clock import Clock, SystemClock
-from agent.config_base import ConfigModel, Duration
-from agent.model import KindMetrics, MetricSpec, ProbeResult, Target, Value
+from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
 from agent.probes import ProbeContext
+from agent.probes.sip_config import SipCallConfig, SipConfig, SipOptionsConfig, SipRegisterConfig
 from agent.sip import call as call_flow
 from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError
-from agent.sip.errors import classify, error_response, response_values
+from agent.sip.errors import CODEC_REJECTED, classify, codec_rejected, codec_values, error_response, response_values
 from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError
 from agent.sip.register import aor_of, register, registrar_uri
 from agent.sip.resolve import Hop, resolve
@@ -34,83 +31,18 @@ from agent.sip.shared_udp import OptionsPing, SharedUdpSocket, open_socket, read
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.transport import TransportError, tls_context
 from agent.sip.ua import Identity, UserAgent
-from agent.sip.uri import SipUri
 from agent.voice.media_stats import MediaStats
 from agent.voice.session import RtpSession
 from agent.voice.verdict import AudioVerdict, classify_audio
+
+__all__ = ["CALL_METRICS", "OPTIONS_METRICS", "REGISTER_METRICS", "SipCallConfig", "SipCallProbe", "SipConfig",
+           "SipOptionsConfig", "SipOptionsProbe", "SipRegisterConfig", "SipRegisterProbe"]
 
 T = TypeVar("T")
 Failure = tuple[str, str] | None
 Values = dict[str, Value]
 Phases = dict[str, float]
 _PROBE_ERRORS = (TimeoutError, TransactionTimeout, TransportError, AuthError, SipParseError)
-
-
-class SipConfig(ConfigModel):
-    """Settings shared by every SIP probe kind."""
-
-    model_config = ConfigDict(**ConfigModel.model_config, populate_by_name=True)
-
-    uri: str = Field(description="sip: or sips: URI of the server or the number to call")
-    transport: Literal["udp", "tcp", "tls"] | None = None
-    from_: str = Field(default="sip:dialtone@dialtone.invalid", alias="from")
-    to: str | None = None
-    username: str = ""
-    password: SecretStr | None = None
-    bind: str | None = Field(default=None, description="local address to send from")
-    ca_file: Path | None = None
-    verify: bool = True
-    server_name: str | None = None
-
-    @field_validator("uri", "from_", "to")
-    @classmethod
-    def _sip_uri(cls, v: str | None) -> str | None:
-        if v is not None:
-            SipUri.parse(v)  # SipParseError is a ValueError: pydantic reports it with the key path
-        return v
-
-    @model_validator(mode="after")
-    def _credentials(self) -> SipConfig:
-        if self.password is not None and not self.username:
-            raise ValueError("password given without username")
-        if self.ca_file is not None and not self.ca_file.is_file():
-            raise ValueError(f"ca_file: {self.ca_file} is not a readable file")
-        return self
-
-    @property
-    def target_uri(self) -> SipUri:
-        """The parsed uri."""
-        return SipUri.parse(self.uri)
-
-
-class SipOptionsConfig(SipConfig):
-    """sip_options: an OPTIONS ping; some servers answer 404 or 405 and are alive."""
-
-    expected_codes: list[int] = Field(default_factory=lambda: [200], min_length=1)
-
-    @field_validator("expected_codes")
-    @classmethod
-    def _codes(cls, v: list[int]) -> list[int]:
-        for code in v:
-            if not 100 <= code <= 699:
-                raise ValueError(f"{code} is not a SIP status code (100-699)")
-        return v
-
-
-class SipRegisterConfig(SipConfig):
-    """sip_register: REGISTER with credentials, then un-REGISTER so no binding is left behind."""
-
-    expires: int = Field(default=60, ge=1, le=86400)
-
-
-class SipCallConfig(SipConfig):
-    """sip_call: INVITE, media for `duration`, BYE."""
-
-    duration: Duration = 3.0
-    codec: Literal["pcmu", "pcma"] = "pcmu"
-    answer_timeout: Duration | None = Field(default=None, description="CANCEL when not answered by then")
-    expect_echo: bool = Field(default=False, description="the far end echoes our audio: judge both ways")
-    bpl: float = Field(default=25.1, gt=0, le=100, description="E-model packet-loss robustness (Bpl)")
 
 
 class _SipProbe:
@@ -164,7 +96,7 @@ class _SipProbe:
         return await _timed(phases, "connect", connect)
 
     def _from_uri(self) -> str:
-        return self.config.from_
+        return self.config.from_uri
 
     def _to_uri(self) -> str:
         return self._to
@@ -294,8 +226,8 @@ class SipCallProbe(_SipProbe):
     async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
         cfg = self.config
         local_ip = ua.transport.local[0]
-        async with RtpSession(local_ip, codec=cfg.codec, bpl=cfg.bpl) as rtp:
-            sdp = build_offer(local_ip, rtp.local_port, cfg.codec)
+        async with RtpSession(local_ip, codec=cfg.codecs[0], bpl=cfg.bpl) as rtp:
+            sdp = build_offer(local_ip, rtp.local_port, cfg.codecs)
             # Keep room after the answer for the media and the BYE; CANCEL when it rings longer than that.
             reserve = min(1.0, 0.2 * (deadline - perf_counter()))
             answer_within = max(0.1, deadline - perf_counter() - cfg.duration - reserve)
@@ -314,6 +246,8 @@ class SipCallProbe(_SipProbe):
             if outcome.post_dial_delay is not None:
                 values["post_dial_delay_seconds"] = round(outcome.post_dial_delay, 6)
             if outcome.dialog is None:
+                if outcome.final.status in CODEC_REJECTED:
+                    return codec_rejected(outcome.final, cfg.codecs)
                 return _unexpected(outcome.final)
             values["answer_seconds"] = round(outcome.answer_seconds or 0.0, 6)
             return await self._media(ua, outcome.dialog, rtp, deadline - reserve, phases, values)
@@ -325,8 +259,10 @@ class SipCallProbe(_SipProbe):
         hung_up = False
         try:
             answer = parse_answer(dialog.answer.body if dialog.answer is not None else b"")
-            if answer.codec != cfg.codec:
-                return "bad_response", f"the far end answered {answer.codec}, not the {cfg.codec} offered"
+            if answer.codec not in cfg.codecs:
+                return "bad_response", f"the far end answered {answer.codec}, not offered ({', '.join(cfg.codecs)})"
+            rtp.use_codec(answer.codec, answer.payload_type)
+            values.update(codec_values(answer.codec))
             rtp.set_remote(answer.ip, answer.port)
             rtp.start_sending()
             t0 = perf_counter()
@@ -358,6 +294,7 @@ class SipCallProbe(_SipProbe):
         return None
 
 
+CODEC_METRIC = LabelledSpec("codec_", "probe_sip_codec", "codec", "1 for the codec the SDP answer chose")
 _STATUS = MetricSpec("status_code", "probe_sip_status_code", "Final SIP status code of the last transaction")
 _PHASES = "Duration of each SIP probe phase (resolve, connect, options, register, invite, media, bye)"
 
@@ -377,4 +314,5 @@ CALL_METRICS = KindMetrics(
         MetricSpec("round_trip_seconds", "probe_rtp_round_trip_seconds", "Media round trip from the echo"),
         MetricSpec("mos", "probe_voice_mos", "E-model (ITU-T G.107) MOS estimate"),
     ),
+    (CODEC_METRIC,),
 )

@@ -17,8 +17,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from agent.config_base import ConfigModel
 from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
-from agent.snmp.client import Credentials, SnmpClient, SnmpError, close_engine, new_engine
+from agent.snmp.client import Credentials, SnmpClient, SnmpError
 from agent.snmp.device import CheckSpec, DeviceState, PollSpec, poll
+from agent.snmp.engines import SnmpEngines
 from agent.snmp.events import DeviceEvent, EventHook, no_events
 from agent.snmp.mibs import parse_oid
 
@@ -146,18 +147,21 @@ class SnmpProbe:
         self.vantage = context.vantage
         self.spec = config.poll_spec()
         self.state = DeviceState()
-        self._engine: Any = context.extras.get("snmp_engine")
-        self._owns_engine = self._engine is None
+        self._engines: SnmpEngines | None = context.extras.get("snmp_engines")
+        self._own_engines: SnmpEngines | None = None
         self._events: EventHook = context.extras.get("snmp_events", no_events)
         self._client: SnmpClient | None = None
 
     def _client_for(self, timeout: float) -> SnmpClient:
         if self._client is None or self._client.timeout != timeout:
-            if self._engine is None:
-                self._engine = new_engine()  # made here, inside the running loop it binds to
+            engines = self._engines
+            if engines is None:
+                engines = self._engines = self._own_engines = SnmpEngines()  # engines bind to the running loop
+            credentials = self.config.credentials()
             host, port = self.config.host_port()
-            self._client = SnmpClient(self._engine, host, port, self.config.credentials(), timeout=timeout,
-                                      retries=self.config.retries, max_repetitions=self.config.max_repetitions)
+            self._client = SnmpClient(engines.for_credentials(credentials), host, port, credentials,
+                                      timeout=timeout, retries=self.config.retries,
+                                      max_repetitions=self.config.max_repetitions)
         return self._client
 
     async def probe(self, target: Target) -> ProbeResult:
@@ -188,10 +192,10 @@ class SnmpProbe:
                            phases={}, values=values, vantage=self.vantage, degraded=degraded)
 
     async def aclose(self) -> None:
-        """Close the engine if this probe made it."""
-        if self._owns_engine and self._engine is not None:
-            close_engine(self._engine)
-            self._engine = None
+        """Close the engines if this probe made them (the agent closes the ones it shares)."""
+        if self._own_engines is not None:
+            self._own_engines.close()
+            self._own_engines = self._engines = None
             self._client = None
 
 

@@ -107,14 +107,17 @@ class DigestClient:
         """Take the challenges of a 401/407; AuthError when retrying cannot help."""
         offered = challenges(response)
         if not offered:
-            raise AuthError("auth_failed", f"{response.status} without a usable Digest challenge", response)
+            raise AuthError(
+                "auth_failed", f"{response.status} {response.reason}: no usable Digest challenge", response
+            )
         chosen: dict[tuple[bool, str], Challenge] = {}
         for ch in offered:
             chosen.setdefault((ch.proxy, ch.realm), ch)  # the strongest per realm: offered is sorted
         for key, ch in chosen.items():
             if key in self._answered and not ch.stale:
                 # Our answer for this realm was refused and the nonce was fine: the password is wrong.
-                raise AuthError("auth_failed", f"credentials for realm {ch.realm!r} were rejected", response)
+                status = f"{response.status} {response.reason}"
+                raise AuthError("auth_failed", f"{status}: credentials for realm {ch.realm!r} were refused", response)
         self._current.update(chosen)
         self._answered.clear()
 

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Sequence
 
 from agent.sip.dialog import Dialog
+from agent.sip.digest import AuthError
 from agent.sip.message import SipMessage
 from agent.sip.transaction import ClientTransaction
 from agent.sip.ua import UserAgent
@@ -81,6 +82,9 @@ class OutgoingCall:
             final = await asyncio.wait_for(asyncio.shield(self._task), answer_within)
         except TimeoutError:
             return await self.cancel()
+        except AuthError as exc:
+            self.final = exc.response  # the refusal (403, or the last 401/407) is still the call's outcome
+            raise
         return await self._settle(final)
 
     async def _settle(self, final: SipMessage) -> SipMessage:

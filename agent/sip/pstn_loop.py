@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from agent.sip.digest import AuthError
-from agent.sip.errors import error_response, response_values
+from agent.sip.errors import CODEC_REJECTED, codec_rejected, error_response, response_values
 from agent.sip.message import SipMessage
 from agent.sip.pstn_call import OutgoingCall
 from agent.sip.pstn_media import Failure, MediaExpectation, new_tokens
@@ -23,11 +23,12 @@ from agent.sip.pstn_metrics import outcome, q850_cause
 from agent.sip.pstn_session import CallMedia
 from agent.sip.register import register
 from agent.sip.resolve import resolve
-from agent.sip.sdp import build_offer
+from agent.sip.sdp import build_offer, payload_type_of
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.ua import Identity, UserAgent
 from agent.sip.uas import IncomingCall, Uas
 from agent.sip.uri import SipUri
+from agent.voice.g711 import Codec
 from agent.voice.session import RtpSession
 
 T = TypeVar("T")
@@ -64,7 +65,7 @@ class CallPlan:
     request_uri: str
     to: str
     headers: tuple[tuple[str, str], ...]
-    codec: Literal["pcmu", "pcma"]
+    codecs: tuple[Codec, ...]
     bpl: float
     duration: float
     max_duration: float
@@ -122,18 +123,22 @@ class LoopCall:
         self.a_ua = await self._timed("connect", self._connect(plan.trunk))
         ip = self.a_ua.transport.local[0]
         self.a_rtp = RtpSession(
-            ip, codec=plan.codec, bpl=plan.bpl, tone_hz=plan.tone_hz if plan.expect == "tone" else None
+            ip, codec=plan.codecs[0], bpl=plan.bpl, tone_hz=plan.tone_hz if plan.expect == "tone" else None
         )
         await self.a_rtp.open()
         request = OutgoingCall.build(
-            self.a_ua, plan.request_uri, plan.to, build_offer(ip, self.a_rtp.local_port, plan.codec), plan.headers
+            self.a_ua, plan.request_uri, plan.to, build_offer(ip, self.a_rtp.local_port, plan.codecs), plan.headers
         )
         self.out = OutgoingCall(self.a_ua, request)
         # Keep room after the answer for the media and the BYE; CANCEL when it rings longer than that.
         within = max(0.1, deadline - self._loop.time() - min(plan.duration, plan.max_duration) - 0.5)
         if plan.answer_timeout is not None:
             within = min(within, plan.answer_timeout)
-        final = await self._timed("invite", self.out.place(within))
+        try:
+            final = await self._timed("invite", self.out.place(within))
+        except AuthError:
+            self._signalling_values(self.out.final)  # status_code of the refusal; the error is auth_failed
+            raise
         self._signalling_values(final)
         if final is None:
             return "timeout", f"no response to the INVITE within {within:g}s"
@@ -147,15 +152,15 @@ class LoopCall:
         try:
             self.b_ua = await self._connect(answer.leg)
             ip = self.b_ua.transport.local[0]
-            self.b_rtp = RtpSession(ip, codec=plan.codec, bpl=plan.bpl)
-            await self.b_rtp.open()
-            sdp = build_offer(ip, self.b_rtp.local_port, plan.codec)
-            self.uas = Uas(self.b_ua, sdp, plan.codec, on_answer=self._b_answered)
+            self.b_rtp = RtpSession(ip, codec=plan.codecs[0], bpl=plan.bpl)
+            port = await self.b_rtp.open()
+            self.uas = Uas(self.b_ua, lambda codec: build_offer(ip, port, codec), plan.codecs, self._b_answered)
             call_id = f"{self.tokens[1]}-{id(self):x}@dialtone"
             self._registration = (call_id, 1)  # set before sending: a lost 200 still gets its un-REGISTER
             final = await register(self.b_ua, answer.registrar, answer.aor, answer.expires, call_id, 1)
         except AuthError as exc:
-            return "register_failed", f"the answering extension was refused: {exc}"
+            self.values.update({f"register_{k}": v for k, v in response_values(exc.response).items()})
+            return "auth_failed", f"the answering extension's credentials were refused: {exc}"
         self.values["register_status_code"] = final.status
         self._registration = (call_id, final.cseq[0])
         if not 200 <= final.status < 300:
@@ -167,6 +172,7 @@ class LoopCall:
         if self.b_rtp is None:
             return
         with contextlib.suppress(ValueError):
+            self.b_rtp.use_codec(call.codec, payload_type_of(call.offer, call.codec))
             self.b_rtp.set_remote(call.offer.ip, call.offer.port)
             self.b_rtp.start_sending()
 
@@ -190,6 +196,8 @@ class LoopCall:
             return "no_answer", f"no answer within {within:g}s; cancelled ({final.status} {final.reason})"
         if final.status in (401, 407):
             return "auth_required", f"{final.status} {final.reason}: the trunk wants credentials; none are configured"
+        if final.status in CODEC_REJECTED:
+            return codec_rejected(final, self.plan.codecs)
         cls = outcome(final.status)
         code = cls if cls in ("busy", "no_answer", "rejected", "not_found", "unavailable") else "error_response"
         return code, error_response(final)[1]

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from agent.sip.errors import codec_values
 from agent.sip.message import SipParseError
 from agent.sip.pstn_media import Failure, direction_values, judge_external, judge_loop
 from agent.sip.pstn_metrics import q850_cause
@@ -53,8 +54,10 @@ class CallMedia:
             answer = parse_answer(body)
         except SipParseError as exc:
             return "bad_response", f"SDP answer: {exc}"
-        if answer.codec != plan.codec:
-            return "bad_response", f"the far end answered {answer.codec}, not the {plan.codec} offered"
+        if answer.codec not in plan.codecs:
+            return "bad_response", f"the far end answered {answer.codec}, not offered ({', '.join(plan.codecs)})"
+        self.a_rtp.use_codec(answer.codec, answer.payload_type)
+        values.update(codec_values(answer.codec))
         try:
             self.a_rtp.set_remote(answer.ip, answer.port)
         except ValueError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.sip.message import SipParseError
@@ -13,10 +14,11 @@ EVENT_PT = 101
 _DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 
 
-def build_offer(ip: str, port: int, codec: str = "pcmu") -> bytes:
-    """An audio offer of one G.711 codec and RFC 4733 telephone-event, 20 ms packets."""
+def build_offer(ip: str, port: int, codecs: str | Sequence[str] = ("pcmu", "pcma")) -> bytes:
+    """An audio offer (or answer) of G.711 codecs in order of preference and RFC 4733 telephone-event,
+    20 ms packets."""
     family = "IP6" if ":" in ip else "IP4"
-    pt, name = CODECS[codec]
+    chosen = [CODECS[c] for c in ((codecs,) if isinstance(codecs, str) else codecs)]
     session = secrets.randbelow(2**31)
     lines = [
         "v=0",
@@ -24,8 +26,8 @@ def build_offer(ip: str, port: int, codec: str = "pcmu") -> bytes:
         "s=dialtone",
         f"c=IN {family} {ip}",
         "t=0 0",
-        f"m=audio {port} RTP/AVP {pt} {EVENT_PT}",
-        f"a=rtpmap:{pt} {name}/8000",
+        f"m=audio {port} RTP/AVP {' '.join(str(pt) for pt, _ in chosen)} {EVENT_PT}",
+        *(f"a=rtpmap:{pt} {name}/8000" for pt, name in chosen),
         f"a=rtpmap:{EVENT_PT} telephone-event/8000",
         f"a=fmtp:{EVENT_PT} 0-16",
         "a=ptime:20",
@@ -44,6 +46,8 @@ class MediaAnswer:
     codec: str
     event_pt: int | None
     direction: str
+    codecs: tuple[str, ...] = ()
+    """Every G.711 codec of the stream, in its order (an offer's preference); `codec` is the first."""
 
 
 def parse_answer(body: bytes) -> MediaAnswer:
@@ -120,9 +124,14 @@ def _answer(ip: str, port: int | None, fmts: list[int], rtpmap: dict[int, str], 
     if not ip:
         raise SipParseError("SDP answer has no connection address")
     names = {0: "PCMU", 8: "PCMA"}
-    for pt in fmts:
-        name = rtpmap.get(pt, names.get(pt, ""))
-        if name in ("PCMU", "PCMA"):
-            event = next((p for p in fmts if rtpmap.get(p) == "TELEPHONE-EVENT"), None)
-            return MediaAnswer(ip, port, pt, name.lower(), event, direction)
-    raise SipParseError(f"SDP answer has no G.711 codec (payload types {fmts})")
+    g711 = [(pt, name.lower()) for pt in fmts if (name := rtpmap.get(pt, names.get(pt, ""))) in ("PCMU", "PCMA")]
+    if not g711:
+        raise SipParseError(f"SDP answer has no G.711 codec (payload types {fmts})")
+    event = next((p for p in fmts if rtpmap.get(p) == "TELEPHONE-EVENT"), None)
+    codecs = tuple(dict.fromkeys(name for _, name in g711))
+    return MediaAnswer(ip, port, g711[0][0], g711[0][1], event, direction, codecs)
+
+
+def payload_type_of(media: MediaAnswer, codec: str) -> int:
+    """The payload type `media` gives `codec` (its static one when the stream does not map it otherwise)."""
+    return media.payload_type if media.codec == codec else CODECS[codec][0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError, DigestClient
+from agent.sip.errors import refused_credentials
 from agent.sip.message import SipMessage, SipParseError
 from agent.sip.resolve import Hop, resolve
 from agent.sip.transaction import ClientTransaction, new_branch
@@ -169,12 +170,15 @@ class UserAgent:
             finally:
                 if req.method != "INVITE":
                     self._tx.pop(tx.key, None)
+            if refused_credentials(req, final):
+                raise AuthError("auth_failed", f"{final.status} {final.reason}: our credentials were refused", final)
             if final.status not in (401, 407) or self.digest is None:
                 return final  # without credentials the caller decides (auth_required, or an expected code)
             self.digest.on_challenge(final)
             req = self.reissue(req)
             self.digest.authorize(req)
-        raise AuthError("auth_failed", f"still challenged after {MAX_AUTH_ROUNDS} answers")
+        status = f"{final.status} {final.reason}"
+        raise AuthError("auth_failed", f"{status}: still challenged after {MAX_AUTH_ROUNDS} answers", final)
 
     def send_in_dialog(self, dialog: Dialog, method: str) -> SipMessage:
         """Build an in-dialog request with a new Via; the caller sends or runs it."""

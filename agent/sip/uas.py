@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from agent.sip.dialog import Dialog
@@ -19,6 +19,7 @@ from agent.sip.sdp import MediaAnswer, parse_answer
 from agent.sip.transaction import T1, T2
 from agent.sip.ua import UserAgent, response_to
 from agent.sip.uri import NameAddr
+from agent.voice.g711 import Codec
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class IncomingCall:
     dialog: Dialog
     offer: MediaAnswer
     invited_at: float
+    codec: Codec
+    """The codec we answered with."""
     answered_at: float | None = None
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: bool = False
@@ -49,13 +52,14 @@ class Uas:
     def __init__(
         self,
         ua: UserAgent,
-        answer_sdp: bytes,
-        codec: str,
+        answer_sdp: Callable[[str], bytes],
+        codecs: Sequence[Codec],
         on_answer: Callable[[IncomingCall], None] | None = None,
     ) -> None:
         self.ua = ua
         self.answer_sdp = answer_sdp
-        self.codec = codec
+        """The SDP answer for the codec chosen (the offer's first that we take too)."""
+        self.codecs = tuple(codecs)
         self.on_answer = on_answer
         self.calls: list[IncomingCall] = []
         self.arrived = asyncio.Event()
@@ -101,7 +105,9 @@ class Uas:
         except SipParseError as exc:
             self.rejected += 1
             return response_to(req, 488 if req.body else 400, f"Not Acceptable Here ({exc})"[:80])
-        if offer.codec != self.codec:
+        # The offer's order is the caller's preference (RFC 3264 section 6.1): its first codec we take.
+        codec = next((ours for theirs in offer.codecs for ours in self.codecs if ours == theirs), None)
+        if codec is None:
             self.rejected += 1
             return response_to(req, 488, "Not Acceptable Here")
         tag = secrets.token_hex(6)
@@ -111,7 +117,7 @@ class Uas:
             local_cseq=secrets.randbelow(2**16) + 1, invite_cseq=req.cseq[0], transport=self.ua.transport,
         )  # fmt: skip
         loop = asyncio.get_running_loop()
-        call = IncomingCall(req, dialog, offer, loop.time())
+        call = IncomingCall(req, dialog, offer, loop.time(), codec)
         self.calls.append(call)
         self.ua.dialogs.append(dialog)
         self.ua.transport.send(self._response(call, 180, "Ringing"))
@@ -119,7 +125,7 @@ class Uas:
             self.on_answer(call)
         ok = self._response(call, 200, "OK")
         ok.add("content-type", "application/sdp")
-        ok.body = self.answer_sdp
+        ok.body = self.answer_sdp(codec)
         call.answered_at = loop.time()
         call.last_response = ok
         self.ua.transport.send(ok)

@@ -10,6 +10,7 @@ Python types beside a short type tag, so no pysnmp or pyasn1 object leaks out. O
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,6 +68,14 @@ class Credentials:
     auth_key: str = ""
     priv_protocol: str = "AES"
     priv_key: str = ""
+
+    def usm_key(self) -> str:
+        """A digest of the v3 user and keys ('' for v2c): equal only for credentials that may share an engine.
+        A digest, so that the keys themselves are never held in a dictionary key or shown in a debugger."""
+        if self.version == "2c":
+            return ""
+        parts = (self.user, self.auth_protocol, self.auth_key, self.priv_protocol, self.priv_key)
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def auth_data(self) -> auth.CommunityData | auth.UsmUserData:
         """pysnmp's auth object for these credentials."""

@@ -54,6 +54,10 @@ class RtpReceiver:
         self.first_packet_monotonic: float | None = None
         self._changed = asyncio.Event()
 
+    def set_codec(self, codec: Codec, payload_type: int) -> None:
+        """Decode `payload_type` as `codec` (a dynamic mapping from the SDP; 0 and 8 are always known)."""
+        self._audio_codecs[payload_type] = codec
+
     def on_datagram(self, data: bytes, arrival: float) -> bool:
         """Account one datagram that arrived at `arrival` (monotonic s); True when it was valid RTP."""
         if is_rtcp(data):

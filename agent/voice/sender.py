@@ -86,6 +86,11 @@ class RtpSender:
         self._ticks = 0
         self._first = True
 
+    def set_codec(self, codec: Codec, payload_type: int) -> None:
+        """Send `codec` with `payload_type` from now on (the codec the SDP answer chose)."""
+        self.codec, self.payload_type = codec, payload_type
+        self._silence = g711.silence(codec)
+
     @property
     def started(self) -> bool:
         """True once the first packet was built (it carries the marker bit and anchors the timestamps)."""

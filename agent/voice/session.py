@@ -140,6 +140,15 @@ class RtpSession:
         """Where we send: the SDP address, or the far end's source address once symmetric RTP latched."""
         return self._remote
 
+    def use_codec(self, codec: Codec, payload_type: int | None = None) -> None:
+        """Send and decode `codec` (the one the SDP answer chose among those offered), before sending starts."""
+        if codec not in g711.CODECS:
+            raise ValueError(f"unknown codec {codec!r}; expected one of {', '.join(g711.CODECS)}")
+        pt = g711.payload_type(codec) if payload_type is None else payload_type
+        self.codec = codec
+        self._sender.set_codec(codec, pt)
+        self._receiver.set_codec(codec, pt)
+
     def set_remote(self, host: str, port: int) -> None:
         """Send to host:port (from the far end's SDP); symmetric RTP may re-latch when its packets arrive."""
         if _family(host) != self._family:

@@ -14,6 +14,8 @@ from pathlib import Path
 from tests.peers.base import LOOPBACK, PeerProcess, free_port, free_port_both, require_binary, tcp_listening
 
 TEMPLATE = Path(__file__).resolve().parent / "kamailio.cfg.tmpl"
+IDENTITY_TEMPLATE = Path(__file__).resolve().parent / "kamailio_identity.cfg.tmpl"
+"""Checks the caller's identity (digest user = From user) and answers 403 to wrong credentials."""
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
 
@@ -81,8 +83,11 @@ def kamailio_tls(work_dir: Path) -> KamailioTls:
     )  # fmt: skip
 
 
-def start_kamailio(work_dir: Path, *, algorithm: str = "MD5", uas_port: int = 9, tls: bool = False) -> Kamailio:
-    """Start Kamailio challenging with `algorithm` (MD5 or SHA-256) and routing INVITEs to uas_port."""
+def start_kamailio(
+    work_dir: Path, *, algorithm: str = "MD5", uas_port: int = 9, tls: bool = False, template: Path = TEMPLATE
+) -> Kamailio:
+    """Start Kamailio challenging with `algorithm` (MD5 or SHA-256) and routing INVITEs to uas_port;
+    `template=IDENTITY_TEMPLATE` for the proxy that checks identity and answers 403 to wrong credentials."""
     binary = require_binary("kamailio", "kamailio")
     work_dir.mkdir(parents=True, exist_ok=True)
     port = free_port_both()
@@ -91,7 +96,7 @@ def start_kamailio(work_dir: Path, *, algorithm: str = "MD5", uas_port: int = 9,
     if tls:
         setup = kamailio_tls(work_dir)
         tls_port, cert, tls_globals, tls_module = setup.port, setup.cert, setup.globals, setup.module
-    text = TEMPLATE.read_text()
+    text = template.read_text()
     for name, value in {
         "PORT": str(port), "UAS_PORT": str(uas_port), "ALGORITHM": algorithm,
         "TLS_GLOBALS": tls_globals, "TLS_MODULE": tls_module,
