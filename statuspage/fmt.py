@@ -15,7 +15,7 @@ _DT_CACHE_LIMIT = 20_000
 
 def floor_to(value: float, digits: int) -> float:
     """`value` cut down to `digits` decimals (the tiny epsilon keeps 99.95 from becoming 99.94 in binary)."""
-    scale = 10**digits
+    scale = 10.0**digits
     return math.floor(value * scale + 1e-7) / scale
 
 
