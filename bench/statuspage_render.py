@@ -53,7 +53,7 @@ def _incidents(n: int, comps: int, rng: random.Random) -> list[Incident]:
         ups = (Update(end, "resolved", "Recovered.", "<p>Recovered.</p>"),
                Update(start, "investigating", "Calls fail in one region.", "<p>Calls fail in one region.</p>"))
         out.append(Incident(f"i{k}", f"Incident {k} on {cid}", "resolved", "major", start, end, start, (cid,),
-                            ups, resolved_at=end, priority="P2"))
+                            ups, resolved_at=end))
     return sorted(out, key=lambda i: i.started_at, reverse=True)
 
 
@@ -95,7 +95,7 @@ def one_transition(m: StatusModel, k: int = 0) -> StatusModel:
     cell = c.days[-1]._replace(status=Status.MAJOR_OUTAGE, down_minutes=1, incidents=((f"new{k}", "New outage"),))
     c = replace(c, status=Status.MAJOR_OUTAGE, updated_at=at, days=(*c.days[:-1], cell))
     new = Incident(f"new{k}", "New outage", "investigating", "critical", at, at, at, (c.id,),
-                   (Update(at, "investigating", "Down.", "<p>Down.</p>"),), priority="P1")
+                   (Update(at, "investigating", "Down.", "<p>Down.</p>"),))
     comps = (*g.components[:pos], c, *g.components[pos + 1:])
     groups = tuple(replace(x, components=comps) if x is g else x for x in m.groups)
     return replace(m, generated_at=at, groups=groups, incidents=(new, *m.incidents))

@@ -95,7 +95,8 @@ class ModelBuilder:
             transitions = self.history.transitions(start - INCIDENT_LOOKBACK, now, subject="component")
         names = {c.id: c.name for c in self.components}
         # A component removed from the config keeps its history, but no longer appears on the page.
-        auto = automatic_incidents([t for t in transitions if t.id in names], names)
+        tiers = {c.id: c.tier for c in self.components}
+        auto = automatic_incidents([t for t in transitions if t.id in names], names, tiers)
         posts = self.human() if callable(self.human) else self.human
         human = [h for h in posts if h.started_at <= now]
         linked = link_incidents(auto, human, now)
@@ -124,6 +125,7 @@ class ModelBuilder:
             uptime_90=uptime(cells),
             sla_target=c.sla_target * 100,
             description=c.description,
+            tier=c.tier if c.tier != "custom" else "",
             known=known or status is Status.UNDER_MAINTENANCE,
         )
 
