@@ -39,6 +39,8 @@ class History(Protocol):
 
     def down_intervals(self, component: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
 
+    def first_transition_at(self) -> datetime | None: ...
+
 
 class ModelBuilder:
     """Builds the StatusModel as of a given `now`; keeps caches between builds."""
@@ -157,7 +159,9 @@ class ModelBuilder:
         tz = self.sla.config.zone
         months: list[SlaMonth] = []
         year, month = month_of(now, tz)
-        first = month_of(start, tz)
+        # Every month history still keeps, not only the bars' 90 days: the SLA record is permanent.
+        oldest = self.history.first_transition_at()
+        first = month_of(min(start, oldest) if oldest is not None else start, tz)
         while (year, month) >= first:
             m_start, m_end = month_bounds(year, month, tz)
             complete = m_end <= now

@@ -244,6 +244,11 @@ class HistoryReader:
         return {name: Transition(subject, name, from_ms(at), old, new, "", component)
                 for name, old, new, at, component in rows}
 
+    def first_transition_at(self) -> datetime | None:
+        """When the oldest kept transition happened: how far back history (and so the SLA record) goes."""
+        rows = self._query("SELECT MIN(at_ms) FROM transitions")
+        return from_ms(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def last_result_at(self) -> datetime | None:
         """When the newest recorded result started: the agent's last sign of life before a restart."""
         rows = self._query(_LAST_RESULT_SQL)
