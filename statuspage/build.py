@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,16 @@ from agent.sla import SlaCalculator, month_bounds, month_of
 from statuspage.config import SiteConfig
 from statuspage.days import IncidentSpan, component_days, uptime
 from statuspage.incidents import automatic_incidents, link_incidents
-from statuspage.model import ComponentView, GroupView, Incident, Maintenance, SlaMonth, SlaRow, StatusModel
+from statuspage.model import (
+    ComponentView,
+    GroupView,
+    Incident,
+    Maintenance,
+    SlaMonth,
+    SlaRow,
+    StatusModel,
+    Update,
+)
 
 HISTORY_DAYS = 90
 INCIDENT_LOOKBACK = timedelta(days=30)
@@ -217,7 +226,31 @@ def occurrence_view(o: Occurrence, now: datetime) -> Maintenance:
         emergency=o.emergency,
         zone=o.zone,
         counted=o.counted,
+        updates=maintenance_updates(o, now),
     )
+
+
+_MAINT_TEXT = {
+    "scheduled": "{name} is scheduled from {start} to {end} UTC.",
+    "in_progress": "{name} is in progress.",
+    "completed": "{name} is complete.",
+}
+
+
+def maintenance_updates(o: Occurrence, now: datetime) -> tuple[Update, ...]:
+    """The window's timeline as it stands at `now`, newest first: announced (once its notice is out),
+    started, completed. The JSON gets the English text, the page translates `key`."""
+    steps = [("scheduled", min(o.notice_at, o.start)), ("in_progress", o.start), ("completed", o.end)]
+    if o.notice_at > now:
+        steps = steps[1:]
+    out = []
+    for status, at in steps:
+        if at > now:
+            break
+        start, end = f"{o.start.astimezone(UTC):%Y-%m-%d %H:%M}", f"{o.end.astimezone(UTC):%Y-%m-%d %H:%M}"
+        body = _MAINT_TEXT[status].format(name=o.title, start=start, end=end)
+        out.append(Update(at=at, status=status, body=body, key=f"maint.{status}", subject=o.title))
+    return tuple(reversed(out))
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:

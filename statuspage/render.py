@@ -102,7 +102,10 @@ class Renderer:
         if self._calendar is None:
             return feeds.ics(model).encode()
         name = f"{self.site.branding.name} maintenance"
-        return build_ics(self._calendar, now=model.generated_at, name=name)
+        names = {c.id: c.name for c in model.components}
+        url = f"{self.site.base_url}maintenance.html" if self.site.base_url else ""
+        return build_ics(self._calendar, now=model.generated_at, name=name, uid_domain=feeds.uid_domain(model),
+                         names=names, url=url)
 
     # --- fragments ----------------------------------------------------------------------------------------
 
