@@ -131,3 +131,21 @@ def test_time_before_the_first_record_is_no_data(tmp_path: Path) -> None:
     with HistoryReader(tmp_path / "history.sqlite") as reader:
         model = ModelBuilder(site, COMPONENTS, reader).build(NOW)
     assert _comp(model, "voice").uptime_30 == 20.0  # no data before the first record is neither up nor down
+
+
+async def test_the_browser_shows_the_reference_figures(tmp_path: Path) -> None:
+    """The same figures as a reader's Chromium builds the page, served gzipped by the built-in server."""
+    from statuspage.output import AtomicSite
+    from tests.statuspage.browser import dump_dom, screenshot, serve
+
+    _, files = _model(tmp_path)
+    AtomicSite(tmp_path / "site").write(files)
+    async with serve(tmp_path / "site") as url:
+        dom = {"index.html": (await dump_dom(tmp_path / "profile", url)).encode()}
+        await screenshot(tmp_path / "profile", url, tmp_path / "uptime.png", 1280, 1600)
+    assert "98.77%" in _row_text(dom, "voice") and "75.00%" in _row_text(dom, "brief")
+    long = _row_text(dom, "long")
+    assert "99.99%" in long and "100.00%" not in long
+    fresh = _row_text(dom, "fresh")
+    assert "No data" in fresh and "Operational" not in fresh
+    assert (tmp_path / "uptime.png").stat().st_size > 10_000
