@@ -208,6 +208,8 @@ class Renderer:
         standard = next((mt for mt in upcoming if mt.standard), None)
         indicator = model.indicator
         banner = "maintenance" if indicator == "none" and in_progress else indicator
+        if banner == "none" and not any(c.known for c in model.components):
+            banner = "nodata"  # nothing probed yet (or monitoring stopped): never "All systems operational"
         html = self._html(
             lg,
             "index.html",
@@ -278,6 +280,7 @@ _BANNER_ICON = {
     "major": "partial_outage",
     "critical": "major_outage",
     "maintenance": "under_maintenance",
+    "nodata": "nodata",
 }
 
 

@@ -149,3 +149,14 @@ async def test_the_browser_shows_the_reference_figures(tmp_path: Path) -> None:
     fresh = _row_text(dom, "fresh")
     assert "No data" in fresh and "Operational" not in fresh
     assert (tmp_path / "uptime.png").stat().st_size > 10_000
+
+
+def test_a_site_with_no_data_does_not_claim_all_operational(tmp_path: Path) -> None:
+    site = site_config(tmp_path / "site", tmp_path / "incidents", time_zone="UTC")
+    model = ModelBuilder(site, COMPONENTS, None).build(NOW)  # a fresh install: no history yet
+    files = Renderer(site).files(model)
+    for page, words in (("index.html", "No current monitoring data"),
+                        ("fr/index.html", "Aucune donnée de surveillance récente")):
+        banner = re.search(r'<h1 id="h-banner">(.*?)</h1>', files[page].decode())
+        assert banner and banner.group(1) == words
+    assert "All systems operational" not in files["index.html"].decode()
