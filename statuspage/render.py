@@ -207,7 +207,7 @@ class Renderer:
         upcoming = model.maintenances_in("scheduled")
         standard = next((mt for mt in upcoming if mt.standard), None)
         indicator = model.indicator
-        banner = "maintenance" if indicator == "none" and in_progress else indicator
+        banner: str = "maintenance" if indicator == "none" and in_progress else indicator
         if banner == "none" and not any(c.known for c in model.components):
             banner = "nodata"  # nothing probed yet (or monitoring stopped): never "All systems operational"
         html = self._html(
