@@ -32,6 +32,7 @@ class IncidentFileError(ValueError):
 # --- automatic incidents ---------------------------------------------------------------------------------
 
 _OUTAGES = ("partial_outage", "major_outage")
+_UNKNOWN = "unknown"
 _IMPACT_RANK = {"none": 0, "maintenance": 0, "minor": 1, "major": 2, "critical": 3}
 
 
@@ -50,7 +51,13 @@ def automatic_incidents(
     tiers = tiers or {}
     open_: dict[str, Incident] = {}
     done: list[Incident] = []
+    last: dict[str, str] = {}
     for t in sorted((t for t in transitions if t.subject == "component"), key=lambda t: t.at):
+        if t.new == _UNKNOWN:
+            continue  # the agent stopped: a gap in monitoring is no news, and resolves nothing
+        before, last[t.id] = last.get(t.id), t.new
+        if t.old == _UNKNOWN and before == t.new:
+            continue  # restored at start as it was before the gap: nothing changed
         current = open_.get(t.id)
         name, tier = names.get(t.id, t.id), tiers.get(t.id, "")
         if current is None:

@@ -145,3 +145,16 @@ def test_the_machine_still_reports_a_recovery_humans_have_not(tmp_path: Path) ->
                                 _t("portal", 20, "partial_outage", "operational")], [post])
     timeline = [(u.label or u.status, bool(u.key)) for u in reversed(model.incidents[0].updates)]
     assert timeline == [("investigating", True), ("identified", False), ("resolved", True)]
+
+
+def test_a_restart_during_an_outage_neither_resolves_nor_reopens_it(tmp_path: Path) -> None:
+    model, _ = _site(tmp_path, [
+        _t("voice", 50, "operational", "partial_outage"),
+        _t("voice", 40, "partial_outage", "unknown"),   # the agent stopped
+        _t("voice", 30, "unknown", "partial_outage"),   # and started again, restoring the outage
+        _t("voice", 10, "partial_outage", "operational"),
+    ])
+    (inc,) = model.incidents
+    assert [(u.at, u.status) for u in reversed(inc.updates)] == [
+        (NOW - timedelta(minutes=50), "investigating"), (NOW - timedelta(minutes=10), "resolved")]
+    assert all(u.key in ("auto.partial_outage", "auto.operational") for u in inc.updates)
