@@ -20,7 +20,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from agent.aggregate_payload import REASONS, AggregateConfig, Rejected, WireEvent, parse_event
+from agent.aggregate_payload import REASONS, UNKNOWN, AggregateConfig, Rejected, WireEvent, parse_event
 from agent.clock import Clock, SystemClock
 from agent.model import ALL_STATUSES, Sink, Status, Transition
 from agent.sinks.mqtt import MqttConfig, tls_context
@@ -59,7 +59,11 @@ class QuorumView:
             self.online[ev.vantage] = online
             touched = [c for c, votes in self.reports.items() if ev.vantage in votes]
             return [t for c in touched for t in self._recompute(c, now, now)]
-        self.reports.setdefault(ev.subject, {})[ev.vantage] = Status(ev.status)
+        votes = self.reports.setdefault(ev.subject, {})
+        if ev.status == UNKNOWN:
+            votes.pop(ev.vantage, None)  # the vantage knows nothing of it now: no vote, neither up nor down
+        else:
+            votes[ev.vantage] = Status(ev.status)
         return self._recompute(ev.subject, ev.at, now)
 
     def decide(self, component: str) -> tuple[Status | None, str]:

@@ -44,6 +44,10 @@ class AggregateConfig(ConfigModel):
     max_components: int = Field(default=10_000, ge=1)
 
 
+UNKNOWN = "unknown"
+"""A component status an agent no longer knows (nothing confirmed): that vantage has no vote."""
+
+
 class Rejected(Exception):
     """A payload that failed validation: `reason` is one of REASONS, `detail` says what was wrong."""
 
@@ -107,7 +111,7 @@ def parse_event(prefix: str, topic: str, payload: bytes, max_bytes: int) -> Wire
         return WireEvent("agent", vantage, subject, status, seq, stream, at)
     if _field(data, "component", str) != subject:
         raise Rejected("topic_mismatch", "component differs from the topic's")
-    if status not in Status.__members__.values():
+    if status not in Status.__members__.values() and status != UNKNOWN:
         raise Rejected("bad_status", f"unknown component status {status[:40]!r}")
     cause = data.get("cause", "")
     if not isinstance(cause, str):

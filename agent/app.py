@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Info
 
 from agent import __version__
 from agent.app_metrics import CountsCollector, HistoryCollector, MqttCollector
+from agent.app_restore import STOPPED, read_start_state, restored_cause
 from agent.app_serve import Listeners, StartupError
 from agent.calendar import MaintenanceCalendar
 from agent.calendar_metrics import CalendarCollector
@@ -185,6 +186,7 @@ class Agent:
         for sink in self.sinks:
             await sink.start()
         self.prometheus.set_targets(self._metas(self.config, self.targets))
+        self._restore_start_state(path)
         self._configured = list(zip(self.targets, build_jobs(self.targets, self.context), strict=True))
         self.scheduler.start(job for _, job in self._configured)
         self.gauges["targets"].set(len(self._configured))
@@ -195,6 +197,17 @@ class Agent:
         self._ready = True
         log.info("dialtone %s started: vantage %s, %d targets, metrics on http://%s/metrics",
                  __version__, self.config.vantage, len(self._configured), self.config.listen)
+
+    def _restore_start_state(self, path: Path) -> None:
+        """Close what a crash left open, seed the last confirmed states, and record and publish the start state."""
+        assert self.history is not None
+        try:
+            start = read_start_state(path, self.clock.now())
+        except HistoryError as exc:
+            raise StartupError(str(exc)) from None
+        for gap in start.gaps:
+            self.history.on_transition(gap)  # history only: the gap is no news for MQTT or Prometheus
+        self._emit(self.state.restore(start.targets, self.clock.now(), restored_cause(start)))
 
     def _start_sla(self, history_path: Path) -> None:
         exclusions = []
@@ -370,6 +383,9 @@ class Agent:
         """Stop probing, close probes (calls they placed are hung up), flush sinks, close listeners: under 2 s."""
         self._ready = False
         await self.scheduler.stop()
+        if self.history is not None:  # from now until the next start nothing is known: record a gap
+            for t in self.state.stopped(self.clock.now(), STOPPED):
+                self.history.on_transition(t)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -10,7 +10,7 @@ this. A window's duration is elapsed time (RFC 5545 counts hours as exact durati
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -308,8 +308,10 @@ def window_configs(calendar: MaintenanceCalendar) -> Sequence[WindowConfig]:
     return [s.config for s in calendar.series]
 
 
-def build_ics(calendar: MaintenanceCalendar, *, now: datetime, name: str = "Maintenance") -> bytes:
-    """The iCalendar feed (RRULE, EXDATE, VTIMEZONE) of every window of `calendar`, stamped `now`."""
+def build_ics(calendar: MaintenanceCalendar, *, now: datetime, name: str = "Maintenance",
+              uid_domain: str = "dialtone", names: Mapping[str, str] | None = None, url: str = "") -> bytes:
+    """The iCalendar feed (RRULE, EXDATE, VTIMEZONE) of every window of `calendar`, stamped `now`; UIDs at
+    `uid_domain` (the provider's), component `names` and a `url` for customers."""
     from agent.calendar_ics import build_ics as build
 
-    return build(window_configs(calendar), now=now, name=name)
+    return build(window_configs(calendar), now=now, name=name, uid_domain=uid_domain, names=names, url=url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vRecur
@@ -29,21 +29,34 @@ def _rule(window: WindowConfig) -> vRecur:
     return rule
 
 
-def _description(window: WindowConfig) -> str:
-    scope = ", ".join(window.components) if window.components else "all components"
-    lines = [f"Scope: {scope}.", f"Kind: {window.kind}."]
-    if window.kind == "informational":
-        lines.append("No customer impact; not counted as downtime.")
+_KIND_TEXT = {
+    "standard": "Standard maintenance window: service may be interrupted.",
+    "planned": "Planned maintenance: service may be interrupted.",
+    "emergency": "Emergency maintenance: service may be interrupted.",
+    "informational": "For information: no customer impact is expected, and it is not counted as downtime.",
+}
+
+
+def _description(window: WindowConfig, names: Mapping[str, str], url: str) -> str:
+    """What a customer reads in their calendar: the services by name, the impact, the reason, where to look."""
+    scope = ", ".join(names.get(c, c) for c in window.components) if window.components else "all services"
+    lines = [_KIND_TEXT.get(window.kind, ""), f"Affected services: {scope}."]
     if window.reason:
-        lines.append(f"Reason: {window.reason}")
-    return "\n".join(lines)
+        lines.append(window.reason)
+    if url:
+        lines.append(f"Details and updates: {url}")
+    return "\n".join(line for line in lines if line)
 
 
-def window_event(window: WindowConfig, now: datetime) -> Event:
-    """One VEVENT for a window definition (a recurring one keeps its RRULE and EXDATEs)."""
+def window_event(window: WindowConfig, now: datetime, *, uid_domain: str = "dialtone",
+                 names: Mapping[str, str] | None = None, url: str = "") -> Event:
+    """One VEVENT for a window definition (a recurring one keeps its RRULE and EXDATEs).
+
+    The UID is the window's id at the provider's own domain, so two providers' feeds in one calendar never
+    collide; the description names services, not internal ids."""
     tz = zone(window.zone)
     ev = Event()
-    ev.add("uid", f"{window.id}@dialtone")
+    ev.add("uid", f"{window.id}@{uid_domain}")
     ev.add("dtstamp", now.astimezone(UTC))
     prefix = "[emergency] " if window.kind == "emergency" else ""
     ev.add("summary", prefix + (window.title or window.id))
@@ -56,11 +69,14 @@ def window_event(window: WindowConfig, now: datetime) -> Event:
             ev.add("exdate", local)
     ev.add("categories", [window.kind])
     ev.add("transp", "TRANSPARENT" if window.kind == "informational" else "OPAQUE")
-    ev.add("description", _description(window))
+    ev.add("description", _description(window, names or {}, url))
+    if url:
+        ev.add("url", url)
     return ev
 
 
-def build_ics(windows: Sequence[WindowConfig], *, now: datetime, name: str = "Maintenance") -> bytes:
+def build_ics(windows: Sequence[WindowConfig], *, now: datetime, name: str = "Maintenance",
+              uid_domain: str = "dialtone", names: Mapping[str, str] | None = None, url: str = "") -> bytes:
     """The feed customers subscribe to: one VEVENT per window, VTIMEZONEs for every zone used."""
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -69,7 +85,7 @@ def build_ics(windows: Sequence[WindowConfig], *, now: datetime, name: str = "Ma
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     for w in windows:
-        cal.add_component(window_event(w, now))
+        cal.add_component(window_event(w, now, uid_domain=uid_domain, names=names, url=url))
     # VTIMEZONE rules from the earliest window to 30 years ahead (icalendar stops at 2038 by default).
     first = min((w.start.date() for w in windows), default=now.date()) - timedelta(days=1)
     cal.add_missing_timezones(first_date=first, last_date=date(now.year + FEED_YEARS, 1, 1))

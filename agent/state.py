@@ -6,6 +6,10 @@ so one lost packet never pages anyone. A component's status is derived from its 
 - every known target down -> major_outage; some down -> partial_outage
 - all up, one or more degraded -> degraded_performance; otherwise operational
 - inside a maintenance window -> under_maintenance (probing goes on; the window masks the status)
+- no target confirmed yet -> unknown (None): a component never probed is not "operational"
+
+A component's first confirmed status is a transition from "unknown", so history and MQTT hold it even when
+it is "operational": no data is neither up nor down, and an aggregator learns a healthy component at once.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class _TargetTrack:
 @dataclass(slots=True)
 class _ComponentTrack:
     targets: list[str] = field(default_factory=list)
-    status: Status = Status.OPERATIONAL
+    status: Status | None = None
     since: datetime | None = None
     # Kept incrementally so a transition costs O(1), not a scan of every target (10,000 can fail at once).
     known: int = 0
@@ -78,13 +82,13 @@ class StateMachine:
 
     # --- reading ---------------------------------------------------------------------------------------------
 
-    def component_status(self, component: str) -> Status:
-        """The component's current status."""
+    def component_status(self, component: str) -> Status | None:
+        """The component's current status; None until one of its targets is confirmed up or down."""
         return self._components[component].status
 
     def component_statuses(self) -> Mapping[str, Status]:
-        """Every component's current status."""
-        return {cid: c.status for cid, c in self._components.items()}
+        """The current status of every component that has one (never-probed components are left out)."""
+        return {cid: c.status for cid, c in self._components.items() if c.status is not None}
 
     def target_state(self, target: str) -> TargetState:
         """The target's confirmed state."""
@@ -168,11 +172,29 @@ class StateMachine:
                 self._components[cid].status = comp.status
                 self._components[cid].since = comp.since
 
-    def restore(self, statuses: Mapping[str, Status]) -> None:
-        """Seed component statuses from history at start-up, so a restart does not fake a transition."""
-        for cid, status in statuses.items():
-            if cid in self._components:
-                self._components[cid].status = status
+    def restore(self, states: Mapping[str, TargetState], at: datetime, why: str) -> list[Transition]:
+        """Seed target states last confirmed in history at start-up; return the start state as transitions
+        from "unknown" (targets, then the components they make up), so sinks record and publish it."""
+        out: list[Transition] = []
+        for tid, state in states.items():
+            track = self._targets.get(tid)
+            if track is None or state is TargetState.UNKNOWN or track.state is not TargetState.UNKNOWN:
+                continue
+            self._count(tid, track, state)
+            track.state = state
+            out.append(Transition("target", tid, at, "unknown", state.value, why, track.component))
+        for cid in dict.fromkeys(t.component for t in out):
+            out.extend(self._recompute(cid, at, why))
+        return out
+
+    def stopped(self, at: datetime, why: str) -> list[Transition]:
+        """Every known state ending in "unknown" at `at` (the agent stops monitoring): for history only, so the
+        time until the next start counts as no data, neither up nor down. The machine itself is unchanged."""
+        out = [Transition("target", tid, at, t.state.value, "unknown", why, t.component)
+               for tid, t in self._targets.items() if t.state is not TargetState.UNKNOWN]
+        out += [Transition("component", cid, at, c.status.value, "unknown", why, cid)
+                for cid, c in self._components.items() if c.status is not None]
+        return out
 
     def _step(self, track: _TargetTrack, result: ProbeResult) -> TargetState | None:
         if result.ok:
@@ -188,16 +210,17 @@ class StateMachine:
                 return TargetState.DOWN
         return None
 
-    def _recompute(self, component: str, now: datetime) -> list[Transition]:
+    def _recompute(self, component: str, now: datetime, why: str = "") -> list[Transition]:
         comp = self._components[component]
         status, cause = self._derive(component, comp, now)
         if status is comp.status:
             return []
         old = comp.status
         comp.status, comp.since = status, now
-        return [Transition("component", component, now, old.value, status.value, cause, component)]
+        return [Transition("component", component, now, _value(old), _value(status),
+                           f"{why}: {cause}" if why else cause, component)]
 
-    def _derive(self, component: str, comp: _ComponentTrack, now: datetime) -> tuple[Status, str]:
+    def _derive(self, component: str, comp: _ComponentTrack, now: datetime) -> tuple[Status | None, str]:
         known, down, degraded = comp.known, comp.down, comp.degraded
         if self.maintenance(component, now):
             return Status.UNDER_MAINTENANCE, "maintenance window in progress"
@@ -207,7 +230,13 @@ class StateMachine:
             return Status.PARTIAL_OUTAGE, f"{len(down)} of {known} targets down: {_list(down)}"
         if degraded:
             return Status.DEGRADED_PERFORMANCE, f"degraded: {_list(degraded)}"
-        return Status.OPERATIONAL, "all targets up" if known else "no results yet"
+        if not known:
+            return None, "no target confirmed yet"
+        return Status.OPERATIONAL, "all targets up"
+
+
+def _value(status: Status | None) -> str:
+    return "unknown" if status is None else status.value
 
 
 def _target_cause(track: _TargetTrack, result: ProbeResult) -> str:

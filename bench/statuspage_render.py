@@ -10,6 +10,8 @@ Figures, measured in the same run:
   incident, in a model built afresh (equal values, new objects, as ModelBuilder makes them). The first
   re-render has to make the second generation folder (hard links); later ones update the older generation
   in place. Anchor: the cold full render above (what a renderer without fragment reuse would pay).
+- page weight: what a reader downloads, gzipped at level 6 as the built-in server sends it (the front page in
+  each language, and the whole site); anchor: the same bytes uncompressed.
 
 Usage: .venv/bin/python bench/statuspage_render.py [--components N] [--incidents N] [--dir FOLDER]
 """
@@ -17,6 +19,7 @@ Usage: .venv/bin/python bench/statuspage_render.py [--components N] [--incidents
 from __future__ import annotations
 
 import argparse
+import gzip
 import random
 import shutil
 import sys
@@ -53,7 +56,7 @@ def _incidents(n: int, comps: int, rng: random.Random) -> list[Incident]:
         ups = (Update(end, "resolved", "Recovered.", "<p>Recovered.</p>"),
                Update(start, "investigating", "Calls fail in one region.", "<p>Calls fail in one region.</p>"))
         out.append(Incident(f"i{k}", f"Incident {k} on {cid}", "resolved", "major", start, end, start, (cid,),
-                            ups, resolved_at=end, priority="P2"))
+                            ups, resolved_at=end))
     return sorted(out, key=lambda i: i.started_at, reverse=True)
 
 
@@ -95,7 +98,7 @@ def one_transition(m: StatusModel, k: int = 0) -> StatusModel:
     cell = c.days[-1]._replace(status=Status.MAJOR_OUTAGE, down_minutes=1, incidents=((f"new{k}", "New outage"),))
     c = replace(c, status=Status.MAJOR_OUTAGE, updated_at=at, days=(*c.days[:-1], cell))
     new = Incident(f"new{k}", "New outage", "investigating", "critical", at, at, at, (c.id,),
-                   (Update(at, "investigating", "Down.", "<p>Down.</p>"),), priority="P1")
+                   (Update(at, "investigating", "Down.", "<p>Down.</p>"),))
     comps = (*g.components[:pos], c, *g.components[pos + 1:])
     groups = tuple(replace(x, components=comps) if x is g else x for x in m.groups)
     return replace(m, generated_at=at, groups=groups, incidents=(new, *m.incidents))
@@ -105,6 +108,9 @@ def history_file(path: Path, components: int, incidents: int) -> Path:
     """A real SQLite history holding the model's outages as component transitions (the same seed)."""
     db = open_history(path)
     writer = HistoryWriter(db, batch_interval=3600)
+    for c in range(components):  # each component's first status, as the agent records it at install
+        writer.on_transition(Transition("component", f"c{c}", NOW - timedelta(days=100), "unknown", "operational",
+                                        "bench"))
     for inc in _incidents(incidents, components, random.Random(7)):
         cid, end = inc.components[0], inc.resolved_at or NOW
         writer.on_transition(Transition("component", cid, inc.started_at, "operational", "partial_outage", "bench"))
@@ -133,6 +139,20 @@ def _new_file_ms(folder: Path, n: int = 200) -> float:
             (probe / f"f{i}").write_bytes(b"x" * 4096)
     shutil.rmtree(probe)
     return sw.wall / n * 1000
+
+
+def _weights(files: dict[str, bytes]) -> list[Row]:
+    """Page weight as served: each front page and the whole site, gzipped (level 6, as statuspage.server)."""
+    rows = []
+    for path in ("index.html", "fr/index.html"):
+        raw, packed = len(files[path]), len(gzip.compress(files[path], 6))
+        rows.append(Row(f"page weight: {path}, gzipped (kB)", f"{packed / 1e3:.0f}", f"{raw / 1e3:.0f} kB raw",
+                        f"{raw / packed:.1f}x smaller"))
+    raw = sum(len(b) for b in files.values())
+    packed = sum(len(gzip.compress(b, 6)) for b in files.values())
+    rows.append(Row("  whole site, every file gzipped (MB)", f"{packed / 1e6:.1f}", f"{raw / 1e6:.1f} MB raw",
+                    f"{raw / packed:.1f}x smaller"))
+    return rows
 
 
 def main() -> None:
@@ -178,6 +198,7 @@ def main() -> None:
             AtomicSite(Path(tmp) / "from-history").write(Renderer(SITE).files(built))
         auto = len(built.incidents)
     compile_s = _compile_seconds()
+    weight = _weights(files)
     size = sum(len(b) for b in files.values()) / 1e6
     first, rest = again[0], again[1:] or again
     steady = sorted(rest, key=lambda a: a[0])[len(rest) // 2]
@@ -204,6 +225,7 @@ def main() -> None:
             Row("  of which rendering, no I/O (s)", f"{steady[1]:.3f}", f"{steady[3]} fragments rebuilt"),
             Row("files written / unchanged on a re-render", f"{s.written} / {s.linked}",
                 f"first: {first[2].written} / {first[2].linked} (hard-linked)"),
+            *weight,
         ],
     )
 

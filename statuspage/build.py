@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,16 @@ from agent.sla import SlaCalculator, month_bounds, month_of
 from statuspage.config import SiteConfig
 from statuspage.days import IncidentSpan, component_days, uptime
 from statuspage.incidents import automatic_incidents, link_incidents
-from statuspage.model import ComponentView, GroupView, Incident, Maintenance, SlaMonth, SlaRow, StatusModel
+from statuspage.model import (
+    ComponentView,
+    GroupView,
+    Incident,
+    Maintenance,
+    SlaMonth,
+    SlaRow,
+    StatusModel,
+    Update,
+)
 
 HISTORY_DAYS = 90
 INCIDENT_LOOKBACK = timedelta(days=30)
@@ -38,6 +47,8 @@ class History(Protocol):
     def status_intervals(self, component: str, start: datetime, end: datetime) -> list[StatusInterval]: ...
 
     def down_intervals(self, component: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
+
+    def first_transition_at(self) -> datetime | None: ...
 
 
 class ModelBuilder:
@@ -95,7 +106,8 @@ class ModelBuilder:
             transitions = self.history.transitions(start - INCIDENT_LOOKBACK, now, subject="component")
         names = {c.id: c.name for c in self.components}
         # A component removed from the config keeps its history, but no longer appears on the page.
-        auto = automatic_incidents([t for t in transitions if t.id in names], names)
+        tiers = {c.id: c.tier for c in self.components}
+        auto = automatic_incidents([t for t in transitions if t.id in names], names, tiers)
         posts = self.human() if callable(self.human) else self.human
         human = [h for h in posts if h.started_at <= now]
         linked = link_incidents(auto, human, now)
@@ -107,7 +119,8 @@ class ModelBuilder:
         start = _midnight(days[0], self.site.zone)
         intervals = self.history.status_intervals(c.id, start, now) if self.history is not None else []
         cells = component_days(intervals, days, self.site.zone, now, spans)
-        status = intervals[-1].status if intervals and intervals[-1].end >= now else Status.OPERATIONAL
+        known = bool(intervals) and intervals[-1].end >= now  # else never probed, or not monitored now
+        status = intervals[-1].status if known else Status.OPERATIONAL
         if self.calendar is not None and self.calendar.active(c.id, now) and not status.is_outage:
             status = Status.UNDER_MAINTENANCE
         return ComponentView(
@@ -123,6 +136,8 @@ class ModelBuilder:
             uptime_90=uptime(cells),
             sla_target=c.sla_target * 100,
             description=c.description,
+            tier=c.tier if c.tier != "custom" else "",
+            known=known or status is Status.UNDER_MAINTENANCE,
         )
 
     def _maintenances(self, now: datetime, names: dict[str, str]) -> list[Maintenance]:
@@ -153,7 +168,9 @@ class ModelBuilder:
         tz = self.sla.config.zone
         months: list[SlaMonth] = []
         year, month = month_of(now, tz)
-        first = month_of(start, tz)
+        # Every month history still keeps, not only the bars' 90 days: the SLA record is permanent.
+        oldest = self.history.first_transition_at()
+        first = month_of(min(start, oldest) if oldest is not None else start, tz)
         while (year, month) >= first:
             m_start, m_end = month_bounds(year, month, tz)
             complete = m_end <= now
@@ -209,7 +226,31 @@ def occurrence_view(o: Occurrence, now: datetime) -> Maintenance:
         emergency=o.emergency,
         zone=o.zone,
         counted=o.counted,
+        updates=maintenance_updates(o, now),
     )
+
+
+_MAINT_TEXT = {
+    "scheduled": "{name} is scheduled from {start} to {end} UTC.",
+    "in_progress": "{name} is in progress.",
+    "completed": "{name} is complete.",
+}
+
+
+def maintenance_updates(o: Occurrence, now: datetime) -> tuple[Update, ...]:
+    """The window's timeline as it stands at `now`, newest first: announced (once its notice is out),
+    started, completed. The JSON gets the English text, the page translates `key`."""
+    steps = [("scheduled", min(o.notice_at, o.start)), ("in_progress", o.start), ("completed", o.end)]
+    if o.notice_at > now:
+        steps = steps[1:]
+    out = []
+    for status, at in steps:
+        if at > now:
+            break
+        start, end = f"{o.start.astimezone(UTC):%Y-%m-%d %H:%M}", f"{o.end.astimezone(UTC):%Y-%m-%d %H:%M}"
+        body = _MAINT_TEXT[status].format(name=o.title, start=start, end=end)
+        out.append(Update(at=at, status=status, body=body, key=f"maint.{status}", subject=o.title))
+    return tuple(reversed(out))
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:

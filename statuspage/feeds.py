@@ -11,6 +11,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from icalendar import Calendar, Event
@@ -44,6 +45,12 @@ BADGE_COLOURS = {
     "major_outage": "#cf222e",
     "under_maintenance": "#0969da",
 }
+
+
+def uid_domain(m: StatusModel) -> str:
+    """The provider's own domain for calendar UIDs (its page's host), so feeds of two providers never collide."""
+    host = urlsplit(m.url).hostname if m.url else None
+    return host or f"{m.page_id}.status.invalid"
 
 
 def iso(at: datetime | None) -> str | None:
@@ -135,7 +142,7 @@ def _incident(m: StatusModel, i: Incident, comps: list[dict[str, Any]] | None) -
     return {
         "id": i.id,
         "name": i.name,
-        "status": "resolved" if i.status == "postmortem" else i.status,
+        "status": i.status,  # "postmortem" is one of Statuspage's incident statuses
         "created_at": iso(i.created_at),
         "updated_at": iso(i.updated_at),
         "monitoring_at": iso(i.monitoring_at),
@@ -151,7 +158,15 @@ def _incident(m: StatusModel, i: Incident, comps: list[dict[str, Any]] | None) -
 
 def maintenance(m: StatusModel, mt: Maintenance) -> dict[str, Any]:
     """One scheduled maintenance in Statuspage's shape."""
-    return _maintenance(m, mt, _affected(m, mt.components or [c.id for c in m.components]))
+    return _maintenance(m, mt, _affected(m, maintenance_components(m, mt)))
+
+
+def maintenance_components(m: StatusModel, mt: Maintenance) -> list[str]:
+    """The components a window names; one naming none covers every component, unless it is informational
+    (no impact: the weekly certificate upload touches no component a customer uses)."""
+    if mt.components or not mt.counted:
+        return list(mt.components)
+    return [c.id for c in m.components]
 
 
 def _maintenance(m: StatusModel, mt: Maintenance, comps: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -164,7 +179,7 @@ def _maintenance(m: StatusModel, mt: Maintenance, comps: list[dict[str, Any]] | 
         "updated_at": iso(mt.updated_at),
         "monitoring_at": None,
         "resolved_at": iso(mt.scheduled_until) if mt.status == "completed" else None,
-        "impact": "maintenance",
+        "impact": "maintenance" if mt.counted else "none",
         "shortlink": f"{m.url}maintenance.html#{mt.id}",
         "started_at": iso(mt.scheduled_for),
         "page_id": m.page_id,
@@ -243,7 +258,7 @@ class _Json:
 
     def maintenance(self, mt: Maintenance) -> str:
         """One scheduled maintenance (with no components named, every component)."""
-        comps = self.affected(mt.components) if mt.components else tuple(self.by_id.values())
+        comps = self.affected(maintenance_components(self.m, mt))
         text: str = self.memo(
             ("json-maintenance", mt.id), (mt, comps, self.m.url, self.m.page_id),
             lambda: _spliced(_maintenance(self.m, mt, None), _arr(comps)),
@@ -307,6 +322,8 @@ def atom(env: jinja2.Environment, loc: Locale, m: StatusModel, lang_root: str, m
     _text(feed, "title", f"{m.name} · {loc('nav.history')}")
     _text(feed, "updated", iso(m.generated_at) or "")
     ET.SubElement(feed, f"{{{_ATOM}}}link", {"rel": "alternate", "href": f"{lang_root}history.html"})
+    ET.SubElement(feed, f"{{{_ATOM}}}link", {"rel": "self", "href": f"{lang_root}history.atom",
+                                              "type": "application/atom+xml"})
     ET.SubElement(feed, f"{{{_ATOM}}}author").append(_el("name", m.name))
     entries: list[tuple[datetime, Incident | Maintenance]] = [(i.updated_at, i) for i in m.incidents]
     entries += [(x.updated_at, x) for x in m.maintenances if x.status != "scheduled" or x.notice_at <= m.generated_at]
@@ -355,8 +372,10 @@ def ics(m: StatusModel) -> str:
     cal.add("x-wr-calname", f"{m.name} maintenance")
     for mt in m.maintenances:
         ev = Event()
-        ev.add("uid", f"{mt.id}@{m.page_id}.dialtone")
+        ev.add("uid", f"{mt.id}@{uid_domain(m)}")
         ev.add("summary", mt.name)
+        if m.url:
+            ev.add("url", f"{m.url}maintenance.html#{mt.id}")
         ev.add("dtstart", mt.scheduled_for.astimezone(UTC))
         ev.add("dtend", mt.scheduled_until.astimezone(UTC))
         ev.add("dtstamp", m.generated_at.astimezone(UTC))

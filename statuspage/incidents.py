@@ -18,7 +18,7 @@ import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from agent.model import Status, Transition
-from statuspage.model import Impact, Incident, IncidentStatus, Update
+from statuspage.model import Impact, Incident, IncidentStatus, Update, component_impact
 from statuspage.safe_markdown import markdown_html
 
 LINK_LEAD = timedelta(hours=1)
@@ -31,8 +31,8 @@ class IncidentFileError(ValueError):
 
 # --- automatic incidents ---------------------------------------------------------------------------------
 
-_IMPACT: Mapping[str, Impact] = {"partial_outage": "major", "major_outage": "critical"}
-_PRIORITY: Mapping[str, str] = {"partial_outage": "P2", "major_outage": "P1"}
+_OUTAGES = ("partial_outage", "major_outage")
+_UNKNOWN = "unknown"
 _IMPACT_RANK = {"none": 0, "maintenance": 0, "minor": 1, "major": 2, "critical": 3}
 
 
@@ -41,17 +41,30 @@ def auto_id(component: str, at: datetime) -> str:
     return f"auto-{component}-{at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
-def automatic_incidents(transitions: Iterable[Transition], names: Mapping[str, str]) -> list[Incident]:
-    """Fold component transitions into incidents: opened by an outage, updated, resolved on recovery."""
+def automatic_incidents(
+    transitions: Iterable[Transition], names: Mapping[str, str], tiers: Mapping[str, str] | None = None
+) -> list[Incident]:
+    """Fold component transitions into incidents: opened by an outage, updated, resolved on recovery.
+
+    The impact weighs the component's tier (statuspage.model.component_impact): a supporting API down is
+    not a critical incident."""
+    tiers = tiers or {}
     open_: dict[str, Incident] = {}
     done: list[Incident] = []
+    last: dict[str, str] = {}
     for t in sorted((t for t in transitions if t.subject == "component"), key=lambda t: t.at):
+        if t.new == _UNKNOWN:
+            continue  # the agent stopped: a gap in monitoring is no news, and resolves nothing
+        before, last[t.id] = last.get(t.id), t.new
+        if t.old == _UNKNOWN and before == t.new:
+            continue  # restored at start as it was before the gap: nothing changed
         current = open_.get(t.id)
+        name, tier = names.get(t.id, t.id), tiers.get(t.id, "")
         if current is None:
-            if t.new in _IMPACT:
-                open_[t.id] = _open(t, names.get(t.id, t.id))
+            if t.new in _OUTAGES:
+                open_[t.id] = _open(t, name, tier)
             continue
-        updated = _advance(current, t, names.get(t.id, t.id))
+        updated = _advance(current, t, name, tier)
         if updated.resolved:
             done.append(updated)
             del open_[t.id]
@@ -60,10 +73,10 @@ def automatic_incidents(transitions: Iterable[Transition], names: Mapping[str, s
     return sorted([*done, *open_.values()], key=lambda i: i.started_at, reverse=True)
 
 
-def _auto_update(t: Transition, name: str, status: IncidentStatus) -> Update:
+def _auto_update(t: Transition, name: str, status: IncidentStatus, label: str = "") -> Update:
     # The body is English for the JSON; the page translates it from `key` (auto.<new status>).
     text = _AUTO_TEXT.get(t.new, "{name}: " + t.new).format(name=name)
-    return Update(at=t.at, status=status, body=text, key=f"auto.{t.new}", subject=name)
+    return Update(at=t.at, status=status, body=text, key=f"auto.{t.new}", subject=name, label=label)
 
 
 _AUTO_TEXT = {
@@ -75,41 +88,41 @@ _AUTO_TEXT = {
 }
 
 
-def _open(t: Transition, name: str) -> Incident:
+def _impact(status: str, tier: str) -> Impact:
+    return component_impact(Status(status), tier)
+
+
+def _open(t: Transition, name: str, tier: str) -> Incident:
     return Incident(
         id=auto_id(t.id, t.at),
         name=f"{name}: {t.new.replace('_', ' ')}",
         status="investigating",
-        impact=_IMPACT[t.new],
+        impact=_impact(t.new, tier),
         created_at=t.at,
         updated_at=t.at,
         started_at=t.at,
         components=(t.id,),
         updates=(_auto_update(t, name, "investigating"),),
-        priority=_PRIORITY[t.new],
         automatic=True,
         subject=name,
     )
 
 
-def _advance(inc: Incident, t: Transition, name: str) -> Incident:
-    if t.new in _IMPACT:
-        updates = (_auto_update(t, name, "identified"), *inc.updates)
-        worse = _IMPACT_RANK[_IMPACT[t.new]] > _IMPACT_RANK[inc.impact]
-        return replace(
-            inc,
-            status="identified",
-            impact=_IMPACT[t.new] if worse else inc.impact,
-            priority=_PRIORITY[t.new] if worse else inc.priority,
-            updated_at=t.at,
-            updates=updates,
-        )
-    if t.new == Status.DEGRADED_PERFORMANCE:
-        updates = (_auto_update(t, name, "monitoring"), *inc.updates)
-        return replace(inc, status="monitoring", monitoring_at=t.at, updated_at=t.at, updates=updates)
-    # Operational, or a maintenance window that now masks the status: the outage is over.
-    updates = (_auto_update(t, name, "resolved"), *inc.updates)
-    return replace(inc, status="resolved", resolved_at=t.at, updated_at=t.at, updates=updates)
+def _advance(inc: Incident, t: Transition, name: str, tier: str) -> Incident:
+    """The next automatic update. An outage changing size (partial <-> major) is news but no new status: an
+    "Update" under the current status, never "Identified" (nobody identified anything) nor a repeat."""
+    if t.new in _OUTAGES:
+        status: IncidentStatus = "investigating" if inc.status == "monitoring" else inc.status
+        impact = max(inc.impact, _impact(t.new, tier), key=_IMPACT_RANK.__getitem__)
+    elif t.new == Status.DEGRADED_PERFORMANCE:
+        status, impact = "monitoring", inc.impact
+    else:  # operational, or a maintenance window that now masks the status: the outage is over
+        update = _auto_update(t, name, "resolved")
+        return replace(inc, status="resolved", resolved_at=t.at, updated_at=t.at, updates=(update, *inc.updates))
+    update = _auto_update(t, name, status, "update" if status == inc.status else "")
+    monitoring_at = t.at if status == "monitoring" and inc.status != "monitoring" else inc.monitoring_at
+    return replace(inc, status=status, impact=impact, monitoring_at=monitoring_at, updated_at=t.at,
+                   updates=(update, *inc.updates))
 
 
 # --- human incidents --------------------------------------------------------------------------------------
@@ -253,16 +266,34 @@ def _same_outage(h: Incident, a: Incident, now: datetime) -> bool:
 def _merge(h: Incident, autos: Sequence[Incident]) -> Incident:
     if not autos:
         return replace(h, linked=())
-    updates = sorted([*h.updates, *(u for a in autos for u in a.updates)], key=lambda u: u.at, reverse=True)
+    updates = merged_timeline(h.updates, [u for a in autos for u in a.updates])
     components = tuple(dict.fromkeys([*h.components, *(c for a in autos for c in a.components)]))
-    priority = min((a.priority for a in autos if a.priority), default="")
     return replace(
         h,
         started_at=min([h.started_at, *(a.started_at for a in autos)]),
         created_at=min([h.created_at, *(a.created_at for a in autos)]),
         updated_at=max(u.at for u in updates),
         components=components,
-        updates=tuple(updates),
-        priority=priority,
+        updates=updates,
         linked=tuple(a.id for a in autos),
     )
+
+
+def merged_timeline(human: Sequence[Update], auto: Sequence[Update]) -> tuple[Update, ...]:
+    """A human post's updates with its automatic incidents' updates, newest first. Human updates lead:
+    - before the first human update, the automatic detection tells what happened;
+    - after it, the machine adds only a recovery the humans have not announced yet;
+    - an automatic status a human already posted ("Resolved", "Identified") is never repeated."""
+    said = {u.status for u in human}
+    first = min((u.at for u in human), default=None)
+    kept = [
+        u for u in auto
+        if (u.label or u.status not in said)
+        and (first is None or u.at < first or (u.status == "resolved" and "resolved" not in said))
+    ]
+    out: list[Update] = []
+    for u in sorted([*human, *kept], key=lambda u: u.at):
+        if u.key and not u.label and out and out[-1].status == u.status and not out[-1].label:
+            continue  # an automatic entry repeating the status just shown says nothing new
+        out.append(u)
+    return tuple(reversed(out))

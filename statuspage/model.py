@@ -22,15 +22,20 @@ INCIDENT_STATUSES: tuple[str, ...] = ("investigating", "identified", "monitoring
 MAINTENANCE_STATUSES: tuple[str, ...] = ("scheduled", "in_progress", "verifying", "completed")
 IMPACTS: tuple[str, ...] = ("none", "minor", "major", "critical", "maintenance")
 
-_INDICATOR_OF_STATUS: dict[Status, Indicator] = {
-    Status.OPERATIONAL: "none",
-    Status.UNDER_MAINTENANCE: "none",
-    Status.DEGRADED_PERFORMANCE: "minor",
-    Status.PARTIAL_OUTAGE: "major",
-    Status.MAJOR_OUTAGE: "critical",
-}
 _INDICATORS: tuple[Indicator, ...] = ("none", "minor", "major", "critical")
 _INDICATOR_RANK: dict[str, int] = {"none": 0, "maintenance": 0, "minor": 1, "major": 2, "critical": 3}
+ESSENTIAL_TIERS = frozenset({"core", "voice_messaging"})
+"""Tiers whose outage is the customers' outage (no dial tone, no call, no message); others support them."""
+
+
+def component_impact(status: Status, tier: str) -> Indicator:
+    """What one component's status weighs on the page, after Statuspage's scale (degraded: minor; partial
+    outage: major; major outage: critical), one step lighter for a supporting (or custom) tier: one portal
+    or API down is a partial system outage, not a major one."""
+    rank = {Status.DEGRADED_PERFORMANCE: 1, Status.PARTIAL_OUTAGE: 2, Status.MAJOR_OUTAGE: 3}.get(status, 0)
+    if rank > 1 and tier not in ESSENTIAL_TIERS:
+        rank -= 1
+    return _INDICATORS[rank]
 
 
 class DayCell(NamedTuple):
@@ -50,6 +55,10 @@ class DayCell(NamedTuple):
     nodata_minutes: int = 0
     incidents: tuple[tuple[str, str], ...] = ()
     """(incident id, title) of incidents touching this component that day."""
+    measured_us: int = 0
+    """Exact monitored time outside maintenance (up, degraded or down), in microseconds: uptime's denominator."""
+    down_us: int = 0
+    """Exact time in partial or major outage, in microseconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,10 @@ class ComponentView:
     sla_target: float
     """SLA target in percent (e.g. 99.95)."""
     description: str = ""
+    tier: str = ""
+    """The contract tier (core, voice_messaging, supporting; empty for a custom target)."""
+    known: bool = True
+    """False while nothing is known of its current status (never probed, or not monitored now)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,8 @@ class Update:
     """A message key (e.g. auto.major_outage) the page translates instead of `body`."""
     subject: str = ""
     """The component name the translated message talks about."""
+    label: str = ""
+    """"update" for news that changes no status (Statuspage's "Update"); empty: the label is the status."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +131,6 @@ class Incident:
     updates: tuple[Update, ...]
     monitoring_at: datetime | None = None
     resolved_at: datetime | None = None
-    priority: str = ""
     automatic: bool = False
     linked: tuple[str, ...] = ()
     """Ids of automatic incidents merged into this one."""
@@ -216,10 +230,14 @@ class StatusModel:
 
     @property
     def indicator(self) -> Indicator:
-        """Statuspage's page indicator: the worse of component statuses and unresolved incident impacts."""
-        ranks = [_INDICATOR_RANK[_INDICATOR_OF_STATUS[self.status]]]
+        """Statuspage's page indicator: the worst of the components' weighed statuses (component_impact) and
+        the unresolved incidents' impacts; every component in major outage is critical whatever its tier."""
+        comps = self.components
+        ranks = [_INDICATOR_RANK[component_impact(c.status, c.tier)] for c in comps]
         ranks += [_INDICATOR_RANK[i.impact] for i in self.active_incidents]
-        return _INDICATORS[max(ranks)]
+        if comps and all(c.status is Status.MAJOR_OUTAGE for c in comps):
+            ranks.append(3)
+        return _INDICATORS[max(ranks, default=0)]
 
     def maintenances_in(self, *statuses: str) -> tuple[Maintenance, ...]:
         """Maintenances whose status is one of `statuses`."""

@@ -102,7 +102,10 @@ class Renderer:
         if self._calendar is None:
             return feeds.ics(model).encode()
         name = f"{self.site.branding.name} maintenance"
-        return build_ics(self._calendar, now=model.generated_at, name=name)
+        names = {c.id: c.name for c in model.components}
+        url = f"{self.site.base_url}maintenance.html" if self.site.base_url else ""
+        return build_ics(self._calendar, now=model.generated_at, name=name, uid_domain=feeds.uid_domain(model),
+                         names=names, url=url)
 
     # --- fragments ----------------------------------------------------------------------------------------
 
@@ -204,7 +207,9 @@ class Renderer:
         upcoming = model.maintenances_in("scheduled")
         standard = next((mt for mt in upcoming if mt.standard), None)
         indicator = model.indicator
-        banner = "maintenance" if indicator == "none" and in_progress else indicator
+        banner: str = "maintenance" if indicator == "none" and in_progress else indicator
+        if banner == "none" and not any(c.known for c in model.components):
+            banner = "nodata"  # nothing probed yet (or monitoring stopped): never "All systems operational"
         html = self._html(
             lg,
             "index.html",
@@ -275,6 +280,7 @@ _BANNER_ICON = {
     "major": "partial_outage",
     "critical": "major_outage",
     "maintenance": "under_maintenance",
+    "nodata": "nodata",
 }
 
 

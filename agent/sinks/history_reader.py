@@ -29,16 +29,18 @@ _STATUSES = {s.value: s for s in Status}
 
 # Skip-scan the (subject, name, at_ms) index for each component's name, then take its newest row (ties in
 # the same ms go to the later insert): a few index seeks per component instead of reading every transition.
-_LAST_STATUS_SQL = """
+_LAST_ROW_SQL = """
 WITH RECURSIVE names(n) AS (
-  SELECT MIN(name) FROM transitions WHERE subject = 'component'
+  SELECT MIN(name) FROM transitions WHERE subject = :s
   UNION ALL
-  SELECT (SELECT MIN(name) FROM transitions WHERE subject = 'component' AND name > n) FROM names
+  SELECT (SELECT MIN(name) FROM transitions WHERE subject = :s AND name > n) FROM names
   WHERE n IS NOT NULL)
-SELECT t.name, t.new, t.at_ms FROM names JOIN transitions t ON t.id = (
-  SELECT id FROM transitions WHERE subject = 'component' AND name = names.n
+SELECT t.name, t.old, t.new, t.at_ms, t.component FROM names JOIN transitions t ON t.id = (
+  SELECT id FROM transitions WHERE subject = :s AND name = names.n
   ORDER BY at_ms DESC, id DESC LIMIT 1)
 """
+# The newest result of any series: one index seek per series, not a scan of every result.
+_LAST_RESULT_SQL = "SELECT MAX((SELECT MAX(started_ms) FROM results WHERE series = s.id)) FROM series s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ class HistoryReader:
     ) -> None:
         self.close()
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()
@@ -232,9 +234,25 @@ class HistoryReader:
         ]
 
     def last_component_status(self) -> dict[str, tuple[Status, datetime]]:
-        """Each component's latest recorded status and when it began."""
-        rows = self._query(_LAST_STATUS_SQL)
-        return {name: (_STATUSES[new], from_ms(at)) for name, new, at in rows if new in _STATUSES}
+        """Each component's latest recorded status and when it began (none while its latest is "unknown")."""
+        rows = self.last_transitions("component")
+        return {name: (_STATUSES[t.new], t.at) for name, t in rows.items() if t.new in _STATUSES}
+
+    def last_transitions(self, subject: Literal["target", "component"]) -> dict[str, Transition]:
+        """The newest transition of each target or component."""
+        rows = self._query(_LAST_ROW_SQL, {"s": subject})
+        return {name: Transition(subject, name, from_ms(at), old, new, "", component)
+                for name, old, new, at, component in rows}
+
+    def first_transition_at(self) -> datetime | None:
+        """When the oldest kept transition happened: how far back history (and so the SLA record) goes."""
+        rows = self._query("SELECT MIN(at_ms) FROM transitions")
+        return from_ms(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def last_result_at(self) -> datetime | None:
+        """When the newest recorded result started: the agent's last sign of life before a restart."""
+        rows = self._query(_LAST_RESULT_SQL)
+        return from_ms(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 def _ms(at: datetime) -> int:

@@ -53,19 +53,21 @@ async def test_metrics_follow_the_target_and_transitions_are_recorded(running) -
     sample = agent.prometheus.sample_value
     assert sample("dialtone_component_status", {"component": "portal", "status": "operational"}) == 1
     status["code"] = 503
-    await wait_for(lambda: agent.state.component_status("portal").value == "major_outage")
+    await wait_for(lambda: str(agent.state.component_status("portal")) == "major_outage")
     assert sample("dialtone_component_status", {"component": "portal", "status": "major_outage"}) == 1
     assert sample("dialtone_target_up", {"target": "portal-health", "component": "portal"}) == 0
     _, _, body = await get(base + "/metrics")
     assert 'probe_success{target="portal-health",component="portal",kind="http",vantage="test",team="web"} 0' in body
     status["code"] = 200
-    await wait_for(lambda: agent.state.component_status("portal").value == "operational")
+    await wait_for(lambda: str(agent.state.component_status("portal")) == "operational")
     assert agent.history is not None
     await agent.history.flush()
     far = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
     trans = HistoryReader(agent.history.path).transitions(*far, subject="component", id="portal")
-    assert [(t.old, t.new) for t in trans] == [("operational", "major_outage"), ("major_outage", "operational")]
-    assert "all 1 targets down" in trans[0].cause
+    # The first confirmed status is recorded too: a healthy component has history from its first probe.
+    assert [(t.old, t.new) for t in trans] == [
+        ("unknown", "operational"), ("operational", "major_outage"), ("major_outage", "operational")]
+    assert "all 1 targets down" in trans[1].cause
 
 
 async def test_openmetrics_by_content_negotiation(running) -> None:  # type: ignore[no-untyped-def]

@@ -95,3 +95,29 @@ def test_adopt_carries_state_over_reload() -> None:
     assert new.target_state("a") is TargetState.DOWN
     assert new.component_status("voice") is Status.MAJOR_OUTAGE
     assert new.observe(result("a", False, 5)) == []  # no fake transition after a reload
+
+
+def test_first_confirmed_status_is_a_transition_from_unknown() -> None:
+    sm = machine(failures=1)
+    assert sm.component_status("voice") is None and sm.component_statuses() == {}
+    out = sm.observe(result("a", True))
+    assert [(x.subject, x.old, x.new) for x in out] == [("target", "unknown", "up"),
+                                                       ("component", "unknown", "operational")]
+    assert sm.observe(result("b", True, 1))[-1:] == [] or sm.component_status("voice") is Status.OPERATIONAL
+
+
+def test_restore_seeds_targets_and_emits_the_start_state() -> None:
+    sm = machine(failures=1)
+    out = sm.restore({"a": TargetState.UP, "b": TargetState.DOWN, "zzz": TargetState.UP}, T0, "restored")
+    assert [(x.subject, x.id, x.old, x.new) for x in out] == [
+        ("target", "a", "unknown", "up"), ("target", "b", "unknown", "down"),
+        ("component", "voice", "unknown", "partial_outage")]
+    assert out[-1].cause == "restored: 1 of 2 targets down: b"
+    # b was known down: one more failure is no news, one success is b going down -> up (never unknown -> down).
+    assert sm.observe(result("b", False, 1)) == []
+    assert [(x.old, x.new) for x in sm.observe(result("b", True, 2))] == [("down", "up"), ("partial_outage",
+                                                                                            "operational")]
+    stop = sm.stopped(T0, "stopped")
+    assert {(x.id, x.old, x.new) for x in stop} == {("a", "up", "unknown"), ("b", "up", "unknown"),
+                                                    ("voice", "operational", "unknown")}
+    assert sm.component_status("voice") is Status.OPERATIONAL  # recording the gap changes nothing live

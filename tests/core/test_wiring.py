@@ -46,7 +46,7 @@ maintenance:
         await agent.start()
         try:
             await until(lambda: agent.scheduler.completed >= 2)
-            assert agent.state.component_status("portal").value == "under_maintenance"
+            assert str(agent.state.component_status("portal")) == "under_maintenance"
             reg = agent.registry
             assert reg.get_sample_value("dialtone_maintenance_active", {"component": "portal"}) == 1
             assert agent.prometheus.sample_value("dialtone_component_status",
@@ -112,9 +112,9 @@ site: {{out: {tmp_path / 'site'}, listen: "127.0.0.1:{site_port}", render_interv
             agent = Agent(load_config(cfg), config_path=cfg)
             await agent.start()
             try:
-                await until(lambda: agent.state.component_status("portal").value == "operational")
+                await until(lambda: str(agent.state.component_status("portal")) == "operational")
                 status["code"] = 503
-                await until(lambda: agent.state.component_status("portal").value == "major_outage")
+                await until(lambda: str(agent.state.component_status("portal")) == "major_outage")
                 topic = "dialtone/v1/test/components/portal/status"
                 out = await asyncio.to_thread(subprocess.run, [sub_bin, "-h", "127.0.0.1", "-p", str(broker.port),
                                               "-t", topic, "-C", "1", "-W", "10"], capture_output=True, text=True)

@@ -191,3 +191,16 @@ def test_arbitrary_json_objects_are_rejected_cleanly(body: dict[str, object]) ->
         parse_event(P, TOPIC, json.dumps(body).encode(), 16384)
     except Rejected as exc:
         assert exc.reason in REASONS
+
+
+def test_a_vantage_that_knows_nothing_has_no_vote() -> None:
+    """An agent whose component has no confirmed status any more publishes `unknown`: its vote is dropped."""
+    view, feed = _view()
+    for v in ("den1", "nyc1"):
+        view.apply(feed.status(v, Status.MAJOR_OUTAGE), NOW)
+    assert view.status["voice"] is Status.MAJOR_OUTAGE
+    event = parse_event(P, f"{P}/nyc1/components/voice/status",
+                        _payload(vantage="nyc1", status="unknown", seq=99), 16_384)
+    out = view.apply(event, NOW)
+    assert "nyc1" not in view.reports["voice"]
+    assert [(t.old, t.new) for t in out] == [("major_outage", "operational")]

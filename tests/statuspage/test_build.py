@@ -76,13 +76,13 @@ def test_incidents_automatic_human_and_linked(model: StatusModel) -> None:
     by_id = {i.id: i for i in model.incidents}
     portal = by_id["post-portal-errors"]
     assert portal.linked == ("auto-portal-20260316T171000Z",)
-    assert portal.priority == "P2" and portal.status == "identified"
+    assert portal.status == "identified" and portal.impact == "major"
     assert [u.at for u in portal.updates] == sorted((u.at for u in portal.updates), reverse=True)
     assert "auto-portal-20260316T171000Z" not in by_id  # one incident on the page, not two
     voice = by_id["auto-voice-20260316T130000Z"]
     assert voice.status == "monitoring" and voice.monitoring_at is not None and voice.resolved_at is None
     core = by_id["auto-core-20260307T063000Z"]
-    assert core.status == "resolved" and core.priority == "P1" and core.impact == "critical"
+    assert core.status == "resolved" and core.impact == "critical"  # core tier: weighed in full
     assert {i.id for i in model.active_incidents} == {
         "post-portal-errors", "post-hostile", "auto-voice-20260316T130000Z",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,24 +19,28 @@ STATUSES = list(Status)
 
 
 def reference(intervals, days, zone, now, incidents):
-    """The definition, computed the slow way: minutes of each status inside each local day."""
+    """The definition, computed the slow way: microseconds of each status inside each local day."""
+    us = timedelta(microseconds=1)
     out = []
     for day in days:
         # In UTC: Python subtracts two datetimes of the same zone as wall clock, 24 h across a 25-hour day.
         lo = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
         hi = min(datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC), now)
-        per: dict[Status, float] = {}
+        per: dict[Status, int] = {}
         for iv in intervals:
-            part = (min(iv.end, hi) - max(iv.start, lo)).total_seconds()
+            part = (min(iv.end, hi) - max(iv.start, lo)) // us
             if part > 0:
-                per[iv.status] = per.get(iv.status, 0.0) + part / 60
-        length = max(0.0, (hi - lo).total_seconds() / 60)
+                per[iv.status] = per.get(iv.status, 0) + part
+        length = max(0, (hi - lo) // us)
+        down = per.get(Status.PARTIAL_OUTAGE, 0) + per.get(Status.MAJOR_OUTAGE, 0)
+        up, degraded = per.get(Status.OPERATIONAL, 0), per.get(Status.DEGRADED_PERFORMANCE, 0)
         out.append((
-            day, max(per, key=lambda s: s.severity, default=None), round(per.get(Status.OPERATIONAL, 0)),
-            round(per.get(Status.PARTIAL_OUTAGE, 0) + per.get(Status.MAJOR_OUTAGE, 0)),
-            round(per.get(Status.DEGRADED_PERFORMANCE, 0)), round(per.get(Status.UNDER_MAINTENANCE, 0)),
-            round(length - sum(per.values())),
+            day, max(per, key=lambda s: s.severity, default=None), round(up / 60e6),
+            math.ceil(down / 60e6),  # an outage of seconds is never "0 min"
+            round(degraded / 60e6), round(per.get(Status.UNDER_MAINTENANCE, 0) / 60e6),
+            round((length - sum(per.values())) / 60e6),
             tuple((i, n) for s, e, i, n in incidents if s < hi and e > lo),
+            up + degraded + down, down,
         ))  # fmt: skip
     return out
 

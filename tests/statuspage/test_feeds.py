@@ -87,7 +87,7 @@ def test_scheduled_maintenance_files(rendered: Rendered) -> None:
     for name in ("scheduled-maintenances.json", "scheduled-maintenances/upcoming.json",
                  "scheduled-maintenances/active.json"):
         for m in _api(rendered, name)["scheduled_maintenances"]:
-            _check_incident(m, MAINT, MAINT_STATUS, {"maintenance"})
+            _check_incident(m, MAINT, MAINT_STATUS, {"maintenance", "none"})
     upcoming = _api(rendered, "scheduled-maintenances/upcoming.json")["scheduled_maintenances"]
     standard = next(m for m in upcoming if m["id"].startswith("standard-"))
     assert standard["scheduled_for"] == "2026-03-21T04:00:00.000Z"

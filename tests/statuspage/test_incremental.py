@@ -30,7 +30,7 @@ def _transition(m: StatusModel, cid: str) -> StatusModel:
             comps.append(c)
         groups.append(replace(g, components=tuple(comps)))
     new = Incident("new", "Down", "investigating", "critical", at, at, at, (cid,),
-                   (Update(at, "investigating", "Down."),), priority="P1")
+                   (Update(at, "investigating", "Down."),))
     return replace(m, generated_at=at, groups=tuple(groups), incidents=(new, *m.incidents))
 
 

@@ -21,7 +21,7 @@ async def test_headers_types_and_etag(rendered: Rendered) -> None:
             assert r.headers["Content-Type"].startswith("text/html")
             assert r.headers["Content-Security-Policy"] == CSP
             assert r.headers["X-Content-Type-Options"] == "nosniff"
-            assert r.headers["Cache-Control"] == "public, max-age=30"
+            assert r.headers["Cache-Control"] == "public, no-cache"
             etag = r.headers["ETag"]
             assert "<html lang=\"en\"" in await r.text()
         async with http.get(url, headers={"If-None-Match": etag}) as r:
