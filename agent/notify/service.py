@@ -51,6 +51,8 @@ class Notifier:
         self.deliverer = Deliverer(config, outbox, clock)
         self.queued = 0
         """Notices committed to the outbox since start."""
+        self.idle = asyncio.Event()
+        """Set while the loop waits for its next pass (tests with a fake clock advance time only then)."""
 
     # --- inputs -------------------------------------------------------------------------------------------
 
@@ -96,9 +98,12 @@ class Notifier:
     async def _sleep(self, seconds: float) -> None:
         waiter = asyncio.ensure_future(self._wake.wait())
         tick = asyncio.ensure_future(self.clock.sleep(seconds))
+        await asyncio.sleep(0)  # let the clock register the sleeper before anyone sees us idle
+        self.idle.set()
         try:
             await asyncio.wait({waiter, tick}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.idle.clear()
             waiter.cancel()
             tick.cancel()
 
