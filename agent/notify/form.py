@@ -8,6 +8,7 @@ SQLite call runs in a worker thread; bodies are capped; per-client and per-addre
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections import deque
@@ -89,10 +90,10 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
     known = {c.id for c in ctx.components}
 
     def page(lang: str, status: int = 200, **values: Any) -> web.Response:
+        defaults = {"action": "subscribe", "show_form": False, "message": "", "unsubscribe_token": ""}
         html = env.get_template("subscribe.html").render(
             lang=lang, w=lambda key, **v: word(lang, key, **v), page=ctx.page, top="../",
-            action="subscribe", components=ctx.components, show_form=False, message="", unsubscribe_token="",
-            **values)
+            components=ctx.components, **(defaults | values))
         return web.Response(text=html, status=status, content_type="text/html", headers={
             "Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store", "X-Frame-Options": "DENY"})
@@ -117,21 +118,21 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
             return page(lang, 400, message=word(lang, "form.email") + ": invalid", show_form=True)
         if len(chosen) > len(known) or any(c not in known for c in chosen):
             return page(lang, 400, message=word(lang, "form.components") + ": invalid", show_form=True)
-        await request.app.loop.run_in_executor(None, _request, ctx, email, lang, sorted(set(chosen)))
+        await asyncio.to_thread(_request, ctx, email, lang, sorted(set(chosen)))
         # The same answer whether the address was new, known, or over its own limit: no enumeration.
         return page(lang, message=word(lang, "form.sent", email=email))
 
     async def confirm(request: web.Request) -> web.Response:
         token = request.query.get("token", "")[:200]
         now = ctx.notifier.clock.now()
-        sub = await request.app.loop.run_in_executor(None, ctx.store.confirm, token, now) if token else None
+        sub = await asyncio.to_thread(ctx.store.confirm, token, now) if token else None
         if sub is None:
             return page("en", 404, message=word("en", "form.bad_token"))
         return page(sub.lang, message=word(sub.lang, "form.confirmed", page=ctx.page))
 
     async def unsubscribe_page(request: web.Request) -> web.Response:
         token = request.query.get("token", "")[:200]
-        sub = await request.app.loop.run_in_executor(None, ctx.store.by_unsub_token, token) if token else None
+        sub = await asyncio.to_thread(ctx.store.by_unsub_token, token) if token else None
         if sub is None:
             return page("en", 404, message=word("en", "form.bad_token"))
         return page(sub.lang, message=word(sub.lang, "form.unsubscribe_confirm", email=sub.email, page=ctx.page),
@@ -141,7 +142,7 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         # RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the URL (token in the query).
         form = await request.post()
         token = (request.query.get("token") or str(form.get("token", "")))[:200]
-        email = await request.app.loop.run_in_executor(None, _unsubscribe, ctx, token) if token else None
+        email = await asyncio.to_thread(_unsubscribe, ctx, token) if token else None
         if email is None:
             return page("en", 404, message=word("en", "form.bad_token"))
         return page("en", message=word("en", "form.unsubscribed", email=email))

@@ -26,12 +26,12 @@ SECRET = "s3cret-for-the-hmac-key"
 
 
 def config(tmp: Path, smtp_port: int, webhook_port: int | None = None, *, extra: str = "",
-           retry_min: str = "200ms", retry_max: str = "1s") -> Config:
+           retry_min: str = "200ms", retry_max: str = "1s", top: str = "", site: str = "") -> Config:
     """An agent config with a page, two components and notify: (SMTP, subscriptions, maybe a webhook)."""
     hook = (f"  webhooks: [{{id: ops, url: 'http://{LOOPBACK}:{webhook_port}/hook', secret: {SECRET}}}]\n"
             if webhook_port else "")
-    text = f"""
-site: {{out: {tmp}/site, incidents: {tmp}/incidents, base_url: "https://status.example.com/"}}
+    text = f"""{top}
+site: {{out: {tmp}/site, incidents: {tmp}/incidents, base_url: "https://status.example.com/"{site}}}
 history: {{path: {tmp}/history.db}}
 components:
   - {{id: core, name: Core call processing, tier: core}}
