@@ -25,9 +25,14 @@ from tests.peers.base import LOOPBACK, free_port
 SECRET = "s3cret-for-the-hmac-key"
 
 
-def config(tmp: Path, smtp_port: int, webhook_port: int | None = None, *, extra: str = "",
-           retry_min: str = "200ms", retry_max: str = "1s", top: str = "", site: str = "") -> Config:
+def config(tmp: Path, smtp_port: int, webhook_port: int | None = None, **kw: str) -> Config:
     """An agent config with a page, two components and notify: (SMTP, subscriptions, maybe a webhook)."""
+    return load_config_text(config_text(tmp, smtp_port, webhook_port, **kw))
+
+
+def config_text(tmp: Path, smtp_port: int, webhook_port: int | None = None, *, extra: str = "",
+                retry_min: str = "200ms", retry_max: str = "1s", top: str = "", site: str = "") -> str:
+    """The YAML of `config()`."""
     hook = (f"  webhooks: [{{id: ops, url: 'http://{LOOPBACK}:{webhook_port}/hook', secret: {SECRET}}}]\n"
             if webhook_port else "")
     text = f"""{top}
@@ -45,7 +50,7 @@ notify:
   subscriptions: {{database: {tmp}/private/subscribers.db, public_url: "https://status.example.com/"}}
 {hook}{extra}"""
     (tmp / "incidents").mkdir(exist_ok=True)
-    return load_config_text(text)
+    return text
 
 
 def notify_parts(cfg: Config, clock: Clock) -> tuple[NotifyParts, StatusSite]:
