@@ -165,15 +165,36 @@ class NoticeOutbox:
     def rows(self, limit: int = 200) -> list[NoticeRow]:
         """The newest notices with their delivery counts."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT n.id, n.kind, n.due, n.queued, "
-                "sum(d.state = 'pending'), sum(d.state = 'sent'), sum(d.state = 'failed') "
-                "FROM notices n LEFT JOIN deliveries d ON d.notice = n.id "
-                "GROUP BY n.id ORDER BY n.due DESC LIMIT ?", (limit,)).fetchall()
-        return [NoticeRow(i, k, datetime.fromisoformat(d), datetime.fromisoformat(q), int(p or 0), int(s or 0),
-                          int(f or 0)) for i, k, d, q, p, s, f in rows]
+            return _rows(self._conn, limit)
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
             self._conn.close()
+
+
+def read_rows(path: Path, limit: int = 200) -> tuple[datetime | None, list[NoticeRow]]:
+    """(since, newest notices) of an outbox, opened read-only (the agent may be running); empty if none."""
+    if not path.is_file():
+        return None, []
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise NoticeOutboxError(f"cannot read notice outbox {path}: {exc}") from None
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'since'").fetchone()
+        return (datetime.fromisoformat(row[0]) if row else None), _rows(conn, limit)
+    except sqlite3.Error as exc:
+        raise NoticeOutboxError(f"cannot read notice outbox {path}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _rows(conn: sqlite3.Connection, limit: int) -> list[NoticeRow]:
+    rows = conn.execute(
+        "SELECT n.id, n.kind, n.due, n.queued, "
+        "sum(d.state = 'pending'), sum(d.state = 'sent'), sum(d.state = 'failed') "
+        "FROM notices n LEFT JOIN deliveries d ON d.notice = n.id "
+        "GROUP BY n.id ORDER BY n.due DESC LIMIT ?", (limit,)).fetchall()
+    return [NoticeRow(i, k, datetime.fromisoformat(d), datetime.fromisoformat(q), int(p or 0), int(s or 0),
+                      int(f or 0)) for i, k, d, q, p, s, f in rows]

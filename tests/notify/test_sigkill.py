@@ -3,6 +3,7 @@ restart only that message arrives a second time, with the same Message-ID (the d
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -78,3 +79,13 @@ def test_sigkill_between_send_and_commit_resends_only_the_message_in_flight(tmp_
     assert len(counts) == len(SUBSCRIBERS), log.read_text()[-3000:]
     assert {i for i, c in counts.items() if c > 1} == set(killed)  # only the message in flight, once more
     assert counts[killed[0]] == 2
+    # `dialtone notices list` shows it sent to all ten, and the standard window's notices still to come.
+    out = subprocess.run([sys.executable, "-m", "agent", "notices", "list", "-c", str(cfg_path), "--json"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    listed = json.loads(out.stdout)
+    assert [(r["kind"], r["sent"], r["pending"]) for r in listed["outbox"]] == [("incident.opened", 10, 0)]
+    upcoming = [u for u in listed["upcoming"] if u["kind"] == "maintenance.scheduled"]
+    assert upcoming and all(u["id"].startswith("mnt-standard-") for u in upcoming)
+    first = datetime.fromisoformat(upcoming[0]["due"])
+    start = datetime.strptime(upcoming[0]["id"].split("-")[2], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    assert start - first == timedelta(days=7)
