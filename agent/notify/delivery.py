@@ -11,14 +11,14 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.policy import SMTP
 
 import aiohttp
 
 from agent.clock import Clock
 from agent.notify import webhook
 from agent.notify.config import NotifyConfig
-from agent.notify.mail import confirm_mail, notice_mail
+from agent.notify.mail import NoticeMailer, confirm_mail
 from agent.notify.outbox import Delivery, NoticeOutbox
 from agent.notify.smtp import SmtpUnavailable, send_batch
 
@@ -36,6 +36,8 @@ class Deliverer:
         self.outbox = outbox
         self.clock = clock
         self.session: aiohttp.ClientSession | None = None
+        public = config.subscriptions.public_url if config.subscriptions else ""
+        self.mailer = NoticeMailer(sender=config.sender or "", public_url=public, domain=config.domain)
         self.sent: Counter[str] = Counter()
         """Deliveries accepted, by channel."""
         self.failures: Counter[str] = Counter()
@@ -66,16 +68,15 @@ class Deliverer:
                 return
             now = self.clock.now()
 
-    def _mail(self, d: Delivery, now: datetime) -> EmailMessage:
+    def _mail(self, d: Delivery, now: datetime) -> bytes:
         c = self.config
         assert c.sender is not None
         if d.notice.kind == "subscription.confirm":
             data = d.notice.data
             return confirm_mail(d.recipient.target, d.recipient.lang, data["link"], sender=c.sender,
                                 page=data["page"], domain=c.domain, hours=data["hours"], now=now,
-                                nonce=d.notice.id)
-        public = c.subscriptions.public_url if c.subscriptions else ""
-        return notice_mail(d.notice, d.recipient, sender=c.sender, public_url=public, domain=c.domain, now=now)
+                                nonce=d.notice.id).as_bytes(policy=SMTP)
+        return self.mailer.build(d.notice, d.recipient, now)
 
     def _email_batch(self, now: datetime) -> bool:
         """Blocking: send one batch; True when a full batch went and more may be waiting."""
@@ -84,7 +85,7 @@ class Deliverer:
         if not batch:
             return False
         by_id = {d.id: d for d in batch}
-        messages = [(d.id, self._mail(d, now)) for d in batch]
+        messages = [(d.id, d.recipient.target, self._mail(d, now)) for d in batch]
         done: set[int] = set()
 
         def sent(did: int) -> None:
@@ -97,7 +98,7 @@ class Deliverer:
             done.add(did)
 
         try:
-            send_batch(self.config.smtp, messages, sent, refused)
+            send_batch(self.config.smtp, messages, self.config.sender or "", sent, refused)
         except SmtpUnavailable as exc:
             for d in batch:
                 if d.id not in done:

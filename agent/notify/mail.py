@@ -6,8 +6,11 @@ agent.notify.outbox) carries the same Message-ID as the first, and a receiver ca
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
@@ -75,28 +78,72 @@ def _try(loc: Locale, key: str, **values: object) -> str:
         return ""
 
 
-def notice_mail(notice: Notice, to: Recipient, *, sender: str, public_url: str, domain: str,
-                now: datetime) -> EmailMessage:
-    """The mail telling `to` about `notice`."""
-    values = _fill(notice, to.lang)
-    unsub = unsubscribe_url(public_url, to.token)
-    values["unsubscribe"] = unsub
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to.target
-    msg["Subject"] = f"[{values['page']}] {values['heading']}: {values['title']}"
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id(notice.id, to.target, domain)
-    msg["List-Unsubscribe"] = f"<{unsub}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Dialtone-Notice"] = notice.id
-    msg.set_content(_env(False).get_template("notice.txt").render(values))
-    msg.add_alternative(_env(True).get_template("notice.html").render(values), subtype="html")
-    if values["ics"]:
-        msg.add_attachment(occurrence_ics(notice, domain, now), maintype="text", subtype="calendar",
-                           filename=f"{notice.ref}.ics", params={"method": "PUBLISH"})
-    return msg
+_UNSUB = "@@DIALTONE-UNSUBSCRIBE@@"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    subject: str
+    text: str
+    html: str
+    ics: bytes | None
+
+
+class NoticeMailer:
+    """Builds notice mails: each (notice, language) is rendered once, and each recipient's copy is then
+    assembled with a few C-speed operations (replace, base64), so 10,000 mails cost little CPU, leaving the
+    GIL to the event loop."""
+
+    def __init__(self, *, sender: str, public_url: str, domain: str) -> None:
+        self.sender, self.public_url, self.domain = sender, public_url, domain
+        self._cache: dict[tuple[str, str], _Rendered] = {}
+
+    def build(self, notice: Notice, to: Recipient, now: datetime) -> bytes:
+        """The mail telling `to` about `notice`, as the bytes handed to SMTP (CRLF line ends)."""
+        r = self._rendered(notice, to.lang, now)
+        unsub = unsubscribe_url(self.public_url, to.token)
+        boundary = f"==dialtone-{hashlib.sha256(f'{notice.id}|{to.target}'.encode()).hexdigest()[:24]}"
+        alt = f"{boundary}-alt" if r.ics else boundary
+        head = [
+            f"From: {self.sender}", f"To: {to.target}", f"Subject: {r.subject}", f"Date: {format_datetime(now)}",
+            f"Message-ID: {message_id(notice.id, to.target, self.domain)}", f"List-Unsubscribe: <{unsub}>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click", "Auto-Submitted: auto-generated",
+            f"X-Dialtone-Notice: {notice.id}", "MIME-Version: 1.0",
+            f'Content-Type: multipart/{"mixed" if r.ics else "alternative"}; boundary="{boundary}"', "",
+        ]
+        out = ["\r\n".join(head).encode()]
+        if r.ics:
+            out.append(f'\r\n--{boundary}\r\nContent-Type: multipart/alternative; boundary="{alt}"\r\n'.encode())
+        for subtype, body in (("plain", r.text), ("html", r.html)):
+            out.append(_part(alt, f'text/{subtype}; charset="utf-8"', body.replace(_UNSUB, unsub).encode()))
+        out.append(f"\r\n--{alt}--\r\n".encode())
+        if r.ics:
+            name = f"{notice.ref}.ics"
+            out.append(_part(boundary, "text/calendar; charset=\"utf-8\"; method=PUBLISH", r.ics,
+                             f'Content-Disposition: attachment; filename="{name}"\r\n'))
+            out.append(f"\r\n--{boundary}--\r\n".encode())
+        return b"".join(out)
+
+    def _rendered(self, notice: Notice, lang: str, now: datetime) -> _Rendered:
+        found = self._cache.get((notice.id, lang))
+        if found is None:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            values = _fill(notice, lang) | {"unsubscribe": _UNSUB}
+            subject = f"[{values['page']}] {values['heading']}: {values['title']}"
+            found = _Rendered(
+                Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n"),
+                _env(False).get_template("notice.txt").render(values),
+                _env(True).get_template("notice.html").render(values),
+                occurrence_ics(notice, self.domain, now) if values["ics"] else None)
+            self._cache[(notice.id, lang)] = found
+        return found
+
+
+def _part(boundary: str, content_type: str, body: bytes, extra: str = "") -> bytes:
+    """One base64 MIME part (base64 keeps every line short whatever the text)."""
+    head = f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n{extra}\r\n"
+    return head.encode() + base64.encodebytes(body).replace(b"\n", b"\r\n")
 
 
 def confirm_mail(address: str, lang: str, link: str, *, sender: str, page: str, domain: str, hours: int,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
-from email.message import EmailMessage
 
 from agent.notify.config import SmtpConfig
 
@@ -26,10 +25,10 @@ def _connect(c: SmtpConfig, context: ssl.SSLContext | None) -> smtplib.SMTP:
     return conn
 
 
-def send_batch(c: SmtpConfig, messages: Sequence[tuple[int, EmailMessage]],
+def send_batch(c: SmtpConfig, messages: Sequence[tuple[int, str, bytes]], sender: str,
                on_sent: Callable[[int], None], on_refused: Callable[[int, str, bool], None],
                context: ssl.SSLContext | None = None) -> int:
-    """Send each message over one connection; call `on_sent(id)` right after each is accepted.
+    """Send each (id, recipient, bytes) over one connection; call `on_sent(id)` right after each is accepted.
 
     A recipient refused with a 5xx is reported permanent (`on_refused(id, why, True)`), a 4xx temporary.
     A connection failure raises SmtpUnavailable after the messages already accepted were reported.
@@ -40,9 +39,9 @@ def send_batch(c: SmtpConfig, messages: Sequence[tuple[int, EmailMessage]],
     except (OSError, smtplib.SMTPException) as exc:
         raise SmtpUnavailable(f"{c.host}:{c.port}: {exc}") from None
     try:
-        for delivery_id, msg in messages:
+        for delivery_id, to, msg in messages:
             try:
-                conn.send_message(msg)
+                conn.sendmail(sender, [to], msg)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, why = next(iter(exc.recipients.values()))
                 on_refused(delivery_id, f"{code} {_text(why)}", code >= 500)
