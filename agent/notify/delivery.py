@@ -1,8 +1,8 @@
 """Delivering due outbox rows over their channel, with exponential backoff between failed attempts.
 
-E-mail goes in batches over one SMTP connection in a worker thread; each accepted message is committed at
-once (the at-least-once window is one message). Webhooks are POSTed from the event loop with aiohttp
-(bounded concurrency); Apprise's blocking clients run in worker threads.
+E-mail goes in batches over one SMTP connection in a child process (agent.notify.mailproc); each accepted
+message is committed at once (the at-least-once window is one message). Webhooks are POSTed from the event
+loop with aiohttp (bounded concurrency); Apprise's blocking clients run in worker threads.
 """
 
 from __future__ import annotations
@@ -10,21 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from datetime import datetime, timedelta
-from email.policy import SMTP
+from datetime import datetime
 
 import aiohttp
 
 from agent.clock import Clock
 from agent.notify import webhook
 from agent.notify.config import NotifyConfig
-from agent.notify.mail import NoticeMailer, confirm_mail
+from agent.notify.mailproc import MailProcess, retry_at
 from agent.notify.outbox import Delivery, NoticeOutbox
-from agent.notify.smtp import SmtpUnavailable, send_batch
 
 log = logging.getLogger("dialtone.notify")
 
-EMAIL_BATCH = 500
 WEBHOOK_CONCURRENCY = 8
 
 
@@ -36,8 +33,7 @@ class Deliverer:
         self.outbox = outbox
         self.clock = clock
         self.session: aiohttp.ClientSession | None = None
-        public = config.subscriptions.public_url if config.subscriptions else ""
-        self.mailer = NoticeMailer(sender=config.sender or "", public_url=public, domain=config.domain)
+        self.mail = MailProcess(config)
         self.sent: Counter[str] = Counter()
         """Deliveries accepted, by channel."""
         self.failures: Counter[str] = Counter()
@@ -49,10 +45,8 @@ class Deliverer:
 
     def _backoff(self, d: Delivery, now: datetime, error: str, permanent: bool = False) -> None:
         """Blocking: schedule the next attempt, or give up (permanent refusal, or too old)."""
-        c = self.config
-        delay = min(c.retry_max, c.retry_min * 2 ** min(d.attempts, 30))
-        give_up = permanent or (now - d.notice.due).total_seconds() > c.give_up_after
-        self.outbox.retry(d.id, error, now + timedelta(seconds=delay), give_up)
+        at, give_up = retry_at(self.config, d, now, permanent)
+        self.outbox.retry(d.id, error, at, give_up)
         self.failures[d.recipient.channel] += 1
         log.warning("notice %s to %s %s failed (attempt %d): %s%s", d.notice.id, d.recipient.channel,
                     d.recipient.target, d.attempts + 1, error, "; giving up" if give_up else "")
@@ -63,48 +57,12 @@ class Deliverer:
         if self.config.smtp is None or self.config.sender is None:
             return
         while True:
-            more = await asyncio.to_thread(self._email_batch, now)
+            sent, failed, more = await self.mail.batch(now)
+            self.sent["email"] += sent
+            self.failures["email"] += failed
             if not more:
                 return
             now = self.clock.now()
-
-    def _mail(self, d: Delivery, now: datetime) -> bytes:
-        c = self.config
-        assert c.sender is not None
-        if d.notice.kind == "subscription.confirm":
-            data = d.notice.data
-            return confirm_mail(d.recipient.target, d.recipient.lang, data["link"], sender=c.sender,
-                                page=data["page"], domain=c.domain, hours=data["hours"], now=now,
-                                nonce=d.notice.id).as_bytes(policy=SMTP)
-        return self.mailer.build(d.notice, d.recipient, now)
-
-    def _email_batch(self, now: datetime) -> bool:
-        """Blocking: send one batch; True when a full batch went and more may be waiting."""
-        assert self.config.smtp is not None
-        batch = self.outbox.due(now, EMAIL_BATCH, "email")
-        if not batch:
-            return False
-        by_id = {d.id: d for d in batch}
-        messages = [(d.id, d.recipient.target, self._mail(d, now)) for d in batch]
-        done: set[int] = set()
-
-        def sent(did: int) -> None:
-            self.outbox.sent(did, self.clock.now())
-            self.sent["email"] += 1
-            done.add(did)
-
-        def refused(did: int, why: str, permanent: bool) -> None:
-            self._backoff(by_id[did], now, why, permanent)
-            done.add(did)
-
-        try:
-            send_batch(self.config.smtp, messages, self.config.sender or "", sent, refused)
-        except SmtpUnavailable as exc:
-            for d in batch:
-                if d.id not in done:
-                    self._backoff(d, now, str(exc))
-            return False
-        return len(batch) == EMAIL_BATCH
 
     # --- webhooks -----------------------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ class Notifier:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+        await self.deliverer.mail.close()
 
     async def _run(self) -> None:
         while True:
