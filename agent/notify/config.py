@@ -27,7 +27,13 @@ class SmtpConfig(ConfigModel):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
+    ca_file: Path | None = Field(default=None, description="CA of a private relay (default: the system CAs)")
     timeout: Duration = Field(default=30.0, gt=0, le=300)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca(cls, v: Path | None) -> Path | None:
+        return None if v is None else _relative(v)
 
     @model_validator(mode="after")
     def _credentials(self) -> SmtpConfig:

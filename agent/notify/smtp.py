@@ -35,7 +35,7 @@ def send_batch(c: SmtpConfig, messages: Sequence[tuple[int, str, bytes]], sender
     """
     sent = 0
     try:
-        conn = _connect(c, context or ssl.create_default_context())
+        conn = _connect(c, context or ssl.create_default_context(cafile=c.ca_file))
     except (OSError, smtplib.SMTPException) as exc:
         raise SmtpUnavailable(f"{c.host}:{c.port}: {exc}") from None
     try:

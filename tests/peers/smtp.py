@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ssl
 import threading
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -36,8 +37,11 @@ class _Handler:
 class SmtpServer:
     """aiosmtpd on a fixed free port; `messages` keeps what it accepted across stop/start."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, starttls: ssl.SSLContext | None = None,
+                 implicit_tls: ssl.SSLContext | None = None, auth: tuple[str, str] | None = None) -> None:
         self.port = port or free_port()
+        self.starttls, self.implicit_tls, self.auth = starttls, implicit_tls, auth
+        self.logins: list[str] = []
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.lock = threading.Lock()
@@ -46,9 +50,26 @@ class SmtpServer:
 
     def start(self) -> SmtpServer:
         """Listen (again) on the same port."""
-        self._controller = Controller(_Handler(self), hostname=LOOPBACK, port=self.port, ready_timeout=10)
+        kw: dict[str, Any] = {}
+        if self.starttls is not None:
+            kw |= {"tls_context": self.starttls, "require_starttls": True}
+        if self.implicit_tls is not None:
+            kw |= {"ssl_context": self.implicit_tls, "server_hostname": LOOPBACK}
+        if self.auth is not None:
+            kw |= {"authenticator": self._authenticate, "auth_required": True,
+                   # aiosmtpd only knows of STARTTLS; with implicit TLS the whole session is encrypted anyway
+                   "auth_require_tls": self.starttls is not None}
+        self._controller = Controller(_Handler(self), hostname=LOOPBACK, port=self.port, ready_timeout=10, **kw)
         self._controller.start()
         return self
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(data, LoginPassword) and self.auth == (data.login.decode(), data.password.decode())
+        if ok:
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok, handled=False)
 
     def stop(self) -> None:
         """Stop listening (connections are refused until start())."""
