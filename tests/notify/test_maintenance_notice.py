@@ -56,7 +56,20 @@ async def test_standard_notice_exactly_seven_days_before_across_dst(tmp_path: Pa
         doc = hook.received[0]
         assert doc["meta"]["kind"] == "maintenance.scheduled"
         assert doc["scheduled_maintenance"]["scheduled_for"].startswith("2027-03-20T04:00:00")
-        assert hook.rejected == 0
+        # Then the reminder (24 h before), the start and the end, each at its instant.
+        for step, due in (("reminder", WINDOW_START - timedelta(hours=24)), ("started", WINDOW_START),
+                          ("completed", WINDOW_START + timedelta(hours=6))):
+            nid = f"mnt-standard-20270320T0400Z-{step}"
+            await clock.advance((due - clock.now()).total_seconds() - 1)
+            await asyncio.wait_for(n.idle.wait(), 15)
+            assert nid not in {r.id for r in n.outbox.rows()}
+            await clock.advance(1)
+            await _until(lambda nid=nid: nid in {r.id for r in n.outbox.rows()})  # type: ignore[misc]
+            assert next(r for r in n.outbox.rows() if r.id == nid).queued == due
+        await _until(lambda: len(hook.received) == 4 and len(smtp.to("ops@customer.example")) == 4)
+        assert [d["scheduled_maintenance"]["status"] for d in hook.received] == [
+            "scheduled", "scheduled", "in_progress", "completed"]
+        assert hook.rejected == 0 and len(set(smtp.ids())) == 4
     finally:
         await n.aclose()
         await hook.stop()
