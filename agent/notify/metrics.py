@@ -1,4 +1,5 @@
-"""The notifier's metrics, built at scrape time from its counters and the outbox (read in the scrape thread)."""
+"""The notifier's metrics, built at scrape time from counters and the counts its last pass cached: a scrape
+runs on the event loop, so it must not read SQLite."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class NotifyCollector:
         """Yield the metric families."""
         n = self.notifier
         state = GaugeMetricFamily("dialtone_notify_deliveries", "Outbox deliveries by state.", labels=["state"])
-        counts = n.outbox.counts()
+        counts = n.stats["deliveries"]
         for s in ("pending", "sent", "failed", "cancelled"):
             state.add_metric([s], counts.get(s, 0))
         yield state
@@ -37,7 +38,7 @@ class NotifyCollector:
         if n.subscribers is not None:
             subs = GaugeMetricFamily("dialtone_notify_subscribers", "E-mail subscribers by state.",
                                      labels=["state"])
-            by = n.subscribers.count()
+            by = n.stats["subscribers"]
             for s in ("confirmed", "pending"):
                 subs.add_metric([s], by.get(s, 0))
             yield subs

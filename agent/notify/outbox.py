@@ -156,6 +156,14 @@ class NoticeOutbox:
                                      "AND channel = ? AND target = ?", (channel, target))
         return int(cur.rowcount)
 
+    def prune(self, before: datetime) -> int:
+        """Forget finished deliveries of notices queued before `before`; notices stay (they are the dedup)."""
+        with self._lock:
+            cur = self._conn.execute(
+                "DELETE FROM deliveries WHERE state != 'pending' AND notice IN "
+                "(SELECT id FROM notices WHERE queued < ?)", (before.astimezone(UTC).isoformat(),))
+        return int(cur.rowcount)
+
     def counts(self) -> dict[str, int]:
         """Deliveries by state (for the metrics)."""
         with self._lock:

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -30,6 +30,8 @@ log = logging.getLogger("dialtone.notify")
 
 POLL = 60.0
 """Seconds between passes when nothing else wakes the loop."""
+KEEP = timedelta(days=30)
+"""Finished deliveries are kept this long (for `dialtone notices list`); notice ids are kept for good."""
 
 
 class Notifier:
@@ -46,11 +48,14 @@ class Notifier:
         self._model_lock = threading.Lock()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pruned = datetime.min.replace(tzinfo=UTC)
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.deliverer = Deliverer(config, outbox, clock)
         self.queued = 0
         """Notices committed to the outbox since start."""
+        self.stats: dict[str, dict[str, int]] = {"deliveries": {}, "subscribers": {}}
+        """Outbox and subscriber counts as of the last pass (the metrics read these: no SQLite in a scrape)."""
         self.idle = asyncio.Event()
         """Set while the loop waits for its next pass (tests with a fake clock advance time only then)."""
 
@@ -92,6 +97,7 @@ class Notifier:
             try:
                 await asyncio.to_thread(self.plan, now)
                 await self.deliverer.deliver_due(now)
+                await asyncio.to_thread(self._housekeeping, self.clock.now())
             except Exception:  # a failing pass must not stop notices for good: the next pass retries
                 log.exception("notify pass failed")
             await self._sleep(await asyncio.to_thread(self._next_wake, self.clock.now()))
@@ -107,6 +113,14 @@ class Notifier:
             self.idle.clear()
             waiter.cancel()
             tick.cancel()
+
+    def _housekeeping(self, now: datetime) -> None:
+        """Refresh the counts the metrics show; forget finished deliveries after KEEP."""
+        if now - self._pruned > timedelta(hours=1):
+            self.outbox.prune(now - KEEP)
+            self._pruned = now
+        subs = self.subscribers.count() if self.subscribers is not None else {}
+        self.stats = {"deliveries": self.outbox.counts(), "subscribers": subs}
 
     def _next_wake(self, now: datetime) -> float:
         """Seconds until the next notice or retry falls due (at most POLL)."""

@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
 from agent.app import Agent
 from tests.notify.helpers import WebhookReceiver, config
 from tests.peers.base import LOOPBACK, free_port
@@ -37,7 +40,8 @@ async def test_automatic_outage_opened_and_resolved_reach_subscribers_once(tmp_p
     server = listener(port)
     target = (f"targets: [{{id: core-tcp, component: core, kind: tcp, interval: 200ms, timeout: 150ms,"
               f" tcp: {{address: '{LOOPBACK}:{port}'}}}}]\n")
-    cfg = config(tmp_path, smtp.port, hook.port, top=f"listen: {LOOPBACK}:{free_port()}\n{target}",
+    metrics_port = free_port()
+    cfg = config(tmp_path, smtp.port, hook.port, top=f"listen: {LOOPBACK}:{metrics_port}\n{target}",
                  site=f", listen: '{LOOPBACK}:{free_port()}', render_interval: 1h")
     assert cfg.notify is not None
     agent = Agent(cfg)
@@ -51,6 +55,8 @@ async def test_automatic_outage_opened_and_resolved_reach_subscribers_once(tmp_p
         server = listener(port)
         await until(lambda: len(smtp.to("noc@customer.example")) >= 2)
         await asyncio.sleep(1.0)
+        async with aiohttp.ClientSession() as http, http.get(f"http://{LOOPBACK}:{metrics_port}/metrics") as r:
+            exposition = await r.text()
     finally:
         await agent.stop()
         await hook.stop()
@@ -62,6 +68,13 @@ async def test_automatic_outage_opened_and_resolved_reach_subscribers_once(tmp_p
     assert "Resolved" in str(mails[1]["Subject"])
     assert [d["meta"]["kind"] for d in hook.received] == ["incident.opened", "incident.resolved"]
     assert hook.received[0]["incident"]["components"][0]["id"] == "core"
+    # The agent's own /metrics, parsed by prometheus_client's parser.
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for fam in text_string_to_metric_families(exposition) for s in fam.samples}
+    assert samples[("dialtone_notify_sent_total", (("channel", "email"),))] == 2
+    assert samples[("dialtone_notify_sent_total", (("channel", "webhook"),))] == 2
+    assert samples[("dialtone_notify_deliveries", (("state", "sent"),))] == 4
+    assert samples[("dialtone_notify_subscribers", (("state", "confirmed"),))] == 1
 
 
 def subscribe_store(agent: Agent, email: str) -> None:
