@@ -1,7 +1,7 @@
 """The subscription endpoints beside the page: subscribe (POST), confirm, and RFC 8058 one-click unsubscribe.
 
 Routes (under the page's listener; a reverse proxy in front of a statically hosted site forwards
-`/notify/` here): GET/POST /notify/subscribe, GET /notify/confirm?token=, GET/POST /notify/unsubscribe.
+`/notify/` here): GET/POST /notify/subscribe, GET/POST /notify/confirm?token=, GET/POST /notify/unsubscribe.
 Every answer to a subscription is the same whether or not the address is known (no enumeration); every
 SQLite call runs in a worker thread; bodies are capped; per-client and per-address limits refuse floods.
 """
@@ -90,7 +90,7 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
     known = {c.id for c in ctx.components}
 
     def page(lang: str, status: int = 200, **values: Any) -> web.Response:
-        defaults = {"action": "subscribe", "show_form": False, "message": "", "unsubscribe_token": ""}
+        defaults = {"action": "subscribe", "show_form": False, "message": "", "button": ""}
         html = env.get_template("subscribe.html").render(
             lang=lang, w=lambda key, **v: word(lang, key, **v), page=ctx.page, top="../",
             components=ctx.components, **(defaults | values))
@@ -122,6 +122,15 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         # The same answer whether the address was new, known, or over its own limit: no enumeration.
         return page(lang, message=word(lang, "form.sent", email=email))
 
+    async def confirm_page(request: web.Request) -> web.Response:
+        # GET only asks: mail scanners open links, and must not confirm on the subscriber's behalf.
+        token = request.query.get("token", "")[:200]
+        sub = await asyncio.to_thread(ctx.store.awaiting, token, ctx.notifier.clock.now()) if token else None
+        if sub is None:
+            return page("en", 404, message=word("en", "form.bad_token"))
+        return page(sub.lang, message=word(sub.lang, "form.confirm_prompt", page=ctx.page, email=sub.email),
+                    button=word(sub.lang, "form.confirm_button"), action=f"confirm?token={quote(token)}")
+
     async def confirm(request: web.Request) -> web.Response:
         token = request.query.get("token", "")[:200]
         now = ctx.notifier.clock.now()
@@ -136,7 +145,7 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         if sub is None:
             return page("en", 404, message=word("en", "form.bad_token"))
         return page(sub.lang, message=word(sub.lang, "form.unsubscribe_confirm", email=sub.email, page=ctx.page),
-                    unsubscribe_token=token, action=f"unsubscribe?token={quote(token)}")
+                    button=word(sub.lang, "unsubscribe"), action=f"unsubscribe?token={quote(token)}")
 
     async def unsubscribe(request: web.Request) -> web.Response:
         # RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the URL (token in the query).
@@ -148,7 +157,8 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         return page("en", message=word("en", "form.unsubscribed", email=email))
 
     return [web.get("/notify/subscribe", show), web.post("/notify/subscribe", subscribe),
-            web.get("/notify/confirm", confirm), web.get("/notify/unsubscribe", unsubscribe_page),
+            web.get("/notify/confirm", confirm_page), web.post("/notify/confirm", confirm),
+            web.get("/notify/unsubscribe", unsubscribe_page),
             web.post("/notify/unsubscribe", unsubscribe)]
 
 

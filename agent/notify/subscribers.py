@@ -90,6 +90,15 @@ class SubscriberStore:
             self._conn.execute("DELETE FROM confirm_sends WHERE at < ?", (now.timestamp() - 86400 * 7,))
         return token
 
+    def awaiting(self, token: str, now: datetime) -> Subscriber | None:
+        """The subscription `token` would confirm, without using it (None if unknown or expired)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT email, coalesce(pending_lang, lang), coalesce(pending_components, components), confirmed, "
+                "unsub_token FROM subscribers WHERE confirm_hash = ? AND confirm_expires >= ?",
+                (_hash(token), now.timestamp())).fetchone()
+        return None if row is None else _subscriber(row)
+
     def confirm(self, token: str, now: datetime) -> Subscriber | None:
         """Confirm the subscription `token` was issued for; None if unknown, used or expired."""
         with self._lock, self._conn:

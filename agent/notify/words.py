@@ -22,6 +22,7 @@ WORDS: dict[str, dict[str, str]] = {
         "form.unsubscribed": "You are unsubscribed: no more notices will be sent to {email}.",
         "form.unsubscribe_confirm": "Unsubscribe {email} from notices of {page}?",
         "form.bad_token": "This link is not valid (expired, already used or mistyped).",
+        "form.confirm_prompt": "Send notices of {page} to {email}?", "form.confirm_button": "Confirm",
     },
     "fr": {
         "incident.opened": "Nouvel incident", "incident.updated": "Mise à jour de l'incident",
@@ -42,6 +43,7 @@ WORDS: dict[str, dict[str, str]] = {
         "form.unsubscribed": "Vous êtes désabonné : plus aucun avis ne sera envoyé à {email}.",
         "form.unsubscribe_confirm": "Désabonner {email} des avis de {page}?",
         "form.bad_token": "Ce lien n'est pas valide (expiré, déjà utilisé ou mal copié).",
+        "form.confirm_prompt": "Envoyer les avis de {page} à {email}?", "form.confirm_button": "Confirmer",
     },
 }
 

@@ -82,9 +82,14 @@ async def test_double_opt_in_then_one_click_unsubscribe(running: Running, tmp_pa
     confirm = r.smtp.to("Ana@customer.example")[0]
     assert "Confirmez" in str(confirm["Subject"])
     link = link_in(confirm.get_content(), "confirm")
-    status, page = await r.get(link)
+    for _ in range(2):  # opening the link (a person, or a mail scanner) only asks
+        status, page = await r.get(link)
+        assert status == 200 and "Envoyer les avis" in page and 'method="post"' in page
+    status, page = await r.post(link, "", headers={"Content-Type": FORM})
     assert status == 200 and "Abonnement confirmé" in page
-    status, _ = await r.get(link)  # single use
+    status, _ = await r.post(link, "", headers={"Content-Type": FORM})  # single use
+    assert status == 404
+    status, _ = await r.get(link)
     assert status == 404
     # An incident on core is mailed to the confirmed subscriber, in French, with RFC 8058 headers.
     assert r.agent.notifier is not None
@@ -121,6 +126,8 @@ async def test_expired_token_is_refused(running: Running) -> None:
     store = r.agent.notifier.subscribers
     token = store.request("late@x.example", "en", [], r.agent.clock.now() - timedelta(days=2), 86400)
     status, page = await r.get(f"/notify/confirm?token={token}")
+    assert status == 404 and "not valid" in page
+    status, page = await r.post(f"/notify/confirm?token={token}", "", headers={"Content-Type": FORM})
     assert status == 404 and "not valid" in page
 
 
