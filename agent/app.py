@@ -320,8 +320,8 @@ class Agent:
             raise StartupError(str(exc)) from None
         self.notifier = parts.notifier
         await parts.notifier.start()
-        self._closers.append(parts.notifier.aclose)
         self._closers.extend(parts.closers)
+        self._closers.append(parts.notifier.aclose)  # closers run last-first: stop the loop, then its stores
         from agent.notify.metrics import NotifyCollector
 
         self.registry.register(NotifyCollector(parts.notifier))
