@@ -107,8 +107,7 @@ class ModelBuilder:
         start = _midnight(days[0], self.site.zone)
         intervals = self.history.status_intervals(c.id, start, now) if self.history is not None else []
         cells = component_days(intervals, days, self.site.zone, now, spans)
-        known = bool(intervals) and intervals[-1].end >= now  # else never probed, or not monitored now
-        status = intervals[-1].status if known else Status.OPERATIONAL
+        status = intervals[-1].status if intervals and intervals[-1].end >= now else Status.OPERATIONAL
         if self.calendar is not None and self.calendar.active(c.id, now) and not status.is_outage:
             status = Status.UNDER_MAINTENANCE
         return ComponentView(
@@ -124,7 +123,6 @@ class ModelBuilder:
             uptime_90=uptime(cells),
             sla_target=c.sla_target * 100,
             description=c.description,
-            known=known or status is Status.UNDER_MAINTENANCE,
         )
 
     def _maintenances(self, now: datetime, names: dict[str, str]) -> list[Maintenance]:

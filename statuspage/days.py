@@ -101,32 +101,25 @@ def _whole_day(day: date, status: Status | None, length: int) -> DayCell:
 
 
 def _cell(day: date, per: dict[Status, int], length: int, touching: tuple[tuple[str, str], ...]) -> DayCell:
-    down = per.get(Status.PARTIAL_OUTAGE, 0) + per.get(Status.MAJOR_OUTAGE, 0)
-    measured = down + per.get(Status.OPERATIONAL, 0) + per.get(Status.DEGRADED_PERFORMANCE, 0)
     return DayCell(
         day=day,
         status=max(per, key=lambda st: st.severity, default=None),
         up_minutes=round(per.get(Status.OPERATIONAL, 0) / _US_PER_MINUTE),
-        # Rounded up: an outage of a few seconds is "1 min", never "0 min" beside a red cell.
-        down_minutes=-(-down // _US_PER_MINUTE),
+        down_minutes=round((per.get(Status.PARTIAL_OUTAGE, 0) + per.get(Status.MAJOR_OUTAGE, 0)) / _US_PER_MINUTE),
         degraded_minutes=round(per.get(Status.DEGRADED_PERFORMANCE, 0) / _US_PER_MINUTE),
         maintenance_minutes=round(per.get(Status.UNDER_MAINTENANCE, 0) / _US_PER_MINUTE),
         nodata_minutes=round((length - sum(per.values())) / _US_PER_MINUTE),
         incidents=touching,
-        measured_us=measured,
-        down_us=down,
     )
 
 
 def uptime(cells: Sequence[DayCell]) -> float | None:
-    """Percent of monitored time (maintenance and no data excluded) not in outage; None if none monitored.
-
-    Exact (microseconds), not summed from rounded minutes: a 25 s outage is not 0 min of 2.
-    """
-    measured = sum(c.measured_us for c in cells)
+    """Percent of measured time (maintenance and missing data excluded) not in outage; None if none measured."""
+    down = sum(c.down_minutes for c in cells)
+    measured = sum(c.up_minutes + c.degraded_minutes + c.down_minutes for c in cells)
     if measured <= 0:
         return None
-    return 100.0 * (measured - sum(c.down_us for c in cells)) / measured
+    return 100.0 * (1 - down / measured)
 
 
 def incidents_by_day(model: StatusModel) -> list[tuple[date, list[Incident]]]:

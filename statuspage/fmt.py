@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,12 +10,6 @@ from statuspage import feeds
 from statuspage.i18n import Locale
 
 _DT_CACHE_LIMIT = 20_000
-
-
-def floor_to(value: float, digits: int) -> float:
-    """`value` cut down to `digits` decimals (the tiny epsilon keeps 99.95 from becoming 99.94 in binary)."""
-    scale = 10**digits
-    return math.floor(value * scale + 1e-7) / scale
 
 
 class Fmt:
@@ -66,9 +59,8 @@ class Fmt:
         return self.loc.duration(minutes)
 
     def pct(self, value: float | None, digits: int = 2) -> str:
-        """A percentage (value already in percent), cut, not rounded, to `digits`: 99.996 % reads 99.99 %, so a
-        short outage never shows as 100 % beside the day bar that shows it, nor a miss as the target met."""
-        return self.loc.percent(None if value is None else floor_to(value, digits), digits)
+        """A percentage (value already in percent)."""
+        return self.loc.percent(value, digits)
 
     def num(self, value: float) -> str:
         """A number with at most two decimals."""

@@ -50,10 +50,6 @@ class DayCell(NamedTuple):
     nodata_minutes: int = 0
     incidents: tuple[tuple[str, str], ...] = ()
     """(incident id, title) of incidents touching this component that day."""
-    measured_us: int = 0
-    """Exact monitored time outside maintenance (up, degraded or down), in microseconds: uptime's denominator."""
-    down_us: int = 0
-    """Exact time in partial or major outage, in microseconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +69,6 @@ class ComponentView:
     sla_target: float
     """SLA target in percent (e.g. 99.95)."""
     description: str = ""
-    known: bool = True
-    """False while nothing is known of its current status (never probed, or not monitored now)."""
 
 
 @dataclass(frozen=True, slots=True)
