@@ -24,7 +24,7 @@ from aiohttp import web
 import statuspage
 from agent.model import Component
 from agent.notify.config import SubscriptionsConfig
-from agent.notify.subscribers import SubscriberStore
+from agent.notify.subscribers import Subscriber, SubscriberStore
 from agent.notify.words import word
 
 MAX_BODY = 8192
@@ -151,10 +151,10 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         # RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the URL (token in the query).
         form = await request.post()
         token = (request.query.get("token") or str(form.get("token", "")))[:200]
-        email = await asyncio.to_thread(_unsubscribe, ctx, token) if token else None
-        if email is None:
+        sub = await asyncio.to_thread(_unsubscribe, ctx, token) if token else None
+        if sub is None:
             return page("en", 404, message=word("en", "form.bad_token"))
-        return page("en", message=word("en", "form.unsubscribed", email=email))
+        return page(sub.lang, message=word(sub.lang, "form.unsubscribed", email=sub.email))
 
     return [web.get("/notify/subscribe", show), web.post("/notify/subscribe", subscribe),
             web.get("/notify/confirm", confirm_page), web.post("/notify/confirm", confirm),
@@ -177,8 +177,9 @@ def _request(ctx: FormContext, email: str, lang: str, chosen: list[str]) -> None
     ctx.notifier.queue_confirmation(email, lang, link, ctx.page, now)
 
 
-def _unsubscribe(ctx: FormContext, token: str) -> str | None:
-    email = ctx.store.unsubscribe(token)
-    if email is not None:
-        ctx.notifier.outbox.drop_target("email", email)
-    return email
+def _unsubscribe(ctx: FormContext, token: str) -> Subscriber | None:
+    sub = ctx.store.by_unsub_token(token)
+    if sub is not None and ctx.store.unsubscribe(token) is not None:
+        ctx.notifier.outbox.drop_target("email", sub.email)  # mails already queued for them are cancelled
+        return sub
+    return None

@@ -103,8 +103,8 @@ async def test_double_opt_in_then_one_click_unsubscribe(running: Running, tmp_pa
     assert str(mail["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
     unsub = str(mail["List-Unsubscribe"]).strip("<>").removeprefix("https://status.example.com")
     # What a mail client does for one-click: POST List-Unsubscribe=One-Click to the URL.
-    status, _ = await r.post(unsub, "List-Unsubscribe=One-Click", headers={"Content-Type": FORM})
-    assert status == 200
+    status, page = await r.post(unsub, "List-Unsubscribe=One-Click", headers={"Content-Type": FORM})
+    assert status == 200 and "Vous êtes désabonné" in page
     db = sqlite3.connect(tmp_path / "private" / "subscribers.db")
     assert db.execute("SELECT count(*) FROM subscribers").fetchone()[0] == 0
     status, _ = await r.post(unsub, "List-Unsubscribe=One-Click", headers={"Content-Type": FORM})
