@@ -2,4 +2,5 @@
 
 from agent.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a spawned worker process (the notifier's mail sender) imports this module too
+    raise SystemExit(main())

@@ -118,6 +118,8 @@ class Agent:
         self._history_path = Path(config.history.path)
         self._sla_reader: KeptReader | None = None
         self.stopping = asyncio.Event()
+        self.notifier: Any = None
+        """The agent.notify Notifier when `notify:` is configured."""
 
     # --- the result pipeline --------------------------------------------------------------------------------
 
@@ -301,17 +303,42 @@ class Agent:
                           calendar=self.calendar, sla=self.sla)
         from statuspage.live import SiteRenderer
 
+        routes = await self._start_notify()
+
         def model() -> Any:
             # The page reads history: commit what is queued first, so a transition is on the page it triggers.
             if self.history is not None:
                 self.history.flush_sync()
-            return site.model(self.clock.now())
+            built = site.model(self.clock.now())
+            if self.notifier is not None:
+                self.notifier.observe(built)  # notices are what the page shows: derived from the same model
+            return built
 
         live = SiteRenderer(model, site.renderer, self.config.site.out, interval=self.config.site.render_interval,
                             debounce=0.5, clock=self.clock)
         self.sinks.append(live)
         self._closers.append(site.close)
-        await self.listeners.serve_site(self.config.site)
+        await self.listeners.serve_site(self.config.site, routes)
+
+    async def _start_notify(self) -> list[Any]:
+        """The notifier and its subscription routes, when `notify:` is configured."""
+        if self.config.notify is None or self.config.site is None:
+            return []
+        from agent.notify.wiring import NotifySetupError, build_notify
+
+        try:
+            parts = build_notify(self.config.notify, self.calendar, self.clock, components_of(self.config),
+                                 self.config.site.branding.name)
+        except NotifySetupError as exc:
+            raise StartupError(str(exc)) from None
+        self.notifier = parts.notifier
+        await parts.notifier.start()
+        self._closers.extend(parts.closers)
+        self._closers.append(parts.notifier.aclose)  # closers run last-first: stop the loop, then its stores
+        from agent.notify.metrics import NotifyCollector
+
+        self.registry.register(NotifyCollector(parts.notifier))
+        return parts.routes
 
     def _endpoints_args(self) -> dict[str, Any]:
         return {"metrics": self.prometheus, "probe": self.probe_now, "known_target": self._component_of.__contains__,
@@ -344,7 +371,7 @@ class Agent:
 
     def apply(self, new: Config) -> None:
         """Switch to a validated config: unchanged targets keep their loop and their confirmed state."""
-        for key in ("listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard"):
+        for key in ("listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard", "notify"):
             if getattr(new, key) != getattr(self.config, key):
                 log.warning("reload: %s changed; it takes effect at the next restart", key)
         targets = select_targets(new.targets, self.config.shard)
@@ -357,7 +384,7 @@ class Agent:
         started, stopped, kept = self.scheduler.replace(jobs)
         self.targets, self._configured = targets, list(zip(targets, jobs, strict=True))
         self.config = new.model_copy(update={k: getattr(self.config, k) for k in (
-            "listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard")})
+            "listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard", "notify")})
         self.gauges["targets"].set(len(jobs))
         self.gauges["reload_ok"].set(1)
         self.gauges["reload_ts"].set(time.time())

@@ -44,11 +44,13 @@ class Listeners:
         ep = Endpoints(**endpoints, reload_enabled=cfg.enable_reload, probe_rate=cfg.probe_rate_limit)
         await self.serve(config.listen, build_app(ep, middlewares), ssl_context)
 
-    async def serve_site(self, site: Any) -> None:
-        """The rendered status page, as static files with cache and security headers."""
-        from statuspage.server import site_app
+    async def serve_site(self, site: Any, routes: list[web.RouteDef] | None = None) -> None:
+        """The rendered status page, as static files with cache and security headers (plus `routes` first)."""
+        from statuspage.server import site_routes
 
-        await self.serve(site.listen, site_app(Path(site.out)))
+        app = web.Application(client_max_size=8192)  # the page takes no uploads; the form posts a few fields
+        app.add_routes([*(routes or []), *site_routes(Path(site.out))])
+        await self.serve(site.listen, app)
 
     async def serve(self, listen: str, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> None:
         """Bind `app` on `listen` (host:port)."""

@@ -27,6 +27,7 @@ from pydantic import (
 from agent.aggregate_payload import AggregateConfig
 from agent.calendar import MaintenanceConfig
 from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
+from agent.notify.config import NotifyConfig
 from agent.probes import PROBE_CONFIGS
 from agent.shard import ShardSpec
 from agent.sinks.mqtt import MqttConfig
@@ -256,6 +257,7 @@ class Config(ConfigModel):
     maintenance: MaintenanceConfig = MaintenanceConfig()
     sla: SlaConfig = SlaConfig()
     site: SiteConfig | None = Field(default=None, description="the status page; absent: no page is rendered or served")
+    notify: NotifyConfig | None = Field(default=None, description="notices by e-mail, webhook, chat; absent: none")
     components: list[ComponentConfig] = Field(default_factory=list)
     targets: list[TargetConfig] = Field(default_factory=list)
 
@@ -267,6 +269,8 @@ class Config(ConfigModel):
         for i, t in enumerate(self.targets):
             if t.component not in known:
                 raise PathError(("targets", i, "component"), f"unknown component {t.component!r}")
+        if self.notify is not None:
+            _check_notify(self.notify, known, self.site)
         return self
 
     def component(self, component_id: str) -> ComponentConfig:
@@ -395,6 +399,25 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except ValueError:  # a path with a NUL byte
         raise ConfigError([f"{str(p)!r}: cannot read: not a valid file name"]) from None
     return load_config_text(text, str(p), p.parent)
+
+
+def _check_notify(notify: NotifyConfig, known: set[str], site: SiteConfig | None) -> None:
+    """Cross-block rules of `notify:`: notices are the page's, filters name real components, stores stay private."""
+    if site is None:
+        raise PathError(("notify",), "notify needs site: (notices are the status page's incidents and maintenance)")
+    public = site.out.resolve()
+    private: list[tuple[tuple[str, ...], Path]] = [(("notify", "outbox"), notify.outbox)]
+    if notify.subscriptions is not None:
+        private.append((("notify", "subscriptions", "database"), notify.subscriptions.database))
+    for loc, path in private:
+        if path.resolve().is_relative_to(public):
+            raise PathError(loc, "is inside site.out, the public site: keep private stores elsewhere")
+    lists = [("webhooks", i, w.components) for i, w in enumerate(notify.webhooks)]
+    lists += [("apprise", i, a.components) for i, a in enumerate(notify.apprise)]
+    for block, i, components in lists:
+        for c in components:
+            if c not in known:
+                raise PathError(("notify", block, i, "components"), f"unknown component {c!r}")
 
 
 def iter_secrets(model: BaseModel) -> Iterator[str]:

@@ -26,6 +26,7 @@ PAGES = [
     ("snmp.md", "SNMP equipment monitoring"),
     ("calendar-sla.md", "Maintenance calendar, SLA, credits and deadlines"),
     ("statuspage.md", "The status page"),
+    ("notifications.md", "Notifications: e-mail subscriptions, webhooks and chat"),
     ("mqtt.md", "MQTT events, multi-vantage aggregation and sharding"),
     ("history.md", "History (SQLite)"),
     ("deploy.md", "Deploying: Prometheus, Alertmanager, Grafana, containers and units"),
