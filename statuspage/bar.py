@@ -96,7 +96,7 @@ class Bars:
         if len(cell.incidents) == 1:
             link = f"incidents/{cell.incidents[0][0]}.html"
         elif cell.incidents:
-            link = f"history.html#d-{cell.day.isoformat()}"
+            link = f"history-{cell.day:%Y-%m}.html#d-{cell.day.isoformat()}"
         out = []
         for t in self._texts:
             span = f"<span>{escape(t.text(cell))}</span>"

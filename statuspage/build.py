@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -22,9 +22,10 @@ from statuspage.incidents import automatic_incidents, link_incidents
 from statuspage.model import ComponentView, GroupView, Incident, Maintenance, SlaMonth, SlaRow, StatusModel
 
 HISTORY_DAYS = 90
-INCIDENT_LOOKBACK = timedelta(days=30)
-"""Transitions read before the window, so an outage that began earlier still opens its incident."""
+ARCHIVE_START = datetime(1970, 1, 1, tzinfo=UTC)
+"""Incidents are read from the start of the store: a permalink lives as long as history keeps its record."""
 MAINTENANCE_PAST = timedelta(days=14)
+"""Completed windows shown on the maintenance page; the history keeps them for as long as its incidents."""
 MAINTENANCE_AHEAD = timedelta(days=62)
 
 
@@ -58,6 +59,8 @@ class ModelBuilder:
         self.history = history
         self.calendar = calendar
         self.sla = sla
+        self._archive_start = datetime.max.replace(tzinfo=UTC)
+        """The first recorded transition (set by each build)."""
         self.human = human
         self._sla_cache: dict[tuple[str, int, int], SlaRow] = {}
 
@@ -71,6 +74,8 @@ class ModelBuilder:
         names = {c.id: c.name for c in self.components}
         spans: dict[str, list[IncidentSpan]] = {}
         for inc in incidents:
+            if (inc.resolved_at or now) < start:
+                continue  # archived: on its own page and in the history, not on the 90-day bars
             for cid in dict.fromkeys(inc.components):
                 spans.setdefault(cid, []).append((inc.started_at, inc.resolved_at or now, inc.id, inc.name))
         views = [self._component(c, i, days, now, spans.get(c.id, [])) for i, c in enumerate(self.components)]
@@ -92,14 +97,14 @@ class ModelBuilder:
     def _incidents(self, start: datetime, now: datetime) -> list[Incident]:
         transitions: list[Transition] = []
         if self.history is not None:
-            transitions = self.history.transitions(start - INCIDENT_LOOKBACK, now, subject="component")
+            transitions = self.history.transitions(ARCHIVE_START, now, subject="component")
         names = {c.id: c.name for c in self.components}
         # A component removed from the config keeps its history, but no longer appears on the page.
         auto = automatic_incidents([t for t in transitions if t.id in names], names)
         posts = self.human() if callable(self.human) else self.human
         human = [h for h in posts if h.started_at <= now]
-        linked = link_incidents(auto, human, now)
-        return [i for i in linked if not i.resolved or (i.resolved_at or i.updated_at) >= start]
+        self._archive_start = min((t.at for t in transitions), default=start)
+        return link_incidents(auto, human, now)
 
     def _component(
         self, c: Component, position: int, days: tuple[date, ...], now: datetime, spans: list[IncidentSpan]
@@ -128,7 +133,8 @@ class ModelBuilder:
     def _maintenances(self, now: datetime, names: dict[str, str]) -> list[Maintenance]:
         if self.calendar is None:
             return []
-        found = self.calendar.occurrences(now - MAINTENANCE_PAST, now + MAINTENANCE_AHEAD)
+        # Past windows back to the first record: the history pages keep maintenance beside incidents.
+        found = self.calendar.occurrences(min(self._archive_start, now - MAINTENANCE_PAST), now + MAINTENANCE_AHEAD)
         out: list[Maintenance] = []
         seen_standard = seen_info = False
         for o in found:

@@ -9,7 +9,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from agent.model import Status
-from statuspage.model import DayCell, Incident, StatusModel
+from statuspage.model import DayCell, GroupView, Incident, StatusModel
 
 IncidentSpan = tuple[datetime, datetime, str, str]
 """(start, end, incident id, title) of an incident touching the component."""
@@ -136,3 +136,22 @@ def incidents_by_day(model: StatusModel) -> list[tuple[date, list[Incident]]]:
                 by_day[day].append(inc)
             day += timedelta(days=1)
     return [(d, by_day[d]) for d in reversed(model.days)]
+
+
+def group_days(group: GroupView) -> tuple[DayCell, ...]:
+    """A group's summary bar: each day the worst of its members' days, with their longest outage and their
+    incidents (so a glance at a collapsed group shows the day any member was down)."""
+    columns = zip(*(c.days for c in group.components), strict=True)
+    return tuple(_worst_day(cells) for cells in columns)
+
+
+def _worst_day(cells: Sequence[DayCell]) -> DayCell:
+    worst = max(cells, key=lambda c: -1 if c.status is None else c.status.severity)
+    incidents = tuple(dict.fromkeys(i for c in cells for i in c.incidents))
+    return worst._replace(
+        down_minutes=max(c.down_minutes for c in cells),
+        degraded_minutes=max(c.degraded_minutes for c in cells),
+        maintenance_minutes=max(c.maintenance_minutes for c in cells),
+        nodata_minutes=min(c.nodata_minutes for c in cells),
+        incidents=incidents,
+    )

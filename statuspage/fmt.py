@@ -54,6 +54,10 @@ class Fmt:
             text = self._isos[at] = feeds.iso(at) or ""
         return text
 
+    def zone_name(self, zone: str) -> str:
+        """A zone as readers name it, with its id."""
+        return self.loc.zone(zone)
+
     def minutes(self, minutes: float) -> str:
         """A duration in hours and minutes."""
         return self.loc.duration(minutes)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from statuspage.config import SiteConfig
 from statuspage.fmt import Fmt
@@ -49,9 +50,13 @@ class Lang:
         fmt = Fmt(loc, site.zone)
         names: dict[str, str] = {}
         labels = {"ago90": loc("ui.days_ago", n=90), "ago30": loc("ui.days_ago", n=30),
-                  "today": loc("ui.today"), "up30": loc("ui.uptime_30"), "up90": loc("ui.uptime_90")}
+                  "today": loc("ui.today"), "up30": loc("label.uptime_30"), "up90": loc("label.uptime_90")}
         prefix = "" if lang == site.default_language else f"{lang}/"
-        return cls(lang, _environment(loc, fmt, brand, names, labels), loc, fmt, prefix, names)
+        env = _environment(loc, fmt, brand, names, labels)
+        # The provider writes names, posts and windows in its default language: marked as such elsewhere.
+        source = Locale(site.default_language).tag
+        env.globals.update(lang_tag=loc.tag, src=Markup("") if source == loc.tag else Markup(f' lang="{source}"'))
+        return cls(lang, env, loc, fmt, prefix, names)
 
 
 def _environment(
