@@ -9,12 +9,17 @@
   var root = document.documentElement;
   var pageLang = root.lang || "en";
   var locale = pageLang;
-  var wanted = (navigator.languages && navigator.languages[0]) || navigator.language || "";
-  if (wanted && wanted.split("-")[0].toLowerCase() === pageLang.split("-")[0].toLowerCase()) { locale = wanted; }
+  // The reader's locale: the first of their preferred languages that speaks the page's language, else the
+  // browser's own (Intl's default), else the page's. An en-GB reader gets en-GB dates on the English page.
+  var base = pageLang.split("-")[0].toLowerCase();
+  var wanted = (navigator.languages || [navigator.language]).concat([Intl.DateTimeFormat().resolvedOptions().locale]);
+  for (var i = 0; i < wanted.length; i++) {
+    if (wanted[i] && wanted[i].split("-")[0].toLowerCase() === base) { locale = wanted[i]; break; }
+  }
   var fmt, rel;
   try {
     fmt = new Intl.DateTimeFormat(locale, {
-      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+      year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short"
     });
     rel = new Intl.RelativeTimeFormat(pageLang, { numeric: "auto" });
   } catch (e) { return; }

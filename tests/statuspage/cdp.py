@@ -63,8 +63,10 @@ class Page:
         )
         scheme = {"name": "prefers-color-scheme", "value": "dark" if dark else "light"}
         await self.send("Emulation.setEmulatedMedia", features=[scheme])
-        if locale:
+        if locale:  # a reader's browser: its Intl default and its preferred languages (navigator.languages)
             await self.send("Emulation.setLocaleOverride", locale=locale)
+            agent = await self.eval("navigator.userAgent")
+            await self.send("Emulation.setUserAgentOverride", userAgent=agent, acceptLanguage=locale)
         if zone:
             await self.send("Emulation.setTimezoneOverride", timezoneId=zone)
         await self.send("Emulation.setScriptExecutionDisabled", value=not js)
