@@ -112,7 +112,7 @@ def test_french_uses_the_providers_vocabulary(rendered: Rendered) -> None:
 
 def test_a_france_french_catalog_overrides_only_its_terms(tmp_path: Path) -> None:
     (tmp_path / "fr.json").write_text((LOCALES_DIR / "fr.json").read_text(encoding="utf-8"), encoding="utf-8")
-    france = {"lang.base": "fr", "lang.tag": "fr-FR", "nav.support": "Assistance", "ui.feeds": "S’abonner"}
+    france = {"lang.base": "fr", "lang.tag": "fr-FR", "nav.support": "Assistance", "label.feeds": "S’abonner\u00a0:"}
     (tmp_path / "fr-FR.json").write_text(json.dumps(france), encoding="utf-8")
     loc = Locale("fr-FR", tmp_path)
     assert loc.tag == "fr-FR" and loc("nav.support") == "Assistance"
