@@ -146,6 +146,9 @@ def group_days(group: GroupView) -> tuple[DayCell, ...]:
 
 
 def _worst_day(cells: Sequence[DayCell]) -> DayCell:
+    first = cells[0]
+    if all(c is first for c in cells):  # the common quiet day: members share one cell object (_whole_day)
+        return first
     worst = max(cells, key=lambda c: -1 if c.status is None else c.status.severity)
     incidents = tuple(dict.fromkeys(i for c in cells for i in c.incidents))
     return worst._replace(

@@ -64,6 +64,7 @@ class Renderer:
         self._calendar = calendar
         self._lock = threading.Lock()
         self._frags = Fragments()
+        self._group_bars: dict[str, tuple[str, ...]] = {}
         self._static = static_files(site)
         identity = brand(site)
         self._langs = {lang: Lang.make(site, lang, identity) for lang in site.languages}
@@ -93,6 +94,7 @@ class Renderer:
             for i in model.incidents
         }
         out: dict[str, bytes] = dict(self._static)
+        self._group_bars.clear()
         rows = self._components(comps, out)
         record = months(model)
         for lg, lang_rows in zip(self._langs.values(), rows, strict=True):
@@ -235,7 +237,11 @@ class Renderer:
         index = [lang.code for lang in self._langs.values()].index(lg.code)
 
         def make(g: GroupView, members: tuple[Markup, ...]) -> bytes:
-            cells = Markup(self._bars.bar(group_days(g))[index]) if g.name else Markup("")
+            # A group's summary bar in every language at once, kept for the other languages of this render.
+            bars = self._group_bars.get(g.id)
+            if bars is None and g.name:
+                bars = self._group_bars[g.id] = self._bars.bar(group_days(g))
+            cells = Markup(bars[index]) if bars else Markup("")
             return str(lg.parts.group(g, Markup("".join(members)), cells)).encode()
 
         out = []
