@@ -51,6 +51,10 @@ def test_incident_and_rfo_pages_survive_a_render_months_later(tmp_path: Path) ->
     assert "a failed SBC firmware upgrade" in rfo
     march = (out / "history-2026-03.html").read_text(encoding="utf-8")
     assert "incidents/post-core-rfo.html" in march
+    # SLA months are kept as long as history keeps the record, not 90 days.
+    sla = (out / "sla/2026-03.html").read_text(encoding="utf-8")
+    assert "Core call processing" in sla and "1 h 45 min" in sla
+    assert (out / "sla/2025-11.html").is_file()
 
 
 def test_history_is_one_page_per_month_with_only_the_days_that_saw_something(tmp_path: Path) -> None:
