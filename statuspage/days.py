@@ -9,7 +9,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from agent.model import Status
-from statuspage.model import DayCell, GroupView, Incident, StatusModel
+from statuspage.model import DayCell, GroupView
 
 IncidentSpan = tuple[datetime, datetime, str, str]
 """(start, end, incident id, title) of an incident touching the component."""
@@ -120,22 +120,6 @@ def uptime(cells: Sequence[DayCell]) -> float | None:
     if measured <= 0:
         return None
     return 100.0 * (1 - down / measured)
-
-
-def incidents_by_day(model: StatusModel) -> list[tuple[date, list[Incident]]]:
-    """The history window's days, newest first, each with the incidents active on that local day."""
-    zone = ZoneInfo(model.time_zone)
-    by_day: dict[date, list[Incident]] = {d: [] for d in model.days}
-    first = model.days[0] if model.days else None
-    for inc in model.incidents:
-        start = inc.started_at.astimezone(zone).date()
-        end = (inc.resolved_at or model.generated_at).astimezone(zone).date()
-        day = max(start, first) if first else start
-        while day <= end:
-            if day in by_day:
-                by_day[day].append(inc)
-            day += timedelta(days=1)
-    return [(d, by_day[d]) for d in reversed(model.days)]
 
 
 def group_days(group: GroupView) -> tuple[DayCell, ...]:
