@@ -7,7 +7,7 @@ that runs after every transition only recomputes the month in progress.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -22,8 +22,11 @@ from statuspage.incidents import automatic_incidents, link_incidents
 from statuspage.model import ComponentView, GroupView, Incident, Maintenance, SlaMonth, SlaRow, StatusModel
 
 HISTORY_DAYS = 90
+INCIDENT_LOOKBACK = timedelta(days=30)
+"""Transitions read before the window at every build, so an outage that began earlier still opens its incident."""
 ARCHIVE_START = datetime(1970, 1, 1, tzinfo=UTC)
-"""Incidents are read from the start of the store: a permalink lives as long as history keeps its record."""
+"""Older incidents are read from the start of the store, once a day: a permalink lives as long as history keeps
+its record."""
 MAINTENANCE_PAST = timedelta(days=14)
 """Completed windows shown on the maintenance page; the history keeps them for as long as its incidents."""
 MAINTENANCE_AHEAD = timedelta(days=62)
@@ -61,6 +64,9 @@ class ModelBuilder:
         self.sla = sla
         self._archive_start = datetime.max.replace(tzinfo=UTC)
         """The first recorded transition (set by each build)."""
+        self._archive: tuple[Hashable, list[Incident]] = ((), [])
+        self._first = datetime.max.replace(tzinfo=UTC)
+        """Automatic incidents resolved before the lookback, and what they were read for (cut, names)."""
         self.human = human
         self._sla_cache: dict[tuple[str, int, int], SlaRow] = {}
 
@@ -98,14 +104,29 @@ class ModelBuilder:
     def _incidents(self, start: datetime, now: datetime) -> list[Incident]:
         transitions: list[Transition] = []
         if self.history is not None:
-            transitions = self.history.transitions(ARCHIVE_START, now, subject="component")
+            transitions = self.history.transitions(start - INCIDENT_LOOKBACK, now, subject="component")
         names = {c.id: c.name for c in self.components}
         # A component removed from the config keeps its history, but no longer appears on the page.
-        auto = automatic_incidents([t for t in transitions if t.id in names], names)
+        recent = automatic_incidents([t for t in transitions if t.id in names], names)
+        self._archive_start = min((t.at for t in transitions), default=start)
+        auto = self._archived(start - INCIDENT_LOOKBACK, names) + recent
         posts = self.human() if callable(self.human) else self.human
         human = [h for h in posts if h.started_at <= now]
-        self._archive_start = min((t.at for t in transitions), default=start)
         return link_incidents(auto, human, now)
+
+    def _archived(self, cut: datetime, names: dict[str, str]) -> list[Incident]:
+        """Automatic incidents resolved before `cut`: read from the whole store when `cut` moves (once a day, as
+        the window does), not at every build."""
+        key = (cut, tuple(names.items()))
+        if self.history is None:
+            return []
+        if self._archive[0] != key:
+            old = self.history.transitions(ARCHIVE_START, cut, subject="component")
+            found = automatic_incidents([t for t in old if t.id in names], names)
+            self._archive = (key, [i for i in found if i.resolved])
+            self._first = min((t.at for t in old), default=cut)
+        self._archive_start = min(self._archive_start, self._first)
+        return self._archive[1]
 
     def _component(
         self, c: Component, position: int, days: tuple[date, ...], now: datetime, spans: list[IncidentSpan]

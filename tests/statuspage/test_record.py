@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from agent.model import Transition
+from agent.sinks.history_reader import HistoryReader
+from statuspage.build import ARCHIVE_START, ModelBuilder
+from statuspage.incidents import load_incidents
 from statuspage.output import AtomicSite
 from statuspage.render import Renderer
-from tests.statuspage.fixture import NOW, build_model
+from tests.statuspage.fixture import COMPONENTS, NOW, build_model, site_config, write_history, write_incidents
 
 RFO_POST = """---
 title: Calls failing to connect
@@ -76,3 +81,32 @@ def test_history_is_one_page_per_month_with_only_the_days_that_saw_something(tmp
     assert page.count("No incidents or maintenance this month.") == 1
     assert "No incidents reported" not in page and len(page) < 15_000
     assert len([p for p in quiet if p.startswith("history-")]) == 12  # Nov 2025 .. Oct 2026, none dropped
+
+
+class _Counting:
+    """The real history reader, counting reads that start at the beginning of the store."""
+
+    def __init__(self, reader: HistoryReader) -> None:
+        self.reader, self.whole = reader, 0
+
+    def transitions(self, start: datetime, end: datetime, **kw: Any) -> list[Transition]:
+        self.whole += start == ARCHIVE_START
+        return self.reader.transitions(start, end, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reader, name)
+
+
+def test_the_archive_is_read_once_a_day_not_at_every_build(tmp_path: Path) -> None:
+    db = write_history(tmp_path / "history.sqlite")
+    site = site_config(tmp_path / "site", write_incidents(tmp_path / "incidents"))
+    with HistoryReader(db) as reader:
+        counting = _Counting(reader)
+        builder = ModelBuilder(site, COMPONENTS, counting, human=load_incidents(site.incidents))
+        models = [builder.build(NOW + timedelta(minutes=m)) for m in (0, 1, 2)]
+        assert counting.whole == 1  # three builds the same day: one read of the whole store
+        later = builder.build(NOW + timedelta(days=1))
+        assert counting.whole == 2  # the window moved: read again
+    ids = {i.id for i in models[0].incidents}
+    assert ids == {i.id for i in models[2].incidents} and ids <= {i.id for i in later.incidents}
+    assert "auto-core-20260307T063000Z" in ids
