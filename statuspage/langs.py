@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from statuspage.config import SiteConfig
 from statuspage.fmt import Fmt
@@ -55,7 +56,8 @@ class Lang:
         env = _environment(loc, fmt, brand, names, labels)
         # The provider writes names, posts and windows in its default language: marked as such elsewhere.
         source = Locale(site.default_language).tag
-        env.globals.update(lang_tag=loc.tag, src=Markup("") if source == loc.tag else Markup(f' lang="{source}"'))
+        src = Markup("") if source == loc.tag else Markup(f' lang="{source}"')
+        env.globals.update(lang_tag=loc.tag, src=src, phrase=partial(_phrase, loc, src))
         return cls(lang, env, loc, fmt, prefix, names)
 
 
@@ -73,6 +75,12 @@ def _environment(
     )
     env.globals.update(_=loc, t=loc.words, f=fmt, brand=brand, lang=loc.code, names=names, labels=labels)
     return env
+
+
+def _phrase(loc: Locale, src: Markup, key: str, name: str, **values: object) -> Markup:
+    """The message `key` as HTML, its `name` (a name the provider wrote) marked with the provider's language."""
+    marked = Markup(f"<span{src}>{escape(name)}</span>") if src else escape(name)
+    return escape(loc.words[key]).format(name=marked, **values)
 
 
 def incident_title(loc: Locale, i: Incident) -> str:

@@ -95,6 +95,9 @@ class Renderer:
         }
         out: dict[str, bytes] = dict(self._static)
         self._group_bars.clear()
+        # An automatic incident's title is translated (its name is the English one): bar cells name it so.
+        auto = [i for i in model.incidents if i.subject]
+        self._bars.titles = tuple({i.id: incident_title(lg.loc, i) for i in auto} for lg in self._langs.values())
         rows = self._components(comps, out)
         record = months(model)
         for lg, lang_rows in zip(self._langs.values(), rows, strict=True):

@@ -67,10 +67,13 @@ class _Text(HTMLParser):
         if tag not in self.VOID:
             self.stack.append((tag, a.get("lang") or (self.stack[-1][1] if self.stack else "")))
 
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tagged.append((tag, {k: v or "" for k, v in attrs}))  # <use .../>: opens nothing
+
     def handle_endtag(self, tag: str) -> None:
-        while self.stack:
-            if self.stack.pop()[0] == tag:
-                break
+        if tag not in self.VOID and any(t == tag for t, _ in self.stack):
+            while self.stack.pop()[0] != tag:
+                pass
 
     def handle_data(self, data: str) -> None:
         if self.stack and self.stack[-1][0] not in ("style", "script", "title"):
@@ -96,6 +99,9 @@ def test_french_pages_are_fr_ca_with_oqlf_typography_and_english_marked(rendered
     names = [a for tag, a in index.tagged if "comp-name" in a.get("class", "")]
     assert names and all(a.get("lang") == "en" for a in names)
     assert ("en", "Core call processing") in index.text
+    # Inside a French sentence too: an automatic incident's title and updates name the component in English.
+    auto = _page(rendered, "fr/incidents/auto-voice-20260316T130000Z.html")
+    assert ("en", "Voice & messaging") in auto.text and ("fr-CA", "\u00a0: Panne partielle") in auto.text
     english = _page(rendered, "index.html")
     assert english.tagged[0] == ("html", {"lang": "en"})
     assert not [a for _, a in english.tagged[1:] if a.get("lang") == "en"]  # nothing to mark on an English page
