@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.peers.base import LOOPBACK, free_port, require_binary
 from tests.statuspage.browser import FLAGS
@@ -94,7 +96,10 @@ class Page:
     async def axe(self) -> list[dict[str, Any]]:
         """axe-core's violations on the loaded page: rule id, impact and the selectors of failing nodes."""
         if not AXE.exists():
-            raise FileNotFoundError(f"{AXE} missing: run `make node` (npm ci) to install axe-core")
+            why = f"{AXE} missing: `make node` (npm ci) installs axe-core"
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(why)
+            pytest.skip(why)
         await self.eval(AXE.read_text(encoding="utf-8") + "; true")
         script = (
             "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => "
