@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/dialtone.yaml
 
-.PHONY: run test lint typecheck pytest bench peers venv schema readme clean
+.PHONY: run test lint typecheck pytest bench peers venv schema readme clean node
 
 $(BIN)/dialtone: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,21 @@ $(BIN)/dialtone: pyproject.toml
 
 venv: $(BIN)/dialtone
 
+# axe-core (npm) for the accessibility test: injected into the status page in headless Chromium.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+node: $(AXE)
+
 run: venv
 	$(BIN)/dialtone run -c $(CONFIG)
 
 peers:
 	bash .ci/install-peers
 
-test: peers venv
+test: peers venv node
 	$(BIN)/ruff check agent statuspage tests bench docs
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -41,4 +49,4 @@ schema: venv
 	$(BIN)/dialtone schema > config/schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site var
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache site var

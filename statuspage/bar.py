@@ -9,7 +9,7 @@ day), so a cell is built once per distinct DayCell, for every language at once, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from markupsafe import escape
@@ -41,8 +41,9 @@ class CellText:
         self._no_downtime = loc("ui.no_downtime") + "."
         self._nodata = loc("status.nodata") + "."
 
-    def text(self, cell: DayCell) -> str:
-        """The cell's words as plain text: its date, then its outage, degraded, maintenance and missing time."""
+    def text(self, cell: DayCell, titles: Mapping[str, str]) -> str:
+        """The cell's words as plain text: its date, then its outage, degraded, maintenance and missing time,
+        then its incidents (by their title in this language when `titles` has one: automatic ones)."""
         day = self._dates.get(cell.day)
         if day is None:
             day = self._dates.setdefault(cell.day, self.fmt.date(cell.day))
@@ -62,7 +63,8 @@ class CellText:
             if cell.nodata_minutes >= 60:
                 parts.append(loc("ui.nodata_for", d=dur(cell.nodata_minutes)) + ".")
         if cell.incidents:
-            parts.append(loc("ui.incidents_count", names="; ".join(name for _, name in cell.incidents)))
+            names = "; ".join(titles.get(i, name) for i, name in cell.incidents)
+            parts.append(loc("ui.incidents_count", names=names))
         return loc("ui.cell", date=day, text=" ".join(parts))
 
 
@@ -72,6 +74,8 @@ class Bars:
     def __init__(self, texts: Sequence[CellText]) -> None:
         self._texts = tuple(texts)
         self._cells: dict[DayCell, tuple[str, ...]] = {}
+        self.titles: tuple[Mapping[str, str], ...] = tuple({} for _ in self._texts)
+        """Per language, incident id -> its title there (the renderer sets it; cells hold the source title)."""
         self.made = 0
         """Distinct cells rendered so far (a measure of the work a render did)."""
 
@@ -96,9 +100,9 @@ class Bars:
         if len(cell.incidents) == 1:
             link = f"incidents/{cell.incidents[0][0]}.html"
         elif cell.incidents:
-            link = f"history.html#d-{cell.day.isoformat()}"
+            link = f"history-{cell.day:%Y-%m}.html#d-{cell.day.isoformat()}"
         out = []
-        for t in self._texts:
-            span = f"<span>{escape(t.text(cell))}</span>"
+        for t, titles in zip(self._texts, self.titles, strict=True):
+            span = f"<span>{escape(t.text(cell, titles))}</span>"
             out.append(f'{head}<a href="{escape(link)}">{span}</a></li>' if link else f"{head}{span}</li>")
         return tuple(out)

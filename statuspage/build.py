@@ -7,7 +7,7 @@ that runs after every transition only recomputes the month in progress.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -32,8 +32,12 @@ from statuspage.model import (
 
 HISTORY_DAYS = 90
 INCIDENT_LOOKBACK = timedelta(days=30)
-"""Transitions read before the window, so an outage that began earlier still opens its incident."""
+"""Transitions read before the window at every build, so an outage that began earlier still opens its incident."""
+ARCHIVE_START = datetime(1970, 1, 1, tzinfo=UTC)
+"""Older incidents are read from the start of the store, once a day: a permalink lives as long as history keeps
+its record."""
 MAINTENANCE_PAST = timedelta(days=14)
+"""Completed windows shown on the maintenance page; the history keeps them for as long as its incidents."""
 MAINTENANCE_AHEAD = timedelta(days=62)
 
 
@@ -69,6 +73,11 @@ class ModelBuilder:
         self.history = history
         self.calendar = calendar
         self.sla = sla
+        self._archive_start = datetime.max.replace(tzinfo=UTC)
+        """The first recorded transition (set by each build)."""
+        self._archive: tuple[Hashable, list[Incident]] = ((), [])
+        self._first = datetime.max.replace(tzinfo=UTC)
+        """Automatic incidents resolved before the lookback, and what they were read for (cut, names)."""
         self.human = human
         self._sla_cache: dict[tuple[str, int, int], SlaRow] = {}
 
@@ -82,6 +91,8 @@ class ModelBuilder:
         names = {c.id: c.name for c in self.components}
         spans: dict[str, list[IncidentSpan]] = {}
         for inc in incidents:
+            if (inc.resolved_at or now) < start:
+                continue  # archived: on its own page and in the history, not on the 90-day bars
             for cid in dict.fromkeys(inc.components):
                 spans.setdefault(cid, []).append((inc.started_at, inc.resolved_at or now, inc.id, inc.name))
         views = [self._component(c, i, days, now, spans.get(c.id, [])) for i, c in enumerate(self.components)]
@@ -95,7 +106,8 @@ class ModelBuilder:
             groups=_groups(views),
             incidents=tuple(incidents),
             maintenances=tuple(self._maintenances(now, names)),
-            sla_months=tuple(self._sla_months(start, now)),
+            # Months as far back as history holds records (complete ones are computed once and cached).
+            sla_months=tuple(self._sla_months(min(start, self._archive_start), now)),
             support_url=self.site.branding.support_url,
             sla_url=self.site.branding.sla_url,
         )
@@ -107,11 +119,26 @@ class ModelBuilder:
         names = {c.id: c.name for c in self.components}
         # A component removed from the config keeps its history, but no longer appears on the page.
         tiers = {c.id: c.tier for c in self.components}
-        auto = automatic_incidents([t for t in transitions if t.id in names], names, tiers)
+        recent = automatic_incidents([t for t in transitions if t.id in names], names, tiers)
+        self._archive_start = min((t.at for t in transitions), default=start)
+        auto = self._archived(start - INCIDENT_LOOKBACK, names, tiers) + recent
         posts = self.human() if callable(self.human) else self.human
         human = [h for h in posts if h.started_at <= now]
-        linked = link_incidents(auto, human, now)
-        return [i for i in linked if not i.resolved or (i.resolved_at or i.updated_at) >= start]
+        return link_incidents(auto, human, now)
+
+    def _archived(self, cut: datetime, names: dict[str, str], tiers: dict[str, str]) -> list[Incident]:
+        """Automatic incidents resolved before `cut`: read from the whole store when `cut` moves (once a day, as
+        the window does), not at every build."""
+        key = (cut, tuple(names.items()), tuple(tiers.items()))
+        if self.history is None:
+            return []
+        if self._archive[0] != key:
+            old = self.history.transitions(ARCHIVE_START, cut, subject="component")
+            found = automatic_incidents([t for t in old if t.id in names], names, tiers)
+            self._archive = (key, [i for i in found if i.resolved])
+            self._first = min((t.at for t in old), default=cut)
+        self._archive_start = min(self._archive_start, self._first)
+        return self._archive[1]
 
     def _component(
         self, c: Component, position: int, days: tuple[date, ...], now: datetime, spans: list[IncidentSpan]
@@ -143,7 +170,8 @@ class ModelBuilder:
     def _maintenances(self, now: datetime, names: dict[str, str]) -> list[Maintenance]:
         if self.calendar is None:
             return []
-        found = self.calendar.occurrences(now - MAINTENANCE_PAST, now + MAINTENANCE_AHEAD)
+        # Past windows back to the first record: the history pages keep maintenance beside incidents.
+        found = self.calendar.occurrences(min(self._archive_start, now - MAINTENANCE_PAST), now + MAINTENANCE_AHEAD)
         out: list[Maintenance] = []
         seen_standard = seen_info = False
         for o in found:

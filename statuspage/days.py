@@ -9,7 +9,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from agent.model import Status
-from statuspage.model import DayCell, Incident, StatusModel
+from statuspage.model import DayCell, GroupView
 
 IncidentSpan = tuple[datetime, datetime, str, str]
 """(start, end, incident id, title) of an incident touching the component."""
@@ -129,17 +129,23 @@ def uptime(cells: Sequence[DayCell]) -> float | None:
     return 100.0 * (measured - sum(c.down_us for c in cells)) / measured
 
 
-def incidents_by_day(model: StatusModel) -> list[tuple[date, list[Incident]]]:
-    """The history window's days, newest first, each with the incidents active on that local day."""
-    zone = ZoneInfo(model.time_zone)
-    by_day: dict[date, list[Incident]] = {d: [] for d in model.days}
-    first = model.days[0] if model.days else None
-    for inc in model.incidents:
-        start = inc.started_at.astimezone(zone).date()
-        end = (inc.resolved_at or model.generated_at).astimezone(zone).date()
-        day = max(start, first) if first else start
-        while day <= end:
-            if day in by_day:
-                by_day[day].append(inc)
-            day += timedelta(days=1)
-    return [(d, by_day[d]) for d in reversed(model.days)]
+def group_days(group: GroupView) -> tuple[DayCell, ...]:
+    """A group's summary bar: each day the worst of its members' days, with their longest outage and their
+    incidents (so a glance at a collapsed group shows the day any member was down)."""
+    columns = zip(*(c.days for c in group.components), strict=True)
+    return tuple(_worst_day(cells) for cells in columns)
+
+
+def _worst_day(cells: Sequence[DayCell]) -> DayCell:
+    first = cells[0]
+    if all(c is first for c in cells):  # the common quiet day: members share one cell object (_whole_day)
+        return first
+    worst = max(cells, key=lambda c: -1 if c.status is None else c.status.severity)
+    incidents = tuple(dict.fromkeys(i for c in cells for i in c.incidents))
+    return worst._replace(
+        down_minutes=max(c.down_minutes for c in cells),
+        degraded_minutes=max(c.degraded_minutes for c in cells),
+        maintenance_minutes=max(c.maintenance_minutes for c in cells),
+        nodata_minutes=min(c.nodata_minutes for c in cells),
+        incidents=incidents,
+    )

@@ -317,7 +317,7 @@ def atom(env: jinja2.Environment, loc: Locale, m: StatusModel, lang_root: str, m
     changed."""
     remember = memo or _no_memo
     ET.register_namespace("", _ATOM)
-    feed = ET.Element(f"{{{_ATOM}}}feed", {"xml:lang": loc.code})
+    feed = ET.Element(f"{{{_ATOM}}}feed", {"xml:lang": loc.tag})
     _text(feed, "id", f"{lang_root or 'urn:dialtone:'}{m.page_id}/history")
     _text(feed, "title", f"{m.name} · {loc('nav.history')}")
     _text(feed, "updated", iso(m.generated_at) or "")

@@ -40,6 +40,18 @@ class Fmt:
             text = self._dts[key] = self.loc.datetime(at, tz)
         return text
 
+    def span(self, start: datetime, end: datetime, zone: str) -> str:
+        """A window in `zone`: one date when it starts and ends on the same day, else both instants in full."""
+        tz = self._zones.get(zone) or self._zones.setdefault(zone, ZoneInfo(zone))
+        a, b = start.astimezone(tz), end.astimezone(tz)
+        if a.date() != b.date():
+            return self.loc("ui.from_to", start=self.dt(start, zone), end=self.dt(end, zone))
+        loc = self.loc
+        return loc(
+            "ui.span_day", date=loc.date(a.date()), start=loc("fmt.time", hour=a.hour, minute=a.minute),
+            end=loc("fmt.time", hour=b.hour, minute=b.minute), zone=b.tzname(),
+        )
+
     def date(self, d: _dt.date | datetime) -> str:
         """A date (an instant is shown as its date in the page zone)."""
         return self.loc.date(d.astimezone(self.zone).date() if isinstance(d, datetime) else d)
@@ -60,6 +72,10 @@ class Fmt:
                 self._isos.clear()
             text = self._isos[at] = feeds.iso(at) or ""
         return text
+
+    def zone_name(self, zone: str) -> str:
+        """A zone as readers name it, with its id."""
+        return self.loc.zone(zone)
 
     def minutes(self, minutes: float) -> str:
         """A duration in hours and minutes."""

@@ -18,21 +18,31 @@ class MissingMessage(KeyError):
 
 
 @cache
-def catalog(lang: str) -> dict[str, Any]:
-    """The parsed catalog of `lang`; unknown languages are an error naming the known ones."""
-    if lang not in LANGUAGES:
+def catalog(lang: str, folder: Path = LOCALES_DIR) -> dict[str, Any]:
+    """The parsed catalog of `lang`; unknown languages are an error naming the known ones.
+
+    A catalog may name another as its `lang.base` and hold only the messages that differ: a France-French
+    catalog (`lang.tag` fr-FR) is the Canadian one with its own terms (docs/glossary.md).
+    """
+    path = folder / f"{lang}.json"
+    if (folder == LOCALES_DIR and lang not in LANGUAGES) or not path.exists():
         raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
-    data = json.loads((LOCALES_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
+    base = data.get("lang.base")
+    if isinstance(base, str):
+        data = {**catalog(base, folder), **data}
     return data
 
 
 class Locale:
     """Translations and formatting for one language; templates call it as `_('key', name=value)`."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, folder: Path = LOCALES_DIR) -> None:
         self.code = lang
-        self._cat = catalog(lang)
+        self._cat = catalog(lang, folder)
+        self.tag = str(self._cat.get("lang.tag", lang))
+        """The BCP 47 tag of the page (`fr-CA` for the catalog `fr`): its `lang` attribute and its Intl locale."""
         self.words: dict[str, str] = {k: v for k, v in self._cat.items() if isinstance(v, str)}
         """The catalog's messages as written (what `loc(key)` returns for a key without placeholders)."""
 
@@ -82,3 +92,8 @@ class Locale:
         total = round(minutes)
         h, m = divmod(total, 60)
         return self("fmt.hours_minutes", h=h, m=m) if h else self("fmt.minutes", m=m)
+
+    def zone(self, zone: str) -> str:
+        """Mountain Time (America/Denver) / heure des Rocheuses (America/Denver); the bare id if unnamed."""
+        name = self._cat.get("zones", {}).get(zone)
+        return self("fmt.zone", name=name, zone=zone) if name else zone

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from statuspage.config import SiteConfig
 from statuspage.fmt import Fmt
@@ -49,9 +51,14 @@ class Lang:
         fmt = Fmt(loc, site.zone)
         names: dict[str, str] = {}
         labels = {"ago90": loc("ui.days_ago", n=90), "ago30": loc("ui.days_ago", n=30),
-                  "today": loc("ui.today"), "up30": loc("ui.uptime_30"), "up90": loc("ui.uptime_90")}
+                  "today": loc("ui.today"), "up30": loc("label.uptime_30"), "up90": loc("label.uptime_90")}
         prefix = "" if lang == site.default_language else f"{lang}/"
-        return cls(lang, _environment(loc, fmt, brand, names, labels), loc, fmt, prefix, names)
+        env = _environment(loc, fmt, brand, names, labels)
+        # The provider writes names, posts and windows in its default language: marked as such elsewhere.
+        source = Locale(site.default_language).tag
+        src = Markup("") if source == loc.tag else Markup(f' lang="{source}"')
+        env.globals.update(lang_tag=loc.tag, src=src, phrase=partial(_phrase, loc, src))
+        return cls(lang, env, loc, fmt, prefix, names)
 
 
 def _environment(
@@ -68,6 +75,12 @@ def _environment(
     )
     env.globals.update(_=loc, t=loc.words, f=fmt, brand=brand, lang=loc.code, names=names, labels=labels)
     return env
+
+
+def _phrase(loc: Locale, src: Markup, key: str, name: str, **values: object) -> Markup:
+    """The message `key` as HTML, its `name` (a name the provider wrote) marked with the provider's language."""
+    marked = Markup(f"<span{src}>{escape(name)}</span>") if src else escape(name)
+    return escape(loc.words[key]).format(name=marked, **values)
 
 
 def incident_title(loc: Locale, i: Incident) -> str:

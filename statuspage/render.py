@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -21,16 +21,21 @@ from markupsafe import Markup, escape
 
 from agent.calendar import MaintenanceCalendar, build_ics
 from statuspage import feeds
+from statuspage.archive import Month, months
 from statuspage.bar import Bars, CellText
 from statuspage.config import SiteConfig
-from statuspage.days import incidents_by_day
+from statuspage.days import group_days
 from statuspage.fragments import Fragments
 from statuspage.langs import STATIC, TEMPLATES, Lang, SiteError, brand, incident_title, static_files
 from statuspage.model import ComponentView, GroupView, Incident, StatusModel
+from statuspage.record import history_pages, maintenance_page, occurrence_files
 
 __all__ = ["STATIC", "TEMPLATES", "Alternate", "Renderer", "SiteError", "incident_title", "utc_now"]
 
-INDEX_PAST_DAYS = 7
+PAST_INCIDENTS = timedelta(days=7)
+"""The index shows incidents resolved this recently; the history pages keep all of them."""
+STALE_RENDERS = 3
+"""The page warns its reader once it is older than this many render intervals (the renderer has stopped)."""
 
 Bundle = dict[Any, Any]
 """One incident's or component's fragments (page, card, row, badge, in every language), kept together while
@@ -47,6 +52,8 @@ class Alternate:
     lang: str
     href: str
     name: str
+    tag: str
+    """Its BCP 47 tag (fr-CA), for hreflang and lang."""
 
 
 class Renderer:
@@ -57,6 +64,7 @@ class Renderer:
         self._calendar = calendar
         self._lock = threading.Lock()
         self._frags = Fragments()
+        self._group_bars: dict[str, tuple[str, ...]] = {}
         self._static = static_files(site)
         identity = brand(site)
         self._langs = {lang: Lang.make(site, lang, identity) for lang in site.languages}
@@ -86,14 +94,19 @@ class Renderer:
             for i in model.incidents
         }
         out: dict[str, bytes] = dict(self._static)
+        self._group_bars.clear()
+        # An automatic incident's title is translated (its name is the English one): bar cells name it so.
+        auto = [i for i in model.incidents if i.subject]
+        self._bars.titles = tuple({i.id: incident_title(lg.loc, i) for i in auto} for lg in self._langs.values())
         rows = self._components(comps, out)
-        days = incidents_by_day(model)
+        record = months(model)
         for lg, lang_rows in zip(self._langs.values(), rows, strict=True):
             if lg.names != names:
                 lg.names.clear()
                 lg.names.update(names)
-            for path, text in self._pages(lg, model, lang_rows, days, bundles).items():
+            for path, text in self._pages(lg, model, lang_rows, record, bundles).items():
                 out[lg.prefix + path] = text
+        out.update(occurrence_files(self._frags, self._langs[self.site.default_language].loc, model, names))
         out.update(feeds.json_files(model, self._frags.get))
         out["maintenance.ics"] = self._ics(model)
         return out
@@ -156,23 +169,20 @@ class Renderer:
     def _html(self, lg: Lang, name: str, path: str, **ctx: Any) -> str:
         root = "../" * path.count("/")
         top = root + ("../" if lg.prefix else "")
-        alternates = [Alternate(o.code, top + o.prefix + path, o.loc("lang.name")) for o in self._langs.values()]
+        alternates = [
+            Alternate(o.code, top + o.prefix + path, o.loc("lang.name"), o.loc.tag) for o in self._langs.values()
+        ]
         return lg.env.get_template(name).render(root=root, top=top, alternates=alternates, **ctx)
 
     def _pages(
-        self, lg: Lang, model: StatusModel, rows: dict[str, Markup], days: list[tuple[date, list[Incident]]],
-        bundles: dict[str, Bundle],
+        self, lg: Lang, model: StatusModel, rows: dict[str, Markup], record: list[Month], bundles: dict[str, Bundle],
     ) -> dict[str, bytes]:
-        blocks = self._days(lg, days, bundles)
-        anything = bool(model.incidents)
         pages = {
-            "index.html": self._index(lg, model, rows, blocks[:INDEX_PAST_DAYS]),
-            "history.html": self._frags.get(
-                ("history.html", lg.code), (tuple(blocks), anything),
-                lambda: self._page(lg, "history.html", "history.html", day_blocks=blocks, any_incident=anything),
-            ),
-            "maintenance.html": self._maintenance(lg, model),
+            "index.html": self._index(lg, model, rows, bundles),
+            "maintenance.html": maintenance_page(self._frags, lg, model, self._page),
         }
+        cards = {i.id: partial(self._card, lg, i, bundles[i.id]) for i in model.incidents}
+        pages.update(history_pages(self._frags, lg, model, record, cards, self._page))
         pages.update(self._sla_pages(lg, model))
         for inc in model.incidents:
             path = f"incidents/{inc.id}.html"
@@ -202,14 +212,16 @@ class Renderer:
         # Alternate-language links hold the page's own path: put one placeholder where the path goes.
         return html.replace(depth_path, "@@PATH@@")
 
-    def _index(self, lg: Lang, model: StatusModel, rows: dict[str, Markup], blocks: list[Markup]) -> bytes:
+    def _index(self, lg: Lang, model: StatusModel, rows: dict[str, Markup], bundles: dict[str, Bundle]) -> bytes:
         in_progress = model.maintenances_in("in_progress", "verifying")
-        upcoming = model.maintenances_in("scheduled")
-        standard = next((mt for mt in upcoming if mt.standard), None)
+        upcoming = sorted(model.maintenances_in("scheduled"), key=lambda mt: mt.scheduled_for)
         indicator = model.indicator
         banner: str = "maintenance" if indicator == "none" and in_progress else indicator
         if banner == "none" and not any(c.known for c in model.components):
             banner = "nodata"  # nothing probed yet (or monitoring stopped): never "All systems operational"
+        since = model.generated_at - PAST_INCIDENTS
+        past = [i for i in model.incidents if i.resolved and (i.resolved_at or i.updated_at) >= since]
+        stale = STALE_RENDERS * self.site.render_interval
         html = self._html(
             lg,
             "index.html",
@@ -219,10 +231,10 @@ class Renderer:
             banner=banner,
             banner_status=_BANNER_ICON[banner],
             active=model.active_incidents,
-            in_progress=in_progress,
-            standard=standard,
-            upcoming=[mt for mt in upcoming if mt is not standard],
-            day_blocks=blocks,
+            maintenances=[*in_progress, *upcoming],
+            past=[self._card(lg, i, bundles[i.id]) for i in past],
+            stale_after=model.generated_at + timedelta(seconds=stale),
+            stale_minutes=max(1, round(stale / 60)),
         )
         # The page changes at every render (its time, banner, active incidents), its 45,000 day cells do not:
         # only the groups whose rows changed are joined and encoded again.
@@ -230,8 +242,15 @@ class Renderer:
         return b"".join([head.encode(), *self._groups(lg, model, rows), tail.encode()])
 
     def _groups(self, lg: Lang, model: StatusModel, rows: dict[str, Markup]) -> list[bytes]:
+        index = [lang.code for lang in self._langs.values()].index(lg.code)
+
         def make(g: GroupView, members: tuple[Markup, ...]) -> bytes:
-            return str(lg.parts.group(g, Markup("".join(members)))).encode()
+            # A group's summary bar in every language at once, kept for the other languages of this render.
+            bars = self._group_bars.get(g.id)
+            if bars is None and g.name:
+                bars = self._group_bars[g.id] = self._bars.bar(group_days(g))
+            cells = Markup(bars[index]) if bars else Markup("")
+            return str(lg.parts.group(g, Markup("".join(members)), cells)).encode()
 
         out = []
         for g in model.groups:
@@ -239,28 +258,6 @@ class Renderer:
             name, inputs = ("group", lg.code, g.id), (g.name, g.status, members)
             out.append(self._frags.get(name, inputs, partial(make, g, members)))
         return out
-
-    def _maintenance(self, lg: Lang, model: StatusModel) -> bytes:
-        # The cards say whether each notice is out yet and name components: those are the page's inputs.
-        mts = model.maintenances
-        inputs = (
-            mts,
-            tuple(mt.notice_at <= model.generated_at for mt in mts),
-            tuple(lg.names.get(c, c) for mt in mts for c in mt.components),
-        )
-        return self._frags.get(
-            ("maintenance.html", lg.code),
-            inputs,
-            lambda: self._page(
-                lg,
-                "maintenance.html",
-                "maintenance.html",
-                m=model,
-                in_progress=model.maintenances_in("in_progress", "verifying"),
-                scheduled=model.maintenances_in("scheduled"),
-                completed=model.maintenances_in("completed"),
-            ),
-        )
 
     def _sla_pages(self, lg: Lang, model: StatusModel) -> dict[str, bytes]:
         months = model.sla_months

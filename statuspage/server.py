@@ -20,7 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {

@@ -87,9 +87,10 @@ def test_catalogs_have_the_same_keys_and_placeholders() -> None:
 
 def test_french_formats() -> None:
     fr = Locale("fr")
-    assert fr.percent(99.95) == "99,95 %"
-    assert fr.date(datetime(2026, 3, 20).date()) == "20 mars 2026"
-    assert fr.duration(65) == "1 h 5 min"
+    # OQLF: a no-break space before % and inside dates and durations, so they never break across lines.
+    assert fr.percent(99.95) == "99,95\u00a0%"
+    assert fr.date(datetime(2026, 3, 20).date()) == "20\u00a0mars\u00a02026"
+    assert fr.duration(65) == "1\u00a0h\u00a05\u00a0min"
     with pytest.raises(ValueError, match="unknown language"):
         Locale("de")
 

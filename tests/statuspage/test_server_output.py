@@ -27,7 +27,7 @@ async def test_headers_types_and_etag(rendered: Rendered) -> None:
         async with http.get(url, headers={"If-None-Match": etag}) as r:
             assert r.status == 304
         async with http.get(url + "fr/") as r:
-            assert r.status == 200 and '<html lang="fr"' in await r.text()
+            assert r.status == 200 and '<html lang="fr-CA"' in await r.text()
         async with http.get(url + "fr", allow_redirects=False) as r:
             assert r.status == 301 and r.headers["Location"].endswith("/fr/")
         async with http.get(url + "api/v2/summary.json") as r:
