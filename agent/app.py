@@ -320,7 +320,9 @@ class Agent:
         if self.config_path is None:
             return False, ["no config file to reload from"]
         try:
-            new = load_config(self.config_path)
+            # Parsing a large config takes seconds of CPU: in a worker thread, so probes and listeners keep
+            # their turns on the loop (the interpreter switches threads every few milliseconds).
+            new = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as exc:
             self.gauges["reload_ok"].set(0)
             for line in exc.errors:
