@@ -281,9 +281,14 @@ class Agent:
             "dialtone_snmp_traps", "SNMP notifications received, by result.", "result", receiver.counters))
 
     async def _start_site(self) -> None:
+        from statuspage.output import OutputError, check_owned
         from statuspage.site import StatusSite
 
         assert self.config.site is not None
+        try:
+            check_owned(self.config.site.out)  # say so at start, not as a failed render every minute
+        except OutputError as exc:
+            raise StartupError(str(exc)) from None
         site = StatusSite(self.config.site, components_of(self.config), Path(self.config.history.path),
                           calendar=self.calendar, sla=self.sla)
         from statuspage.live import SiteRenderer
