@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -17,7 +17,6 @@ import yaml
 from pydantic import (
     BaseModel,
     Field,
-    SecretStr,
     ValidationError,
     create_model,
     field_validator,
@@ -28,15 +27,18 @@ from agent.aggregate_payload import AggregateConfig
 from agent.calendar import MaintenanceConfig
 from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
 from agent.config_paths import site_overlaps
+from agent.config_secrets import iter_secrets, secret_forms
 from agent.config_yaml import MAX_CONFIG_BYTES, YamlLimitError, load_bounded
 from agent.probes import PROBE_CONFIGS
+from agent.redact import add_secrets
 from agent.shard import ShardSpec
 from agent.sinks.mqtt import MqttConfig
 from agent.sla import SlaConfig
 from agent.snmp.traps import TrapReceiverConfig
 from statuspage.config import SiteConfig
 
-__all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "parse_duration"]
+__all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "iter_secrets", "parse_duration",
+           "secret_forms"]
 
 # --- errors -------------------------------------------------------------------------------------------------
 
@@ -354,7 +356,9 @@ def load_config_text(text: str, source: str = "<config>", base_dir: Path | None 
         data = _expand(data, [], errors, source)
         if errors:
             raise ConfigError(errors)
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
+        add_secrets(secret_forms(config))  # from now on, masked in every output of this process
+        return config
     except ValidationError as exc:
         raise ConfigError(_messages(exc, source, frozenset(PROBE_CONFIGS))) from None
     except RecursionError:
@@ -383,23 +387,3 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     if reasons := site_overlaps(config, p):
         raise ConfigError([f"{p}: site.out: {reason}" for reason in reasons])
     return config
-
-
-def iter_secrets(model: BaseModel) -> Iterator[str]:
-    """Every secret value in a config tree (for redaction and the secret audit)."""
-    for name in type(model).model_fields:
-        yield from _secrets_in(getattr(model, name))
-
-
-def _secrets_in(value: Any) -> Iterator[str]:
-    if isinstance(value, SecretStr):
-        if value.get_secret_value():
-            yield value.get_secret_value()
-    elif isinstance(value, BaseModel):
-        yield from iter_secrets(value)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _secrets_in(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _secrets_in(v)
