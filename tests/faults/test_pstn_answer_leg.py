@@ -40,8 +40,9 @@ async def test_a_forged_invite_never_takes_the_answer(pstn_loop, tmp_path: Path)
     loop.assert_clean()
 
 
-async def test_header_mode_refuses_a_call_without_the_token_and_auto_takes_our_caller(pstn_loop) -> None:
-    """Through the carrier the X-Dialtone-Call header passes, so both modes answer our call."""
+async def test_the_call_token_passes_the_carrier_in_both_modes(pstn_loop) -> None:
+    """Through the carrier the X-Dialtone-Call header passes, so both modes answer our call (what each mode
+    refuses is in tests/pstn/test_screen.py)."""
     loop = pstn_loop()
     for mode in ("header", "auto"):
         block = loop.block()
