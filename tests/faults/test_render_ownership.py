@@ -95,3 +95,15 @@ def test_the_agent_refuses_to_start_on_a_folder_it_does_not_own(tmp_path: Path) 
     assert done.returncode == 2
     assert f"dialtone: cannot start: site output {out}: refusing to replace a folder" in done.stderr
     assert tree(out) == {"keep.txt": b"keep"}
+
+
+def test_check_config_refuses_the_reported_layout(tmp_path: Path) -> None:
+    """`site.out: var` with `history.path: var/dialtone.sqlite`, as reported: check-config used to accept it."""
+    (tmp_path / "dialtone.yaml").write_text("history: {path: var/dialtone.sqlite}\nsite: {out: var}\n")
+    done = subprocess.run([sys.executable, "-m", "agent", "check-config", str(tmp_path / "dialtone.yaml")],
+                          cwd=tmp_path, text=True, capture_output=True, timeout=60,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"{tmp_path / 'dialtone.yaml'}: site.out: overlaps history.path (var/dialtone.sqlite): the site folder "
+        "is public and replaced at every render; give it a folder of its own")
