@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiomqtt
 from aiohttp import web
@@ -47,11 +47,15 @@ class QuorumView:
         self.reports: dict[str, dict[str, Status]] = {}
         self.status: dict[str, Status] = {}
         self.since: dict[str, datetime] = {}
-        self._seen: dict[tuple[str, str], tuple[str, int]] = {}
+        self._seen: dict[tuple[str, str], tuple[str, int, datetime]] = {}
+        self._high: dict[str, tuple[str, int, datetime]] = {}
+        """Per vantage: its latest stream, the highest seq accepted on it, and that event's `at`."""
 
-    def apply(self, ev: WireEvent, now: datetime) -> list[Transition]:
-        """Fold one validated event in; returns the aggregated transitions it causes."""
+    def apply(self, ev: WireEvent, now: datetime, retained: bool = False) -> list[Transition]:
+        """Fold one validated event in (`retained`: the broker's stored copy); returns the transitions it causes."""
         self._admit(ev)
+        self._order(ev, now, retained)
+        self.online.setdefault(ev.vantage, False)
         if ev.kind == "agent":
             online = ev.status == "online"
             if self.online.get(ev.vantage) == online:
@@ -101,12 +105,33 @@ class QuorumView:
                 raise Rejected("unknown_component", f"component {ev.subject!r} is not configured")
             if ev.subject not in self.reports and len(self.reports) >= c.max_components:
                 raise Rejected("too_many", f"more than {c.max_components} components")
+
+    def _order(self, ev: WireEvent, now: datetime, retained: bool) -> None:
+        """Drop what is not newer; refuse a seq or an `at` no agent could send (see docs/mqtt.md, Ordering)."""
+        c = self._config
+        if ev.at > now + timedelta(seconds=c.max_clock_skew):
+            raise Rejected("future", f"at {ev.at.isoformat()} is over {c.max_clock_skew:g}s ahead of this clock")
+        high = self._high.get(ev.vantage)
+        if high is not None and high[0] == ev.stream:
+            allowed = c.max_seq_jump + c.max_seq_rate * max(0.0, (ev.at - high[2]).total_seconds())
+            if ev.seq > high[1] + allowed:
+                raise Rejected("seq_jump", f"seq {ev.seq} is more than {allowed:.0f} past {high[1]}")
         key = (ev.vantage, ev.subject)
         seen = self._seen.get(key)
-        if seen is not None and seen[0] == ev.stream and ev.seq <= seen[1]:
-            raise Duplicate(f"{ev.vantage}/{ev.subject} seq {ev.seq} <= {seen[1]}")
-        self._seen[key] = (ev.stream, ev.seq)
-        self.online.setdefault(ev.vantage, False)
+        if seen is not None:
+            stream, seq, at = seen
+            if retained and ev.at < at:
+                raise Rejected("stale_retained", f"a retained {ev.subject!r} from {ev.at.isoformat()}, older than "
+                                                 f"the {at.isoformat()} already applied")
+            # Not newer: neither a higher seq on the same stream nor a later `at`. A lower seq with a later `at`
+            # is taken, so one forged high seq cannot silence the real agent for longer than max_clock_skew.
+            # A new stream (the outbox was re-created) starts its numbers again: only its `at` can be compared.
+            stale = (ev.seq <= seq and ev.at <= at) if stream == ev.stream else ev.at < at
+            if stale:
+                raise Duplicate(f"{ev.vantage}/{ev.subject} seq {ev.seq} at {ev.at.isoformat()} is not newer")
+        self._seen[key] = (ev.stream, ev.seq, ev.at)
+        if high is None or high[0] != ev.stream or ev.seq > high[1]:
+            self._high[ev.vantage] = (ev.stream, ev.seq, ev.at)
 
 
 class Aggregator:
@@ -149,11 +174,11 @@ class Aggregator:
 
     # --- message handling: synchronous, never raises ------------------------------------------------------
 
-    def handle(self, topic: str, payload: bytes) -> list[Transition]:
+    def handle(self, topic: str, payload: bytes, retained: bool = False) -> list[Transition]:
         """Validate and apply one message; rejects are counted and logged, never raised."""
         try:
             ev = parse_event(self.mqtt.prefix, topic, payload, self.config.max_payload)
-            transitions = self.view.apply(ev, self._clock.now())
+            transitions = self.view.apply(ev, self._clock.now(), retained)
         except Rejected as exc:
             self._rejected.labels(exc.reason).inc()
             self._log_reject(exc, topic)
@@ -223,7 +248,7 @@ class Aggregator:
                     log.info("aggregator subscribed at %s:%s", self.mqtt.host, self.mqtt.broker_port)
                     async for msg in client.messages:
                         body = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload or "").encode()
-                        self.handle(str(msg.topic), body)
+                        self.handle(str(msg.topic), body, bool(msg.retain))
             except aiomqtt.MqttError as exc:
                 failures += 1
                 if str(exc) != last_error:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from agent.config_base import ConfigModel, Identifier
+from agent.config_base import ConfigModel, Duration, Identifier
 from agent.model import Status
 
 SCHEMA_VERSION = 1
@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 REASONS = (
     "oversized", "empty", "not_utf8", "not_json", "not_object", "schema_version", "missing_field",
     "bad_field", "bad_topic", "topic_mismatch", "bad_status", "unknown_vantage", "unknown_component",
-    "too_many", "stale_seq",
+    "too_many", "stale_seq", "seq_jump", "future", "stale_retained",
 )  # fmt: skip
 """Every reason `dialtone_aggregate_rejected_total{reason}` can carry."""
 
@@ -42,6 +42,13 @@ class AggregateConfig(ConfigModel):
     max_payload: int = Field(default=16_384, ge=256, le=1_048_576, description="bytes")
     max_vantages: int = Field(default=1000, ge=1)
     max_components: int = Field(default=10_000, ge=1)
+    max_seq_jump: int = Field(
+        default=1_000_000, ge=1, description="most a stream's seq may rise past the last seen, plus max_seq_rate"
+    )
+    max_seq_rate: float = Field(
+        default=10_000.0, ge=0, description="seq rise allowed per second of `at` since the last event seen"
+    )
+    max_clock_skew: Duration = Field(default=300.0, description="an event's `at` may be this far ahead of ours")
 
 
 UNKNOWN = "unknown"

@@ -296,9 +296,14 @@ class Agent:
             "dialtone_snmp_traps", "SNMP notifications received, by result.", "result", receiver.counters))
 
     async def _start_site(self) -> None:
+        from statuspage.output import OutputError, check_owned
         from statuspage.site import StatusSite
 
         assert self.config.site is not None
+        try:
+            check_owned(self.config.site.out)  # say so at start, not as a failed render every minute
+        except OutputError as exc:
+            raise StartupError(str(exc)) from None
         site = StatusSite(self.config.site, components_of(self.config), Path(self.config.history.path),
                           calendar=self.calendar, sla=self.sla)
         from statuspage.live import SiteRenderer
@@ -360,7 +365,9 @@ class Agent:
         if self.config_path is None:
             return False, ["no config file to reload from"]
         try:
-            new = load_config(self.config_path)
+            # Parsing a large config takes seconds of CPU: in a worker thread, so probes and listeners keep
+            # their turns on the loop (the interpreter switches threads every few milliseconds).
+            new = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as exc:
             self.gauges["reload_ok"].set(0)
             for line in exc.errors:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -17,7 +17,6 @@ import yaml
 from pydantic import (
     BaseModel,
     Field,
-    SecretStr,
     ValidationError,
     create_model,
     field_validator,
@@ -27,15 +26,20 @@ from pydantic import (
 from agent.aggregate_payload import AggregateConfig
 from agent.calendar import MaintenanceConfig
 from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
+from agent.config_paths import site_overlaps
+from agent.config_secrets import iter_secrets, secret_forms
+from agent.config_yaml import MAX_CONFIG_BYTES, YamlLimitError, load_bounded
 from agent.notify.config import NotifyConfig
 from agent.probes import PROBE_CONFIGS
+from agent.redact import add_secrets
 from agent.shard import ShardSpec
 from agent.sinks.mqtt import MqttConfig
 from agent.sla import SlaConfig
 from agent.snmp.traps import TrapReceiverConfig
 from statuspage.config import SiteConfig
 
-__all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "parse_duration"]
+__all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "iter_secrets", "parse_duration",
+           "secret_forms"]
 
 # --- errors -------------------------------------------------------------------------------------------------
 
@@ -271,6 +275,8 @@ class Config(ConfigModel):
                 raise PathError(("targets", i, "component"), f"unknown component {t.component!r}")
         if self.notify is not None:
             _check_notify(self.notify, known, self.site)
+        for reason in site_overlaps(self):
+            raise PathError(("site", "out"), reason)
         return self
 
     def component(self, component_id: str) -> ComponentConfig:
@@ -322,35 +328,12 @@ def _expand(node: Any, path: list[int | str], errors: list[str], source: str) ->
     return node
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    keys: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a scalar, not a list or mapping", key_node.start_mark
-            ) from None
-        if key in keys:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        keys.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def parse_yaml(text: str, source: str) -> Any:
     """YAML text to Python data, with duplicate keys refused and errors as ConfigError."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return load_bounded(text)
+    except YamlLimitError as exc:
+        raise ConfigError([f"{source}: invalid YAML: {exc}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -377,7 +360,9 @@ def load_config_text(text: str, source: str = "<config>", base_dir: Path | None 
         data = _expand(data, [], errors, source)
         if errors:
             raise ConfigError(errors)
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
+        add_secrets(secret_forms(config))  # from now on, masked in every output of this process
+        return config
     except ValidationError as exc:
         raise ConfigError(_messages(exc, source, frozenset(PROBE_CONFIGS))) from None
     except RecursionError:
@@ -391,14 +376,21 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file; raises ConfigError listing every problem."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # a size check that a growing file or a FIFO cannot dodge
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError([f"{p}: too large: over {MAX_CONFIG_BYTES} bytes (16 MiB), the limit for a config file"])
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{p}: not UTF-8 text"]) from None
     except ValueError:  # a path with a NUL byte
         raise ConfigError([f"{str(p)!r}: cannot read: not a valid file name"]) from None
-    return load_config_text(text, str(p), p.parent)
+    config = load_config_text(text, str(p), p.parent)
+    if reasons := site_overlaps(config, p):
+        raise ConfigError([f"{p}: site.out: {reason}" for reason in reasons])
+    return config
 
 
 def _check_notify(notify: NotifyConfig, known: set[str], site: SiteConfig | None) -> None:
@@ -418,23 +410,3 @@ def _check_notify(notify: NotifyConfig, known: set[str], site: SiteConfig | None
         for c in components:
             if c not in known:
                 raise PathError(("notify", block, i, "components"), f"unknown component {c!r}")
-
-
-def iter_secrets(model: BaseModel) -> Iterator[str]:
-    """Every secret value in a config tree (for redaction and the secret audit)."""
-    for name in type(model).model_fields:
-        yield from _secrets_in(getattr(model, name))
-
-
-def _secrets_in(value: Any) -> Iterator[str]:
-    if isinstance(value, SecretStr):
-        if value.get_secret_value():
-            yield value.get_secret_value()
-    elif isinstance(value, BaseModel):
-        yield from iter_secrets(value)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _secrets_in(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _secrets_in(v)

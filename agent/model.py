@@ -9,6 +9,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal, Protocol
 
+from agent.redact import active as redaction_active
+from agent.redact import redact
+
 Value = float | int | str | bool
 """A kind-specific reading carried in ProbeResult.values (status code, MOS, OID value...)."""
 
@@ -82,6 +85,17 @@ class ProbeResult:
     vantage: str = ""
     maintenance: bool = False
     degraded: bool = False
+
+    def __post_init__(self) -> None:
+        # Every output (logs, --json, history, MQTT, the site) is built from results: mask secrets once, here.
+        if not redaction_active():
+            return
+        message = redact(self.message)
+        if message is not self.message:
+            object.__setattr__(self, "message", message)
+        if any(isinstance(v, str) and redact(v) is not v for v in self.values.values()):
+            clean = {k: redact(v) if isinstance(v, str) else v for k, v in self.values.items()}
+            object.__setattr__(self, "values", clean)
 
     @classmethod
     def failure(

@@ -10,6 +10,11 @@ current generation by a hard link is never changed under it. Until two generatio
 failure) a fresh generation is made, with unchanged files hard-linked from the current one. Creating a file
 costs far more than leaving one alone (about 1 ms per new inode on some virtual disks), so an update after
 one transition touches a few dozen files instead of relinking thousands.
+
+Ownership: every generation holds the marker file `.dialtone-site`. `out` is replaced only when it does not
+exist, is an empty folder, or shows the marker; anything else (a folder of someone's files, a file, a link
+to a folder without the marker) is refused with OutputNotOwned, and nothing is moved or removed. Pruning
+removes only generation folders that hold the marker.
 """
 
 from __future__ import annotations
@@ -25,8 +30,34 @@ KEEP_GENERATIONS = 2
 """The current generation and the one before it (a reader may still be reading it)."""
 
 
+MARKER = ".dialtone-site"
+"""The file that marks a folder as written by dialtone (and so free for dialtone to replace or remove)."""
+MARKER_TEXT = b"This folder was written by dialtone; dialtone replaces it at every render.\n"
+
+
 class OutputError(Exception):
     """The output folder cannot be used; names the path and the reason."""
+
+
+class OutputNotOwned(OutputError):
+    """`out` holds something dialtone did not write: it is left alone."""
+
+
+def check_owned(out: Path) -> None:
+    """Raise OutputNotOwned unless `out` is absent, an empty folder, or shows dialtone's marker."""
+    try:
+        if not out.exists() and not out.is_symlink():
+            return
+        if (out / MARKER).is_file():
+            return
+        if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+            return
+    except OSError as exc:
+        raise OutputError(f"site output {out}: {exc.strerror or exc}") from None
+    what = "a link" if out.is_symlink() else "a folder" if out.is_dir() else "a file"
+    raise OutputNotOwned(
+        f"site output {out}: refusing to replace {what} that dialtone did not write (no {MARKER} in it); "
+        "choose another folder, or empty or remove this one")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +96,8 @@ class AtomicSite:
         for rel in files.keys() - self._checked:
             _check_rel(rel)
             self._checked.add(rel)
+        if not self._gens:  # once ours, `out` only ever points at a generation this object wrote
+            check_owned(self.out)
         parent = self.out.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +138,9 @@ class AtomicSite:
 
     def _fill(self, gen: Path, files: Mapping[str, bytes]) -> tuple[int, int]:
         written = linked = 0
-        made: set[Path] = set()
+        gen.mkdir(parents=True)
+        (gen / MARKER).write_bytes(MARKER_TEXT)  # first, so that a half-filled generation can be pruned
+        made: set[Path] = {gen}
         prev = self._gens[-1] if self._gens and self._gens[-1].path.is_dir() else None
         for rel, data in files.items():
             target = gen / rel
@@ -128,10 +163,12 @@ class AtomicSite:
         link = self.out.parent / f".{self.out.name}.link-{uuid.uuid4().hex[:12]}"
         os.symlink(gen.name, link)
         if self.out.is_dir() and not self.out.is_symlink():
-            # First render into a plain folder (e.g. one made by hand): move it aside once. This is the only
-            # moment a reader could find nothing; every later swap is a single atomic rename.
-            aside = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:12]}"
-            os.rename(self.out, aside)
+            # First render into a plain folder: an empty one is removed, one with dialtone's marker moved aside
+            # (and pruned). This is the only moment a reader could find nothing; later swaps are one rename.
+            if (self.out / MARKER).is_file():
+                os.rename(self.out, self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:12]}")
+            else:
+                os.rmdir(self.out)  # fails, leaving it alone, if a file appeared since check_owned
         os.replace(link, self.out)
 
     def _prune(self, keep: set[Path]) -> None:
@@ -141,6 +178,7 @@ class AtomicSite:
             p
             for p in self.out.parent.iterdir()
             if p.name.startswith(prefix) and p not in keep and p.is_dir() and not p.is_symlink()
+            and (p / MARKER).is_file()  # only folders dialtone wrote
         ]
         gens.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         spare = KEEP_GENERATIONS - len(keep)
@@ -191,5 +229,5 @@ def _update(gen: Path, have: Mapping[str, bytes], files: Mapping[str, bytes]) ->
 
 def _check_rel(rel: str) -> None:
     parts = Path(rel).parts
-    if not parts or Path(rel).is_absolute() or ".." in parts:
+    if not parts or Path(rel).is_absolute() or ".." in parts or rel == MARKER:
         raise OutputError(f"refusing to write {rel!r} outside the site folder")

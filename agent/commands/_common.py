@@ -7,6 +7,7 @@ import logging
 import sys
 
 from agent.config import Config, ConfigError, load_config
+from agent.redact import install_log_redaction
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -25,6 +26,7 @@ def setup_logging(level: str = "info") -> None:
         stream=sys.stderr,
     )
     logging.Formatter.converter = __import__("time").gmtime
+    install_log_redaction()  # every line, tracebacks included, with configured secrets masked
 
 
 def load_or_report(path: str) -> Config | None:

@@ -11,12 +11,13 @@ from agent.app import components_of
 from agent.calendar import MaintenanceCalendar
 from agent.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_report
 from agent.commands._timeargs import BadArgument, parse_aware
+from agent.config_paths import site_overlaps
 from agent.sinks.history_schema import HistoryError
 from agent.sla import SlaCalculator
 from agent.sla_exclusions import load_exclusions
 from statuspage.config import SiteConfig
 from statuspage.incidents import IncidentFileError, load_incidents
-from statuspage.output import OutputError
+from statuspage.output import OutputError, OutputNotOwned
 from statuspage.render import SiteError
 from statuspage.site import StatusSite
 
@@ -40,7 +41,7 @@ def _now(text: str | None) -> datetime | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Render once; 0 on success, 1 when the render fails, 2 for bad input."""
+    """Render once; 0 on success, 1 when the render fails, 2 for bad input or an --out dialtone does not own."""
     config = load_or_report(args.config)
     if config is None:
         return EXIT_USAGE
@@ -51,6 +52,10 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     configured = config.site or SiteConfig()
     site_cfg = configured if args.out is None else configured.model_copy(update={"out": Path(args.out)})
+    if overlaps := site_overlaps(config.model_copy(update={"site": site_cfg}), Path(args.config)):
+        for reason in overlaps:
+            print(f"render: --out {site_cfg.out}: {reason}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         load_incidents(site_cfg.incidents)  # report a broken incident file here, not as a half-empty page
         calendar = MaintenanceCalendar(config.maintenance)
@@ -61,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
             count, result = site.render(now)
         finally:
             site.close()
-    except (IncidentFileError, SiteError, ValueError) as exc:
+    except (IncidentFileError, SiteError, ValueError, OutputNotOwned) as exc:
         print(f"render: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (HistoryError, OutputError) as exc:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from collections.abc import Mapping
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator, model_validator
 
 from agent.clock import Clock, SystemClock
 from agent.config_base import ConfigModel
@@ -31,6 +32,37 @@ class BasicAuth(ConfigModel):
     password: SecretStr
 
 
+class HeaderSecret(ConfigModel):
+    """A header value that is a secret: `value_file` (read from a file) or `value` (e.g. `${ENV}`)."""
+
+    value: SecretStr
+
+
+def _header_kind(value: object) -> str:
+    return "secret" if isinstance(value, Mapping | HeaderSecret) else "text"
+
+
+# A plain string, or a mapping read as HeaderSecret: one branch is tried, so an error names one problem.
+HeaderValue = Annotated[
+    Annotated[str, Tag("text")] | Annotated[HeaderSecret, Tag("secret")], Discriminator(_header_kind)
+]
+
+
+def _check_value(where: str, value: str) -> None:
+    # A CR or LF would end the header early and let the rest inject headers or a request of its own.
+    prefix = f"{where}: " if where else ""
+    if any(c in value for c in "\r\n\0"):
+        raise ValueError(f"{prefix}value must not contain CR, LF or NUL")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"{prefix}value must be Latin-1 text") from None
+
+
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+"""Headers dropped on a redirect to another origin (with every secret header), unless a target opts in."""
+
+
 class HttpConfig(ConfigModel):
     """The `http:` block of a target."""
 
@@ -39,13 +71,19 @@ class HttpConfig(ConfigModel):
 
     url: str
     method: str = Field(default="GET", pattern=r"^[A-Z]{1,20}$")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, HeaderValue] = Field(
+        default_factory=dict, description="name: value, or name: {value_file: path} for a secret value"
+    )
     body: str = ""
     valid_status_codes: list[int | str] = Field(default_factory=list, description="default: any 2xx")
     fail_if_body_matches_regexp: list[str] = Field(default_factory=list)
     fail_if_body_not_matches_regexp: list[str] = Field(default_factory=list)
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=1, le=100)
+    cross_origin_credentials: bool = Field(
+        default=False,
+        description="keep Authorization, Cookie and secret headers on a redirect to another host or port",
+    )
     max_body_bytes: int = Field(default=1 << 20, ge=1, le=1 << 30)
     accept_truncated_body: bool = False
     ip_protocol: IpPreference = "any"
@@ -62,16 +100,19 @@ class HttpConfig(ConfigModel):
 
     @field_validator("headers")
     @classmethod
-    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+    def _headers(cls, v: dict[str, HeaderValue]) -> dict[str, HeaderValue]:
         for name, value in v.items():
             if not _TOKEN.match(name):
                 raise ValueError(f"header name {name!r} is not a valid HTTP token")
-            if any(c in value for c in "\r\n\0"):
-                raise ValueError(f"header {name}: value must not contain CR, LF or NUL")
-            try:
-                value.encode("latin-1")
-            except UnicodeEncodeError:
-                raise ValueError(f"header {name}: value must be Latin-1 text") from None
+            text = value.value.get_secret_value() if isinstance(value, HeaderSecret) else value
+            _check_value(f"header {name}", text)
+        return v
+
+    @field_validator("bearer_token")
+    @classmethod
+    def _bearer(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            _check_value("", v.get_secret_value())
         return v
 
     @field_validator("valid_status_codes")
@@ -117,7 +158,9 @@ class HttpConfig(ConfigModel):
 
     def plan(self) -> Plan:
         """The prepared request (headers with credentials, encoded body, limits)."""
-        headers = list(self.headers.items())
+        headers = [(k, v.value.get_secret_value() if isinstance(v, HeaderSecret) else v)
+                   for k, v in self.headers.items()]
+        secret = {k.lower() for k, v in self.headers.items() if isinstance(v, HeaderSecret)}
         if self.basic_auth is not None:
             pair = f"{self.basic_auth.username}:{self.basic_auth.password.get_secret_value()}"
             headers.append(("Authorization", "Basic " + base64.b64encode(pair.encode()).decode("ascii")))
@@ -135,6 +178,7 @@ class HttpConfig(ConfigModel):
             preference=self.ip_protocol,
             fallback=self.ip_fallback,
             tls=self.tls_config,
+            cross_origin_drop=frozenset() if self.cross_origin_credentials else CREDENTIAL_HEADERS | secret,
         )
 
 

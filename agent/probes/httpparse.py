@@ -9,6 +9,7 @@ import ssl
 
 from agent.probes.netconn import ProbeFailure, Trace
 from agent.probes.tlsinfo import describe_tls_error
+from agent.redact import redact
 
 MAX_HEAD = 64 * 1024
 _STATUS = re.compile(rb"HTTP/(\d)\.(\d) (\d{3})(?: |$)")
@@ -154,7 +155,7 @@ class ResponseReader(asyncio.Protocol):
         lines = head.split(b"\r\n")
         m = _STATUS.match(lines[0])
         if m is None:
-            raise ProbeFailure("protocol_error", f"not an HTTP/1.x response: {lines[0][:60]!r}")
+            raise ProbeFailure("protocol_error", f"not an HTTP/1.x response: {_quote(lines[0])}")
         status = int(m[3])
         if 100 <= status < 200 and status != 101:
             return  # an interim response (100 Continue, 103 Early Hints): the real one follows
@@ -162,7 +163,7 @@ class ResponseReader(asyncio.Protocol):
         for line in lines[1:]:
             name, sep, value = line.partition(b":")
             if not sep or not name or name[-1:] in (b" ", b"\t"):
-                raise ProbeFailure("protocol_error", f"malformed header line {line[:60]!r}")
+                raise ProbeFailure("protocol_error", f"malformed header line {_quote(line)}")
             key, text = name.decode("latin-1").lower(), value.strip().decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
         self.status, self.version, self.headers = status, int(m[1]) + int(m[2]) / 10, headers
@@ -215,3 +216,8 @@ class ResponseReader(asyncio.Protocol):
             self._finish()
         else:
             self._finish(ProbeFailure("body_too_large", f"body exceeds max_body_bytes ({self.max_body})"))
+
+
+def _quote(line: bytes, limit: int = 60) -> str:
+    """A received line for an error message: secrets masked before it is cut, so no prefix of one shows."""
+    return repr(redact(line.decode("latin-1"))[:limit])

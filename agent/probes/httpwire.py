@@ -81,6 +81,8 @@ class Plan:
     preference: IpPreference = "any"
     fallback: bool = True
     tls: TlsConfig = field(default_factory=TlsConfig)
+    cross_origin_drop: frozenset[str] = frozenset({"authorization", "proxy-authorization", "cookie"})
+    """Header names (lower case) not sent on after a redirect to another host or port."""
     first_request: bytes = b""
 
     def __post_init__(self) -> None:
@@ -125,8 +127,9 @@ async def fetch(plan: Plan, trace: Trace) -> Response:
             method, body = "GET", b""
             headers = tuple(h for h in headers if h[0].lower() not in ("content-length", "content-type"))
         if (new.host, new.port) != (ep.host, ep.port):
-            # Credentials go only to the origin they were configured for.
-            headers = tuple(h for h in headers if h[0].lower() not in ("authorization", "cookie", "host"))
+            # Credentials go only to the origin they were configured for (unless cross_origin_credentials).
+            drop = plan.cross_origin_drop | {"host"}
+            headers = tuple(h for h in headers if h[0].lower() not in drop)
         ep = new
         raw = encode_request(method, ep, headers, body)
         trace.step("resolve")

@@ -66,6 +66,11 @@ class PstnAnswerConfig(ConfigModel):
     bind: str | None = None
     ca_file: Path | None = Field(default=None, description="CA bundle that verifies the registrar over TLS")
     verify: bool = True
+    correlate: Literal["auto", "header"] = Field(
+        default="auto",
+        description="which INVITE is ours: the X-Dialtone-Call token; auto also takes one without the header "
+        "(a carrier stripped it) from our from_number, the DTMF tokens proving it afterwards",
+    )
 
     @field_validator("registrar")
     @classmethod
@@ -157,7 +162,8 @@ def _answer_leg(cfg: PstnAnswerConfig) -> AnswerLeg:
     password = cfg.password.get_secret_value() if cfg.password else ""
     identity = Identity(aor, cfg.username or cfg.extension, password)
     ctx = tls_context(str(cfg.ca_file) if cfg.ca_file else None, cfg.verify) if _is_tls(uri, cfg.transport) else None
-    return AnswerLeg(Leg(uri, identity, cfg.transport, cfg.bind, ctx), registrar_uri(uri), aor, cfg.expires)
+    leg = Leg(uri, identity, cfg.transport, cfg.bind, ctx)
+    return AnswerLeg(leg, registrar_uri(uri), aor, cfg.expires, cfg.extension, cfg.correlate)
 
 
 def _is_tls(uri: SipUri, transport: str | None) -> bool:

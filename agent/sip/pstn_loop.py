@@ -20,11 +20,12 @@ from agent.sip.message import SipMessage
 from agent.sip.pstn_call import OutgoingCall
 from agent.sip.pstn_media import Failure, MediaExpectation, new_tokens
 from agent.sip.pstn_metrics import outcome, q850_cause
+from agent.sip.pstn_screen import CALL_HEADER, Correlate, Screen
 from agent.sip.pstn_session import CallMedia
 from agent.sip.register import register
 from agent.sip.resolve import resolve
 from agent.sip.sdp import build_offer, payload_type_of
-from agent.sip.transaction import TransactionTimeout
+from agent.sip.transport import TransportError
 from agent.sip.ua import Identity, UserAgent
 from agent.sip.uas import IncomingCall, Uas
 from agent.sip.uri import SipUri
@@ -33,7 +34,6 @@ from agent.voice.session import RtpSession
 
 T = TypeVar("T")
 Value = float | int | str | bool
-_STEP_ERRORS = (TimeoutError, TransactionTimeout, OSError, AuthError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,8 @@ class AnswerLeg:
     registrar: str
     aor: str
     expires: int
+    extension: str = ""
+    correlate: Correlate = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,10 @@ class LoopCall:
         self.out: OutgoingCall | None = None
         self._registration: tuple[str, int] | None = None
         self._loop = asyncio.get_running_loop()
+        self.screen: Screen | None = None
+        if plan.answer is not None:
+            caller = SipUri.parse(plan.trunk.identity.from_uri).user or ""
+            self.screen = Screen(plan.answer.extension, caller, plan.answer.correlate)
 
     @property
     def result(self) -> str | None:
@@ -126,8 +132,9 @@ class LoopCall:
             ip, codec=plan.codecs[0], bpl=plan.bpl, tone_hz=plan.tone_hz if plan.expect == "tone" else None
         )
         await self.a_rtp.open()
+        headers = plan.headers if self.screen is None else (*plan.headers, (CALL_HEADER, self.screen.token))
         request = OutgoingCall.build(
-            self.a_ua, plan.request_uri, plan.to, build_offer(ip, self.a_rtp.local_port, plan.codecs), plan.headers
+            self.a_ua, plan.request_uri, plan.to, build_offer(ip, self.a_rtp.local_port, plan.codecs), headers
         )
         self.out = OutgoingCall(self.a_ua, request)
         # Keep room after the answer for the media and the BYE; CANCEL when it rings longer than that.
@@ -154,7 +161,10 @@ class LoopCall:
             ip = self.b_ua.transport.local[0]
             self.b_rtp = RtpSession(ip, codec=plan.codecs[0], bpl=plan.bpl)
             port = await self.b_rtp.open()
-            self.uas = Uas(self.b_ua, lambda codec: build_offer(ip, port, codec), plan.codecs, self._b_answered)
+            screen = self.screen.check if self.screen is not None else None
+            self.uas = Uas(
+                self.b_ua, lambda codec: build_offer(ip, port, codec), plan.codecs, self._b_answered, screen=screen
+            )
             call_id = f"{self.tokens[1]}-{id(self):x}@dialtone"
             self._registration = (call_id, 1)  # set before sending: a lost 200 still gets its un-REGISTER
             final = await register(self.b_ua, answer.registrar, answer.aor, answer.expires, call_id, 1)
@@ -203,32 +213,42 @@ class LoopCall:
         return code, error_response(final)[1]
 
     async def teardown(self, budget: float) -> None:
-        """End the call (CANCEL or BYE, both legs), un-REGISTER and close everything within `budget` s."""
+        """End the call (CANCEL or BYE, both legs), un-REGISTER and close everything within `budget` s.
+
+        Never raises: each step's failure (a refused BYE, a lost connection) is added to
+        `values["teardown_error"]` ("step: error; ...") and the next step still runs: the un-REGISTER always does.
+        """
         end = self._loop.time() + budget
         try:
             for rtp in (self.a_rtp, self.b_rtp):
                 if rtp is not None:
                     rtp.stop_sending()
             if self.out is not None:
-                await self._step(end, self.out.teardown())
+                await self._step("bye", end, self.out.teardown())
             call = self.uas.call if self.uas is not None else None
             if self.uas is not None and call is not None and not call.dialog.ended.is_set():
-                await self._step(end, self.uas.hangup(call))
+                await self._step("answer_bye", end, self.uas.hangup(call))
             if self._registration is not None and self.b_ua is not None and self.plan.answer is not None:
                 call_id, cseq = self._registration
                 answer = self.plan.answer
-                gone = await self._step(end, register(self.b_ua, answer.registrar, answer.aor, 0, call_id, cseq + 1))
-                if gone is not None:
+                unregister = register(self.b_ua, answer.registrar, answer.aor, 0, call_id, cseq + 1)
+                if await self._step("unregister", end, unregister) is not None:
                     self._registration = None
         finally:
+            if self.screen is not None and self.screen.refused:
+                self.values["answer_invites_refused"] = sum(self.screen.refused.values())
             await self._close()
 
-    async def _step(self, end: float, step: Awaitable[T]) -> T | None:
+    async def _step(self, name: str, end: float, step: Awaitable[T]) -> T | None:
         t0 = self._loop.time()
         try:
             async with asyncio.timeout(max(0.05, end - t0)):
                 return await step
-        except _STEP_ERRORS:
+        except Exception as exc:  # a teardown step's failure is a result, never a raise
+            what = exc.code if isinstance(exc, TransportError) else type(exc).__name__
+            said = f"{name}: {what}: {exc}".rstrip(": ")[:200]
+            earlier = self.values.get("teardown_error")
+            self.values["teardown_error"] = f"{earlier}; {said}" if earlier else said
             return None
         finally:
             self.phases["teardown"] = self.phases.get("teardown", 0.0) + self._loop.time() - t0

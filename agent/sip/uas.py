@@ -1,7 +1,8 @@
 """The answering side of a test call (UAS, RFC 3261 sections 13.3, 9.2 and 15) on a registered extension.
 
-`Uas` takes over a `UserAgent`'s incoming requests: it answers the first new INVITE at once (180, then 200
-with an SDP answer, retransmitted on UDP until the ACK), answers a CANCEL that arrives before that with
+`Uas` takes over a `UserAgent`'s incoming requests: it answers the first new INVITE that passes `screen`
+(agent/sip/pstn_screen.py) at once (180, then 200 with an SDP answer, retransmitted on UDP until the ACK),
+refuses the others with the screen's status, answers a CANCEL that arrives before that with
 200 and 487, turns away any further INVITE with 486, and hangs up with BYE (or is hung up on).
 """
 
@@ -55,12 +56,14 @@ class Uas:
         answer_sdp: Callable[[str], bytes],
         codecs: Sequence[Codec],
         on_answer: Callable[[IncomingCall], None] | None = None,
+        screen: Callable[[SipMessage], tuple[int, str] | None] | None = None,
     ) -> None:
         self.ua = ua
         self.answer_sdp = answer_sdp
         """The SDP answer for the codec chosen (the offer's first that we take too)."""
         self.codecs = tuple(codecs)
         self.on_answer = on_answer
+        self.screen = screen
         self.calls: list[IncomingCall] = []
         self.arrived = asyncio.Event()
         self.rejected = 0
@@ -95,6 +98,10 @@ class Uas:
             if again.last_response is not None:
                 self.ua.transport.send(again.last_response)  # a retransmitted INVITE
             return None
+        refusal = self.screen(req) if self.screen is not None else None
+        if refusal is not None:  # not our call: refused before it can take the answer
+            self.rejected += 1
+            return response_to(req, *refusal)
         if self.calls:
             self.rejected += 1
             return response_to(req, 486, "Busy Here")

@@ -114,3 +114,22 @@ def test_embedded_default_config_is_valid() -> None:
 def test_schema_json_is_current() -> None:
     committed = json.loads((ROOT / "config" / "schema.json").read_text())
     assert committed == json.loads(json.dumps(config_schema())), "run `make schema` to regenerate config/schema.json"
+
+
+def test_alias_uses_are_bounded(tmp_path: Path) -> None:
+    from agent.config_yaml import MAX_ALIASES
+
+    p = tmp_path / "aliases.yaml"
+    p.write_text("x: &a 1\nmany: [" + ", ".join(["*a"] * (MAX_ALIASES + 1)) + "]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    assert info.value.errors == [
+        f"{p}: invalid YAML: too many aliases: {MAX_ALIASES + 1} alias uses, the limit is {MAX_ALIASES}"]
+
+
+def test_aliases_within_limits_still_load() -> None:
+    text = ("components: [{id: web, name: Web, tier: core}]\n"
+            "targets:\n  - {id: a, component: web, kind: http, http: &h {url: 'http://127.0.0.1/'}}\n"
+            "  - {id: b, component: web, kind: http, http: *h}\n")
+    config = load_config_text(text)
+    assert [t.id for t in config.targets] == ["a", "b"]

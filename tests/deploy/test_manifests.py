@@ -104,6 +104,7 @@ def test_dockerfile_is_slim_non_root_with_a_healthcheck() -> None:
 @pytest.mark.parametrize("path", [DOCKER / "dialtone.yaml"], ids=lambda p: p.name)
 def test_shipped_agent_configs_load(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_SIP_PASSWORD", "not-a-real-one")
+    monkeypatch.setenv("DIALTONE_MQTT_PASSWORD", "not-a-real-one")
     config = load_config(path)
     assert config.listen.startswith("0.0.0.0:")  # reachable from the other containers and the healthcheck
     assert str(config.history.path).startswith("/var/lib/dialtone/")
@@ -161,6 +162,7 @@ def test_deployment_is_hardened_and_references_the_secret() -> None:
 
 def test_configmap_config_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_SIP_PASSWORD", "not-a-real-one")
+    monkeypatch.setenv("DIALTONE_MQTT_PASSWORD", "not-a-real-one")
     path = tmp_path / "dialtone.yaml"
     path.write_text(_kind("ConfigMap")["data"]["dialtone.yaml"])
     config = load_config(path)

@@ -99,9 +99,41 @@ def test_transition_time_follows_the_event_but_never_runs_backwards_or_ahead() -
     view, _ = _view()
     late = WireEvent("component", "den1", "voice", "major_outage", 99, "s1", NOW - timedelta(hours=1))
     view.apply(late, NOW)
-    future = WireEvent("component", "nyc1", "voice", "major_outage", 99, "s1", NOW + timedelta(hours=1))
-    [t] = view.apply(future, NOW)
+    ahead = WireEvent("component", "nyc1", "voice", "major_outage", 99, "s1", NOW + timedelta(minutes=4))
+    [t] = view.apply(ahead, NOW)  # within max_clock_skew (5 min): taken, at our own time
     assert t.at == NOW
+
+
+def test_an_event_from_beyond_the_clock_skew_is_refused() -> None:
+    view, _ = _view()
+    future = WireEvent("component", "nyc1", "voice", "major_outage", 99, "s1", NOW + timedelta(hours=1))
+    with pytest.raises(Rejected) as e:
+        view.apply(future, NOW)
+    assert e.value.reason == "future"
+
+
+def test_a_forged_huge_seq_is_refused_and_a_smaller_forged_one_silences_nobody() -> None:
+    view, feed = _view()
+    last = feed.seq["den1"]
+    huge = WireEvent("component", "den1", "voice", "operational", 2**62, "s1", NOW)
+    with pytest.raises(Rejected) as e:
+        view.apply(huge, NOW)
+    assert e.value.reason == "seq_jump"
+    # Within the bound the forged event is taken, but the real agent's next event (a lower seq, a later
+    # `at`) is taken too: time orders events, a seq alone cannot push the real ones out.
+    view.apply(WireEvent("component", "den1", "voice", "operational", last + 900_000, "s1", NOW), NOW)
+    later = NOW + timedelta(seconds=1)
+    view.apply(WireEvent("component", "den1", "voice", "major_outage", last + 1, "s1", later), later)
+    assert view.reports["voice"]["den1"] is Status.MAJOR_OUTAGE
+
+
+def test_a_retained_message_older_than_what_was_applied_is_refused() -> None:
+    view, _ = _view()
+    view.apply(WireEvent("component", "den1", "voice", "major_outage", 50, "s1", NOW), NOW)
+    old = WireEvent("component", "den1", "voice", "operational", 40, "s2", NOW - timedelta(minutes=1))
+    with pytest.raises(Rejected) as e:
+        view.apply(old, NOW, retained=True)
+    assert e.value.reason == "stale_retained"
 
 
 @given(st.lists(st.sampled_from(list(Status)), min_size=1, max_size=6), st.integers(1, 6),

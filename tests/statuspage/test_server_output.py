@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from statuspage.output import AtomicSite, OutputError
+from statuspage.output import MARKER, AtomicSite, OutputError, OutputNotOwned
 from statuspage.server import CSP
 from tests.statuspage.browser import serve
 from tests.statuspage.conftest import Rendered
@@ -70,15 +70,30 @@ def test_swap_is_a_symlink_and_unchanged_files_are_linked(tmp_path: Path) -> Non
     assert not (tmp_path / "site" / "a").exists()
 
 
-def test_a_plain_folder_is_replaced_and_bad_paths_refused(tmp_path: Path) -> None:
+def test_a_plain_folder_is_replaced_only_with_the_marker_and_bad_paths_refused(tmp_path: Path) -> None:
     out = tmp_path / "site"
     out.mkdir()
     (out / "old.html").write_bytes(b"old")
+    with pytest.raises(OutputNotOwned, match="did not write"):
+        AtomicSite(out).write({"index.html": b"new"})
+    assert (out / "old.html").read_bytes() == b"old" and not out.is_symlink()
+    (out / MARKER).write_bytes(b"")  # e.g. a copy of a site dialtone rendered
     AtomicSite(out).write({"index.html": b"new"})
     assert out.is_symlink() and not (out / "old.html").exists()
     with pytest.raises(OutputError, match="outside the site"):
         AtomicSite(out).write({"../evil": b"x"})
+    with pytest.raises(OutputError, match="outside the site"):
+        AtomicSite(out).write({MARKER: b"x"})
     assert (out / "index.html").read_bytes() == b"new"  # a failed render leaves the site in place
+
+
+def test_prune_keeps_sibling_folders_without_the_marker(tmp_path: Path) -> None:
+    stray = tmp_path / ".site.gen-notours"
+    stray.mkdir()
+    (stray / "data").write_text("keep")
+    for i in range(4):
+        AtomicSite(tmp_path / "site").write({"index.html": str(i).encode()})
+    assert (stray / "data").read_text() == "keep"
 
 
 def test_unwritable_parent_is_a_clear_error(tmp_path: Path) -> None:
