@@ -269,6 +269,9 @@ class Agent:
                 except OSError as exc:
                     raise StartupError(f"demo: cannot listen on UDP {self.config.demo.sip_port}: {exc}") from None
                 self._closers.append(platform.close)
+                from agent.demo_console import CallConsole
+
+                self.sinks.append(CallConsole())
         if self.config.site is not None:
             await self._start_site()
 

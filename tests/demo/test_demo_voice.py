@@ -9,6 +9,7 @@ one-way audio on the echo extension (the loop, whose media does not cross the pl
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -31,20 +32,22 @@ MARGIN = 1.5
 VOICE = ("sip-options", "sip-register-1002", "echo-call", "did-loop")
 
 
-def _results(db: Path) -> list[tuple[str, float, bool, str, dict[str, object]]]:
+def _results(db: Path) -> list[tuple[str, float, float, bool, str, dict[str, object]]]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT s.target, r.started_ms, r.ok, r.error, r.data FROM results r JOIN series s ON s.id = r.series"
-            " ORDER BY r.started_ms"
+            "SELECT s.target, r.started_ms, r.duration_us, r.ok, r.error, r.data FROM results r"
+            " JOIN series s ON s.id = r.series ORDER BY r.started_ms"
         ).fetchall()
-    return [(t, ms / 1000, bool(ok), err or "", json.loads(data or "{}").get("v", {})) for t, ms, ok, err, data in rows]
+    return [(t, ms / 1000, us / 1e6, bool(ok), err or "", json.loads(data or "{}").get("v", {}))
+            for t, ms, us, ok, err, data in rows]  # fmt: skip
 
 
-def _phase(at: float) -> str:
+def _phase(at: float, until: float) -> str:
+    """The spell a probe ran in from `at` to `until` (seconds after start-up): a call spans seconds."""
     for name, (start, end) in (("calls_503", CALLS_503), ("one_way", ONE_WAY)):
-        if start + MARGIN <= at <= end - MARGIN:
+        if start + MARGIN <= at and until <= end - MARGIN:
             return name
-        if start - MARGIN < at < end + MARGIN:
+        if at < end + MARGIN and until > start - MARGIN:
             return "edge"
     return "good"
 
@@ -60,7 +63,7 @@ def test_shipped_voice_targets_and_demo_faults(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "-c", str(path)], cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        wait_until(lambda: tcp_listening(ports["listen"]), timeout=20, what="the agent's /metrics")
+        wait_until(lambda: tcp_listening(ports["listen"]), timeout=60, what="the agent's /metrics")
         started = time.time()  # the demo's schedule starts with the agent, a few ms before /metrics listens
         time.sleep(RUN_FOR)
     finally:
@@ -68,8 +71,8 @@ def test_shipped_voice_targets_and_demo_faults(tmp_path):
         assert proc.wait(10) == 0, (tmp_path / "agent.log").read_text()
         log.close()
     seen: dict[tuple[str, str], list[tuple[bool, str, dict[str, object]]]] = {}
-    for target, at, ok, error, values in _results(tmp_path / "dialtone.sqlite"):
-        seen.setdefault((target, _phase(at - started)), []).append((ok, error, values))
+    for target, at, duration, ok, error, values in _results(tmp_path / "dialtone.sqlite"):
+        seen.setdefault((target, _phase(at - started, at + duration - started)), []).append((ok, error, values))
     report = {k: [(ok, err) for ok, err, _ in v] for k, v in seen.items()}
     for target in VOICE:
         good = seen.get((target, "good"), [])
@@ -88,3 +91,9 @@ def test_shipped_voice_targets_and_demo_faults(tmp_path):
     spell = seen.get(("echo-call", "one_way"), [])
     assert spell and all((ok, err) == (False, "one_way_audio") for ok, err, _ in spell), report
     assert all(ok for ok, _, _ in seen.get(("did-loop", "one_way"), [])), report
+    # The console (what `make run` prints) shows every call: its figures, or its failure.
+    console = (tmp_path / "agent.log").read_text()
+    assert re.search(r"dialtone\.demo: sip_call echo-call: answered, PDD \d+ ms, answer \d+ ms, MOS 4\.\d+", console)
+    assert re.search(r"dialtone\.demo: pstn_call did-loop: answered, .* a->b MOS 4\.\d+ .* b->a MOS 4\.\d+", console)
+    assert "dialtone.demo: pstn_call did-loop: unavailable: " in console
+    assert "dialtone.demo: sip_call echo-call: one_way_audio: " in console
