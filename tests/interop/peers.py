@@ -4,6 +4,8 @@ relay) and a Kamailio registrar/proxy that can anchor media in that rtpengine. F
 
 from __future__ import annotations
 
+import re
+import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +40,15 @@ class Rtpengine:
         """Send one bencoded ng command; the bencoded reply without the cookie."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(2.0)
-            s.sendto(b"dialtone " + command, (LOOPBACK, self.ng_port))
+            # rtpengine answers a repeated cookie from its cache (a retransmission): every command needs its own.
+            s.sendto(secrets.token_hex(8).encode() + b" " + command, (LOOPBACK, self.ng_port))
             reply = s.recv(65535)
         return reply.split(b" ", 1)[1]
+
+    def statistics(self) -> dict[str, int]:
+        """rtpengine's own counters (ng `statistics`, current and total): sessions, media, packets relayed."""
+        reply = self.ng(b"d7:command10:statisticse")
+        return {k.decode(): int(v) for k, v in re.findall(rb"\d+:([a-z_]+)i(-?\d+)e", reply)}
 
     def stop(self) -> None:
         """Stop by PID."""

@@ -102,6 +102,10 @@ async def test_media_anchored_in_rtpengine(stack, caplog):
     assert result.values["rtp_packets_received"] > 60
     assert result.values["round_trip_seconds"] is not None
     assert result.values["mos"] > 4.0  # measured on media that crossed the relay both ways
+    # rtpengine's own counters: one session, its two media streams and the packets relayed in userspace.
+    stats = engine.statistics()
+    assert stats["sessionstotal"] == 1 and stats["media_userspace"] == 2 and stats["media_kernel"] == 0, stats
+    assert stats["relayedpackets_user"] > 100 and stats["relayedpackets_kernel"] == 0, stats
 
 
 async def test_pstn_loop_answered_by_baresip_echo(stack):
