@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,19 @@ def _results(db: Path) -> list[tuple[str, float, float, bool, str, dict[str, obj
             for t, ms, us, ok, err, data in rows]  # fmt: skip
 
 
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()  # type: ignore[no-any-return]
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of the one sample of `name` carrying `labels` in an exposition text."""
+    found = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{")
+             and all(f'{k}="{v}"' in line for k, v in labels.items())]  # fmt: skip
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
+
+
 def _phase(at: float, until: float) -> str:
     """The spell a probe ran in from `at` to `until` (seconds after start-up): a call spans seconds."""
     for name, (start, end) in (("calls_503", CALLS_503), ("one_way", ONE_WAY)):
@@ -65,7 +79,9 @@ def test_shipped_voice_targets_and_demo_faults(tmp_path):
     try:
         wait_until(lambda: tcp_listening(ports["listen"]), timeout=60, what="the agent's /metrics")
         started = time.time()  # the demo's schedule starts with the agent, a few ms before /metrics listens
-        time.sleep(RUN_FOR)
+        time.sleep(CALLS_503[0] - 1)
+        metrics = _scrape(ports["listen"])
+        time.sleep(RUN_FOR - (time.time() - started))
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0, (tmp_path / "agent.log").read_text()
@@ -91,6 +107,12 @@ def test_shipped_voice_targets_and_demo_faults(tmp_path):
     spell = seen.get(("echo-call", "one_way"), [])
     assert spell and all((ok, err) == (False, "one_way_audio") for ok, err, _ in spell), report
     assert all(ok for ok, _, _ in seen.get(("did-loop", "one_way"), [])), report
+    # Before the first fault /metrics carries the calls' quality: the Voice quality dashboard's data.
+    assert _sample(metrics, "probe_voice_mos", target="echo-call") > 4.0
+    assert 0 < _sample(metrics, "probe_sip_post_dial_delay_seconds", target="echo-call") < 1
+    for direction in ("a_to_b", "b_to_a"):
+        assert _sample(metrics, "probe_voice_mos", target="did-loop", direction=direction) > 4.0
+    assert _sample(metrics, "probe_success", target="sip-register-1002") == 1
     # The console (what `make run` prints) shows every call: its figures, or its failure.
     console = (tmp_path / "agent.log").read_text()
     assert re.search(r"dialtone\.demo: sip_call echo-call: answered, PDD \d+ ms, answer \d+ ms, MOS 4\.\d+", console)
