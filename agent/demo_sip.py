@@ -88,7 +88,7 @@ class DemoSipPlatform(asyncio.DatagramProtocol):
                 self._request(msg, addr)
             else:
                 self._response(msg)
-        except SipParseError as exc:
+        except (ValueError, IndexError) as exc:  # SipParseError is a ValueError; a junk Via can be an IndexError
             log.debug("demo platform: dropped a malformed message from %s:%s: %s", *addr, exc)
 
     # --- requests -------------------------------------------------------------------------------------------
