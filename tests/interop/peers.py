@@ -28,6 +28,19 @@ def free_udp_range(size: int) -> tuple[int, int]:
     raise RuntimeError(f"no {size} consecutive free UDP ports")
 
 
+def free_port_pair() -> int:
+    """A port P with P (TCP and UDP) and P+1 (TCP) free: baresip listens for TLS on the port after its SIP port."""
+    for _ in range(100):
+        port = free_port_both()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((LOOPBACK, port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports")
+
+
 @dataclass
 class Rtpengine:
     """A running rtpengine: its ng control port and the RTP port range it relays on."""
@@ -128,7 +141,7 @@ def start_baresip(work_dir: Path, registrar: KamailioPeer, extension: str) -> Ba
     """
     binary = require_binary("baresip", "baresip")
     work_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port_both()
+    port = free_port_pair()
     rtp = free_udp_range(20)
     (work_dir / "config").write_text("\n".join([
         "poll_method epoll", f"sip_listen {LOOPBACK}:{port}", f"net_interface {LOOPBACK}",
