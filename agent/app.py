@@ -278,6 +278,15 @@ class Agent:
             from agent import demo
 
             self.listeners.runners.extend(await demo.start(self.config.demo, self.clock))
+            if self.config.demo.sip_port is not None:
+                try:
+                    platform = await demo.start_sip(self.config.demo, self.clock)
+                except OSError as exc:
+                    raise StartupError(f"demo: cannot listen on UDP {self.config.demo.sip_port}: {exc}") from None
+                self._closers.append(platform.close)
+                from agent.demo_console import CallConsole
+
+                self.sinks.append(CallConsole())
         if self.config.site is not None:
             await self._start_site()
 

@@ -232,8 +232,15 @@ class DemoConfig(ConfigModel):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=9470, ge=0, le=65535)
-    outage_every: Duration = 3600.0
-    outage_length: Duration = 240.0
+    outage_every: Duration = Field(default=3600.0, description="the period every demo fault repeats with")
+    outage_length: Duration = Field(default=240.0, description="the API's outage, a minute after start-up")
+    sip_port: int | None = Field(
+        default=9471, ge=1, le=65535, description="UDP port of the demo SIP platform; null: no SIP platform"
+    )
+    calls_unavailable_after: Duration = Field(default=360.0, description="first spell of 503s to every INVITE")
+    calls_unavailable_length: Duration = 180.0
+    one_way_audio_after: Duration = Field(default=720.0, description="first spell of one-way audio on the echo")
+    one_way_audio_length: Duration = 180.0
 
 
 class WebConfig(ConfigModel):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [
+    ("demo.md", "The demo services of `make run`"),
     ("probes-http-tcp.md", "HTTP and TCP probes"),
     ("sip.md", "SIP probes: `sip_options`, `sip_register`, `sip_call`"),
     ("voice.md", "Voice quality measurement"),
