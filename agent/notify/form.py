@@ -115,7 +115,7 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         email = valid_address(str(form.get("email", "")).strip())
         chosen = [str(v) for v in form.getall("component", [])]
         if email is None:
-            return page(lang, 400, message=word(lang, "form.email") + ": invalid", show_form=True)
+            return page(lang, 400, message=word(lang, "form.invalid_email"), show_form=True)
         if len(chosen) > len(known) or any(c not in known for c in chosen):
             return page(lang, 400, message=word(lang, "form.components") + ": invalid", show_form=True)
         await asyncio.to_thread(_request, ctx, email, lang, sorted(set(chosen)))

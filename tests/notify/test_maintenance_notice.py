@@ -50,7 +50,8 @@ async def test_standard_notice_exactly_seven_days_before_across_dst(tmp_path: Pa
         mail = smtp.to("ops@customer.example")[0]
         assert mail["X-Dialtone-Notice"] == NOTICE_ID
         text = mail.get_body(("plain",)).get_content()
-        assert "19 mars 2027 22 h 00 MDT" in text and "2027-03-20 04:00" in text  # zone and UTC, in French
+        assert "19\u00a0mars\u00a02027 22\u00a0h\u00a000 MDT" in text and "2027-03-20 04:00" in text  # zone, UTC
+        assert "Quand\u00a0: " in text and " : " not in text  # fr-CA: a no-break space before a colon
         ics = next(p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar")
         assert "DTSTART:20270320T040000Z" in ics.get_content()
         doc = hook.received[0]

@@ -105,7 +105,7 @@ def test_a_short_outage_never_reads_100_percent(tmp_path: Path) -> None:
     assert day.status is not None and day.status.is_outage and day.down_minutes == 1
     text = _row_text(files, "long")
     assert "100.00%" not in text and text.count("99.99%") == 2
-    assert "99,99 %" in _row_text(files, "long", "fr/index.html")
+    assert "99,99\u00a0%" in _row_text(files, "long", "fr/index.html")  # fr-CA: a no-break space before %
 
 
 def test_a_component_never_probed_says_so(tmp_path: Path) -> None:
