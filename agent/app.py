@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Info
 
 from agent import __version__
-from agent.app_metrics import CountsCollector, HistoryCollector, MqttCollector
+from agent.app_metrics import CountsCollector, HistoryCollector, MqttCollector, ReloadStatus, register_listener_metrics
 from agent.app_serve import Listeners, StartupError
 from agent.calendar import MaintenanceCalendar
 from agent.calendar_metrics import CalendarCollector
@@ -107,6 +107,7 @@ class Agent:
         )
         self.context = ProbeContext(vantage=config.vantage)
         self.listeners = Listeners(config_path.parent if config_path else Path("."))
+        self.web_reload = ReloadStatus()
         self.sla = SlaCalculator(config.sla, self.calendar)
         self._component_of = {t.id: t.component for t in self.targets}
         self._configured: list[tuple[TargetBase, Job]] = []
@@ -180,7 +181,10 @@ class Agent:
         self.registry.register(HistoryCollector(self.history))
         self._start_sla(path)
         self._start_mqtt()
+        self.listeners.limit(self.config, min(self.config.scheduler.concurrency, len(self.targets)))
+        register_listener_metrics(self.registry, self.listeners, self.web_reload)
         await self.listeners.serve_endpoints(self.config, self._endpoints_args())
+        self.web_reload.succeeded()
         await self._start_extras()
         for sink in self.sinks:
             await sink.start()
@@ -327,6 +331,13 @@ class Agent:
                 log.error("reload refused: %s", line)
             return False, exc.errors
         self.apply(new)
+        web_errors = await self.listeners.reload_web(self.config)
+        if web_errors:
+            self.web_reload.failed()
+            for line in web_errors:
+                log.error("web config reload refused (the previous one is kept): %s", line)
+            return False, web_errors
+        self.web_reload.succeeded()
         return True, []
 
     def apply(self, new: Config) -> None:

@@ -237,6 +237,18 @@ class WebConfig(ConfigModel):
     config_file: Path | None = Field(default=None, description="a web.yml with tls_server_config, basic_auth_users")
     enable_reload: bool = False
     probe_rate_limit: float = Field(default=10.0, gt=0, le=10_000, description="/probe requests per second")
+    max_connections: int = Field(
+        default=512, ge=8, le=100_000,
+        description="connections open at once across the agent's listeners (endpoints and status page); "
+                    "further ones get 503. Lowered at start to what the descriptor limit leaves after probing",
+    )
+    max_connections_per_client: int = Field(
+        default=128, ge=1, le=100_000, description="connections open at once from one client address",
+    )
+    idle_timeout: Duration = Field(
+        default=15.0, gt=0, le=3600,
+        description="a connection that has not sent a whole request's headers, or sat idle, this long is closed",
+    )  # fmt: skip
 
 
 class Config(ConfigModel):
