@@ -20,7 +20,7 @@ from agent.app_serve import Listeners, StartupError
 from agent.calendar import MaintenanceCalendar
 from agent.calendar_metrics import CalendarCollector
 from agent.clock import Clock, SystemClock
-from agent.config import Config, ConfigError, TargetBase, load_config
+from agent.config import COSTLY_KINDS, Config, ConfigError, TargetBase, load_config
 from agent.model import Component, ProbeResult, Sink, Target, TargetState, Transition
 from agent.probes import PROBE_METRICS, PROBES, ProbeContext
 from agent.probes.pstn import register_call_metrics
@@ -306,12 +306,24 @@ class Agent:
 
     def _endpoints_args(self) -> dict[str, Any]:
         return {"metrics": self.prometheus, "probe": self.probe_now, "known_target": self._component_of.__contains__,
-                "reload": self.reload, "ready": lambda: self._ready}
+                "reload": self.reload, "ready": lambda: self._ready,
+                "refusal": self.probe_refusal}
 
     async def probe_now(self, target_id: str) -> ProbeResult:
-        """Probe a configured target once, now (for /probe); the result is not folded into state."""
-        result = await self.scheduler.probe_now(target_id)
+        """Probe a configured target once, now (for /probe); the result is not folded into state. A probe
+        that cannot start within half the target's timeout is not started (ProbeBusy): a late start would
+        only finish after the caller gave up."""
+        job = next(j for t, j in self._configured if t.id == target_id)
+        result = await self.scheduler.probe_now(target_id, start_within=job.target.timeout / 2)
         return replace(result, vantage=self.config.vantage)
+
+    def probe_refusal(self, target_id: str) -> str | None:
+        """Why /probe may not run `target_id`: a kind that places calls, without the target's on_demand."""
+        t = next((t for t in self.targets if t.id == target_id), None)
+        if t is not None and t.kind in COSTLY_KINDS and not t.on_demand:
+            return (f"target {target_id} is a {t.kind} target: /probe would place a real call. "
+                    "Set on_demand: true on the target to allow it")
+        return None
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -124,6 +124,10 @@ class ThresholdsConfig(ConfigModel):
     successes: int = Field(default=1, ge=1, le=100)
 
 
+COSTLY_KINDS = frozenset({"pstn_call", "sip_call"})
+"""Kinds whose probe places a call (money, trunk capacity, a route lock): /probe needs the target's on_demand."""
+
+
 class TargetBase(ConfigModel):
     """Fields shared by every target; the kind's own block is added per registered kind."""
 
@@ -134,6 +138,11 @@ class TargetBase(ConfigModel):
     timeout: Duration = 5.0
     labels: dict[LabelName, str] = Field(default_factory=dict)
     thresholds: ThresholdsConfig | None = None
+    on_demand: bool = Field(
+        default=False,
+        description="allow /probe?target=ID on a kind that places calls (pstn_call, sip_call); other kinds "
+                    "always allow it",
+    )
 
     KINDS: ClassVar[frozenset[str]] = frozenset()
 
