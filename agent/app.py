@@ -21,6 +21,7 @@ from agent.calendar import MaintenanceCalendar
 from agent.calendar_metrics import CalendarCollector
 from agent.clock import Clock, SystemClock
 from agent.config import COSTLY_KINDS, Config, ConfigError, TargetBase, load_config
+from agent.lognoise import suppressed_counts
 from agent.model import Component, ProbeResult, Sink, Target, TargetState, Transition
 from agent.probes import PROBE_METRICS, PROBES, ProbeContext
 from agent.probes.pstn import register_call_metrics
@@ -179,6 +180,9 @@ class Agent:
         )
         self.sinks.append(self.history)
         self.registry.register(HistoryCollector(self.history))
+        self.registry.register(CountsCollector(
+            "dialtone_log_messages_suppressed", "Repeated warning and error lines not logged (rate limit), by logger.",
+            "logger", suppressed_counts))
         self._start_sla(path)
         self._start_mqtt()
         self.listeners.limit(self.config, min(self.config.scheduler.concurrency, len(self.targets)))

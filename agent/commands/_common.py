@@ -18,13 +18,17 @@ def add_service_args(p: argparse.ArgumentParser) -> None:
 
 
 def setup_logging(level: str = "info") -> None:
-    """Log lines to stderr with UTC timestamps."""
+    """Log lines to stderr with UTC timestamps, one line per error, repeats rate-limited (agent.lognoise)."""
     logging.basicConfig(
         level=getattr(logging, level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     logging.Formatter.converter = __import__("time").gmtime
+    from agent.lognoise import install
+
+    for handler in logging.getLogger().handlers:
+        install(handler)
 
 
 def load_or_report(path: str) -> Config | None:
