@@ -43,7 +43,7 @@ def site_routes(root: Path, *, max_age: int = 30, prefix: str = "") -> list[web.
     root = Path(root)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        return _serve(request, root, request.match_info["tail"], max_age)
+        return _serve(request, root, request.match_info["tail"], max_age, prefix)
 
     return [web.get(prefix + "/{tail:.*}", handle, allow_head=True)]
 
@@ -64,7 +64,7 @@ def _not_found() -> web.Response:
     return web.Response(status=404, body=_NOT_FOUND, headers=headers)
 
 
-def _serve(request: web.Request, root: Path, tail: str, max_age: int) -> web.StreamResponse:
+def _serve(request: web.Request, root: Path, tail: str, max_age: int, prefix: str = "") -> web.StreamResponse:
     if "\x00" in tail or "\\" in tail:
         return _not_found()
     parts = [p for p in tail.split("/") if p not in ("", ".")]
@@ -74,7 +74,10 @@ def _serve(request: web.Request, root: Path, tail: str, max_age: int) -> web.Str
     path = os.path.join(base, *parts)
     if os.path.isdir(path):
         if tail and not tail.endswith("/"):
-            raise web.HTTPMovedPermanently(location=f"{request.path}/", headers=SECURITY_HEADERS)
+            # Built from the cleaned parts: "//static" must not become "//static/", a protocol-relative
+            # URL that sends the browser to the host "static".
+            location = prefix + "/" + "".join(p + "/" for p in parts)
+            raise web.HTTPMovedPermanently(location=location, headers=SECURITY_HEADERS)
         path = os.path.join(path, "index.html")
     # Refuse anything a symlink inside the site could point at outside it.
     real = os.path.realpath(path)
