@@ -119,6 +119,7 @@ class Agent:
         self._history_path = Path(config.history.path)
         self._sla_reader: KeptReader | None = None
         self.stopping = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
 
     # --- the result pipeline --------------------------------------------------------------------------------
 
@@ -336,11 +337,16 @@ class Agent:
             self._emit(self.state.refresh(self.clock.now()))
 
     async def reload(self) -> tuple[bool, list[str]]:
-        """Re-read the config file; an invalid one is refused, logged, and the running one kept."""
+        """Re-read the config file and web.yml; an invalid one is refused, logged, and the running one kept."""
+        async with self._reload_lock:  # parsing runs in a worker now: one reload applies at a time
+            return await self._reload()
+
+    async def _reload(self) -> tuple[bool, list[str]]:
         if self.config_path is None:
             return False, ["no config file to reload from"]
         try:
-            new = load_config(self.config_path)
+            # In a worker: a large config takes seconds to parse, and the probes must not wait for it.
+            new = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as exc:
             self.gauges["reload_ok"].set(0)
             for line in exc.errors:
