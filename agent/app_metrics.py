@@ -101,7 +101,7 @@ class ReloadStatus:
 
 class _Listeners(Protocol):
     @property
-    def guard(self) -> Any: ...
+    def guards(self) -> list[Any]: ...
 
     @property
     def login_counts(self) -> dict[str, int]: ...
@@ -119,13 +119,15 @@ class ListenerCollector(Collector):
                                 "Whether the last (re)load of web.config_file succeeded.", value=int(self.reload.ok))
         yield GaugeMetricFamily("dialtone_web_config_last_reload_success_timestamp_seconds",
                                 "When web.config_file was last loaded successfully.", value=self.reload.last_success)
-        guard = self.listeners.guard
+        guards = self.listeners.guards
         yield GaugeMetricFamily("dialtone_listener_connections", "Connections open on the agent's listeners.",
-                                value=guard.active)
+                                value=sum(g.active for g in guards))
         yield GaugeMetricFamily("dialtone_listener_connections_limit",
-                                "The listeners' connection cap (after the descriptor reserve).", value=guard.limit)
+                                "The listeners' connection cap (after the descriptor reserve).",
+                                value=sum(g.limit for g in guards))
         yield CounterMetricFamily("dialtone_listener_connections_refused",
-                                  "Connections answered 503 because the cap was reached.", value=guard.refused)
+                                  "Connections answered 503 because a cap was reached.",
+                                  value=sum(g.refused for g in guards))
         logins = CounterMetricFamily("dialtone_web_logins", "Basic-auth checks, by result (ok, refused, busy).",
                                      labels=["result"])
         for result, count in sorted(self.listeners.login_counts.items()):

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from agent.config import Config
 from agent.listen_guard import ConnectionGuard, connection_cap, raise_nofile
+from agent.listen_thread import ListenerThread
 from agent.server import Endpoints, build_app
 from agent.web import WebConfigError, WebFile, load_web_file, server_ssl_context
 from agent.web_auth import CredentialChecker, basic_auth_middleware
@@ -39,7 +40,9 @@ class Listeners:
         self.config_dir = config_dir
         self.runners: list[web.AppRunner] = []
         self.servers: list[asyncio.AbstractServer] = []
-        self.guard = ConnectionGuard(limit=512)
+        self.guard = ConnectionGuard(limit=128)
+        self.site_guard = ConnectionGuard(limit=384)  # its counts are only touched by the page's own thread
+        self.threads: list[ListenerThread] = []
         self.idle_timeout = 15.0
         self.checker: CredentialChecker | None = None
         self.login_counts: dict[str, int] = {}
@@ -53,11 +56,19 @@ class Listeners:
     def limit(self, config: Config, probes_in_flight: int) -> None:
         """Raise the descriptor limit and set the connection cap, keeping descriptors for the probes."""
         soft, hard = raise_nofile()
-        self.guard.limit = connection_cap(config.web.max_connections, soft, probes_in_flight)
-        self.guard.per_client = config.web.max_connections_per_client
+        cap = connection_cap(config.web.max_connections, soft, probes_in_flight)
+        # A quarter for the agent's own endpoints (scrapers, operators), the rest for the public page.
+        self.guard.limit, self.site_guard.limit = max(8, cap // 4), max(8, cap - cap // 4)
+        for guard in self.guards:  # one address never holds more than a quarter of a listener's cap
+            guard.per_client = max(1, min(config.web.max_connections_per_client, guard.limit // 4))
         self.idle_timeout = config.web.idle_timeout
-        log.info("descriptors: soft limit %d (hard %d); listeners capped at %d connections",
-                 soft, hard, self.guard.limit)
+        log.info("descriptors: soft limit %d (hard %d); listeners capped at %d connections (%d endpoints, "
+                 "%d status page)", soft, hard, cap, self.guard.limit, self.site_guard.limit)
+
+    @property
+    def guards(self) -> list[ConnectionGuard]:
+        """The connection guards of the endpoints and of the status page."""
+        return [self.guard, self.site_guard]
 
     def _load(self, config: Config) -> WebFile | None:
         if config.web.config_file is None:
@@ -81,7 +92,9 @@ class Listeners:
         self.checker = self._checker(web_file)
         ep = Endpoints(**endpoints, reload_enabled=cfg.enable_reload, probe_rate=cfg.probe_rate_limit)
         app = build_app(ep, [basic_auth_middleware(lambda: self.checker)])
-        await self.serve(config.listen, app, self.ssl_context)
+        runner, server = await self.serve(config.listen, app, self.guard, self.ssl_context)
+        self.runners.append(runner)
+        self.servers.append(server)
 
     async def reload_web(self, config: Config) -> list[str]:
         """Reread web.yml: new credentials at once, new certificates for new connections. Errors, or []."""
@@ -104,13 +117,27 @@ class Listeners:
         return []
 
     async def serve_site(self, site: Any) -> None:
-        """The rendered status page, as static files with cache and security headers."""
+        """The rendered status page, as static files with cache and security headers, on its own thread and
+        event loop (agent.listen_thread): what strangers send it never queues in front of a probe."""
         from statuspage.server import site_app
 
-        await self.serve(site.listen, site_app(Path(site.out)))
+        bound: list[tuple[web.AppRunner, asyncio.AbstractServer]] = []
 
-    async def serve(self, listen: str, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> None:
-        """Bind `app` on `listen` (host:port), under the shared connection cap and timeouts."""
+        async def setup() -> None:
+            bound.append(await self.serve(site.listen, site_app(Path(site.out)), self.site_guard))
+
+        async def cleanup() -> None:
+            for runner, server in bound:
+                server.close()
+                await runner.cleanup()
+
+        thread = ListenerThread("status-page")
+        await thread.start(setup, cleanup)
+        self.threads.append(thread)
+
+    async def serve(self, listen: str, app: web.Application, guard: ConnectionGuard,
+                    ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, asyncio.AbstractServer]:
+        """Bind `app` on `listen` (host:port) on the running loop, under `guard`'s caps and the timeouts."""
         host, _, port = listen.rpartition(":")
         runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=self.idle_timeout,
                                max_headers=MAX_HEADERS, max_field_size=MAX_FIELD_SIZE, max_line_size=MAX_FIELD_SIZE)
@@ -120,16 +147,18 @@ class Listeners:
             # aiohttp's keep-alive timer also runs from the moment a connection opens until a request's
             # headers are complete, so it is the header timeout as well as the idle one.
             server = await asyncio.get_running_loop().create_server(
-                self.guard.factory(runner.server), host.strip("[]"), int(port), reuse_address=True,
+                guard.factory(runner.server), host.strip("[]"), int(port), reuse_address=True,
                 ssl=ssl_context, ssl_handshake_timeout=self.idle_timeout if ssl_context else None, backlog=512)
         except OSError as exc:
             await runner.cleanup()
             raise StartupError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
-        self.servers.append(server)
-        self.runners.append(runner)
+        return runner, server
 
     async def close(self) -> None:
         """Close every listener."""
+        for thread in self.threads:
+            await thread.close()
+        self.threads.clear()
         for server in self.servers:
             server.close()
         self.servers.clear()

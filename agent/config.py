@@ -252,7 +252,8 @@ class WebConfig(ConfigModel):
                     "further ones get 503. Lowered at start to what the descriptor limit leaves after probing",
     )
     max_connections_per_client: int = Field(
-        default=128, ge=1, le=100_000, description="connections open at once from one client address",
+        default=64, ge=1, le=100_000,
+        description="connections open at once from one client address (at most a quarter of a listener's cap)",
     )
     idle_timeout: Duration = Field(
         default=15.0, gt=0, le=3600,

@@ -30,7 +30,7 @@ OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})
 """Liveness and readiness stay open (they reveal nothing) so container health checks need no credentials."""
 
 CACHE_SIZE = 1024
-"""Credentials remembered (verified or refused); each entry is a 32-byte HMAC and a flag."""
+"""Credentials remembered, verified and refused each (32-byte HMACs), least recently used out first."""
 
 MAX_PENDING = 8
 """bcrypt checks queued for the worker; beyond that a request gets 503 without any hashing."""
@@ -75,16 +75,19 @@ class CredentialChecker:
         # The dummy costs what a real user's check costs, so "unknown user" is not a fast answer.
         self._dummy = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(cost))
         self._key = secrets.token_bytes(32)
-        self._cache: OrderedDict[bytes, bool] = OrderedDict()
+        # Two caches: a flood of refused pairs must never evict the verified ones (the scraper's).
+        self._verified: OrderedDict[bytes, bool] = OrderedDict()
+        self._refused: OrderedDict[bytes, bool] = OrderedDict()
         self._executor = executor
         self._pending = 0
         self.counts = counts if counts is not None else {}  # kept across reloads: a counter never resets
 
     def _remember(self, key: bytes, ok: bool) -> None:
-        self._cache[key] = ok
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        cache = self._verified if ok else self._refused
+        cache[key] = ok
+        cache.move_to_end(key)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
 
     async def check(self, user: str, password: str) -> Verdict:
         """The verdict for one pair; bcrypt runs in the worker only when the cache does not know it."""
@@ -95,10 +98,10 @@ class CredentialChecker:
     async def _check(self, user: str, password: str) -> Verdict:
         raw = password.encode("utf-8", "surrogatepass")
         key = hmac.new(self._key, user.encode("utf-8", "surrogatepass") + b"\0" + raw, hashlib.sha256).digest()
-        known = self._cache.get(key)
-        if known is not None:
-            self._cache.move_to_end(key)
-            return Verdict.OK if known else Verdict.REFUSED
+        for cache in (self._verified, self._refused):
+            if key in cache:
+                cache.move_to_end(key)
+                return Verdict.OK if cache is self._verified else Verdict.REFUSED
         if self._pending >= MAX_PENDING:
             return Verdict.BUSY
         hashed = self.hashes.get(user)

@@ -48,6 +48,13 @@ def _get(port: int, path: str) -> tuple[int, dict[str, str], str]:
         conn.close()
 
 
+def _served(port: int) -> bool:
+    try:
+        return _get(port, "/index.html")[0] == 200
+    except OSError:  # the page's listener binds after the endpoints' one
+        return False
+
+
 def test_open_redirect_svg_scripts_and_double_escaping(tmp_path: Path) -> None:
     (tmp_path / "inc").mkdir()
     _incident(tmp_path / "inc")
@@ -64,7 +71,7 @@ site:
   branding: {{name: Test Voice, logo: {tmp_path / 'logo.svg'}}}
 """)
         with run_agent(cfg, listen) as proc:
-            wait_until(lambda: _get(site_port, "/index.html")[0] == 200, timeout=30, what="the rendered site")
+            wait_until(lambda: _served(site_port), timeout=30, what="the rendered site")
             status, headers, _ = _get(site_port, "//static")
             svg_status, _, svg = _get(site_port, "/static/logo.svg")
             assert proc.poll() is None
