@@ -4,14 +4,19 @@ cannot be rendered; each gives a few one-line messages, the rest is counted."""
 
 from __future__ import annotations
 
+import http.server
+import resource
+import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 from tests.faults.agent_process import auth_header, get, sample, secured_config
 from tests.faults.test_history_and_signals import run_agent, target_server
 from tests.peers.base import free_port, require_binary, wait_until
+from tests.peers.mosquitto import Mosquitto
 
 MALFORMED = [
     b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
@@ -86,3 +91,51 @@ def test_hostile_input_and_failed_renders_log_a_few_lines(tmp_path: Path) -> Non
     assert 1 <= len(renders) <= 6, f"{len(renders)} lines for failed renders"
     assert sample(text, 'dialtone_log_messages_suppressed_total{logger="dialtone.snmp.traps"}') >= counted - 6
     assert len(lines) < 60, f"{len(lines)} log lines:\n" + "\n".join(lines[:80])
+
+
+class _Flapping(http.server.BaseHTTPRequestHandler):
+    """Answers 200 and 503 in turn: with thresholds of 1, every probe is a transition, every transition an
+    MQTT event."""
+
+    count = 0
+
+    def do_GET(self) -> None:
+        _Flapping.count += 1
+        self.send_response(200 if _Flapping.count % 2 else 503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _full_disk() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, like ENOSPC
+    resource.setrlimit(resource.RLIMIT_FSIZE, (160 * 1024, 160 * 1024))
+
+
+def test_mqtt_outbox_on_a_full_disk_logs_a_few_lines(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "broker").start()
+    flapping = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flapping)
+    threading.Thread(target=flapping.serve_forever, daemon=True).start()
+    try:
+        listen = free_port()
+        cfg = secured_config(tmp_path, flapping.server_address[1], listen, interval="100ms")
+        cfg.write_text(cfg.read_text().replace("timeout: 250ms", "timeout: 90ms") + f"""
+mqtt: {{host: 127.0.0.1, port: {broker.port}, outbox: {tmp_path / 'outbox.sqlite'}}}
+""")
+        with run_agent(cfg, listen, preexec=_full_disk) as proc:
+            wait_until(lambda: sample(get(listen, "/metrics", auth_header())[1],
+                                      'dialtone_transitions_total{subject="target"}') >= 150,
+                       timeout=60, what="150 transitions")
+            text = get(listen, "/metrics", auth_header())[1]
+            assert proc.poll() is None
+        out = proc.stdout.read() if proc.stdout else ""
+    finally:
+        flapping.shutdown()
+        broker.stop()
+    outbox = [ln for ln in out.splitlines() if "MQTT outbox" in ln]
+    assert outbox, "the outbox never failed: the disk was not full"
+    assert len(outbox) <= 6, f"{len(outbox)} outbox lines:\n" + "\n".join(outbox[:20])
+    assert "Traceback" not in out
+    assert sample(text, 'dialtone_log_messages_suppressed_total{logger="dialtone.mqtt.outbox"}') >= 100
