@@ -9,7 +9,7 @@ import socket
 import time
 from pathlib import Path
 
-from tests.faults.agent_process import probe_counts, secured_config
+from tests.faults.agent_process import auth_header, get, probe_counts, sample, secured_config
 from tests.faults.test_history_and_signals import run_agent, target_server
 from tests.peers.base import free_port, wait_until
 
@@ -86,3 +86,21 @@ def test_a_thousand_slow_connections_do_not_starve_probing(tmp_path: Path) -> No
         assert transitions1 == transitions0, "the attack caused state transitions"
         assert ok1 - ok0 >= 0.5 * 3 * IDLE_TIMEOUT / 0.3, f"only {ok1 - ok0:.0f} probes ran under the attack"
         assert alive[-1] == 0, f"{alive[-1]} half-sent connections still open after {3 * IDLE_TIMEOUT:g} s"
+
+
+def _soft_512() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (512, min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+
+
+def test_soft_descriptor_limit_is_raised_to_the_hard_one(tmp_path: Path) -> None:
+    with target_server() as port:
+        listen = free_port()
+        cfg = secured_config(tmp_path, port, listen)
+        with run_agent(cfg, listen, preexec=_soft_512) as proc:
+            limits = Path(f"/proc/{proc.pid}/limits").read_text()
+            status, text = get(listen, "/metrics", auth_header())
+        assert status == 200, text
+        soft, hard = next(line.split()[3:5] for line in limits.splitlines() if line.startswith("Max open files"))
+        assert soft == hard, limits
+        cap = sample(text, "dialtone_listener_connections_limit ")
+        assert 8 <= cap <= 512, f"the listeners' cap {cap} leaves no reserve for probing"
