@@ -41,7 +41,8 @@ class NoiseFilter(logging.Filter):
         if record.exc_info and not self.debug():
             exc = record.exc_info[1]
             if exc is not None:
-                record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}"
+                text = " ".join(str(exc).split())  # aiohttp's parser errors span lines (a caret diagram)
+                record.msg = f"{record.getMessage()}: {type(exc).__name__}: {text}"
                 record.args = None  # already formatted: no % in the exception may be read as a placeholder
             record.exc_info = None
             record.exc_text = None

@@ -5,6 +5,7 @@ cannot be rendered; each gives a few one-line messages, the rest is counted."""
 from __future__ import annotations
 
 import http.server
+import re
 import resource
 import signal
 import socket
@@ -91,6 +92,7 @@ def test_hostile_input_and_failed_renders_log_a_few_lines(tmp_path: Path) -> Non
     assert 1 <= len(renders) <= 6, f"{len(renders)} lines for failed renders"
     assert sample(text, 'dialtone_log_messages_suppressed_total{logger="dialtone.snmp.traps"}') >= counted - 6
     assert len(lines) < 60, f"{len(lines)} log lines:\n" + "\n".join(lines[:80])
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:", ln) for ln in lines), "a record spans lines:\n" + out
 
 
 class _Flapping(http.server.BaseHTTPRequestHandler):
