@@ -353,6 +353,7 @@ class Agent:
                 log.error("reload refused: %s", line)
             return False, exc.errors
         self.apply(new)
+        self.listeners.limit(self.config, min(self.config.scheduler.concurrency, len(self.targets)))
         web_errors = await self.listeners.reload_web(self.config)
         if web_errors:
             self.web_reload.failed()

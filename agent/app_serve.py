@@ -54,9 +54,10 @@ class Listeners:
         return path if path.is_absolute() else self.config_dir / path
 
     def limit(self, config: Config, probes_in_flight: int) -> None:
-        """Raise the descriptor limit and set the connection cap, keeping descriptors for the probes."""
+        """Raise the descriptor limit and set the connection cap, keeping descriptors for the probes (at start,
+        and again on reload, when the number of targets may have changed)."""
         soft, hard = raise_nofile()
-        cap = connection_cap(config.web.max_connections, soft, probes_in_flight)
+        cap = connection_cap(config.web.max_connections, soft, probes_in_flight, sum(g.active for g in self.guards))
         # A quarter for the agent's own endpoints (scrapers, operators), the rest for the public page.
         self.guard.limit, self.site_guard.limit = max(8, cap // 4), max(8, cap - cap // 4)
         for guard in self.guards:  # one address never holds more than a quarter of a listener's cap

@@ -52,11 +52,12 @@ def open_descriptors() -> int:
         return 0
 
 
-def connection_cap(max_connections: int, soft_limit: int, probes_in_flight: int) -> int:
+def connection_cap(max_connections: int, soft_limit: int, probes_in_flight: int, listening: int = 0) -> int:
     """How many listener connections may be open at once: the configured cap, or what the descriptor limit
-    leaves after the descriptors open now and the probes' reserve, whichever is lower (never below 8)."""
+    leaves after the descriptors open now (less the `listening` connections, which the cap is for) and the
+    probes' reserve, whichever is lower (never below 8)."""
     reserve = BASE_RESERVE + PER_PROBE * probes_in_flight
-    return max(8, min(max_connections, soft_limit - open_descriptors() - reserve))
+    return max(8, min(max_connections, soft_limit - (open_descriptors() - listening) - reserve))
 
 
 class _Gate(asyncio.Protocol):

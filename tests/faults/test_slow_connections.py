@@ -4,7 +4,9 @@ the attacker connects from 127.0.0.2, the scraper from 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
 import resource
+import signal
 import socket
 import time
 from pathlib import Path
@@ -104,3 +106,25 @@ def test_soft_descriptor_limit_is_raised_to_the_hard_one(tmp_path: Path) -> None
         assert soft == hard, limits
         cap = sample(text, "dialtone_listener_connections_limit ")
         assert 8 <= cap <= 512, f"the listeners' cap {cap} leaves no reserve for probing"
+
+
+def test_the_reserve_follows_the_targets_on_reload(tmp_path: Path) -> None:
+    """Under a 1024 limit, reloading from 1 to 301 targets lowers the listeners' cap: 2 descriptors are kept
+    for each probe that may run at once."""
+    with target_server() as port:
+        listen = free_port()
+        cfg = secured_config(tmp_path, port, listen)
+        base = cfg.read_text()
+
+        def cap() -> float:
+            return sample(get(listen, "/metrics", auth_header())[1], "dialtone_listener_connections_limit ")
+
+        with run_agent(cfg, listen, preexec=_limit_nofile) as proc:
+            before = cap()
+            many = "".join(f"  - {{id: t{i}, component: portal, kind: http, interval: 60s, "
+                           f"http: {{url: 'http://127.0.0.1:{port}/health'}}}}\n" for i in range(300))
+            cfg.write_text(base + many)
+            os.kill(proc.pid, signal.SIGHUP)
+            wait_until(lambda: cap() < before, timeout=15, what="the cap to follow the targets")
+            after = cap()
+        assert before == 512 and 8 <= after <= 1024 - 64 - 2 * 301, (before, after)
