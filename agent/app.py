@@ -15,13 +15,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Info
 
 from agent import __version__
-from agent.app_metrics import CountsCollector, HistoryCollector, MqttCollector
+from agent.app_metrics import CountsCollector, HistoryCollector, MqttCollector, ReloadStatus, register_listener_metrics
 from agent.app_restore import STOPPED, read_start_state, restored_cause
 from agent.app_serve import Listeners, StartupError
 from agent.calendar import MaintenanceCalendar
 from agent.calendar_metrics import CalendarCollector
 from agent.clock import Clock, SystemClock
-from agent.config import Config, ConfigError, TargetBase, load_config
+from agent.config import COSTLY_KINDS, Config, ConfigError, TargetBase, load_config
+from agent.lognoise import suppressed_counts
 from agent.model import Component, ProbeResult, Sink, Target, TargetState, Transition
 from agent.probes import PROBE_METRICS, PROBES, ProbeContext
 from agent.probes.pstn import register_call_metrics
@@ -108,6 +109,7 @@ class Agent:
         )
         self.context = ProbeContext(vantage=config.vantage)
         self.listeners = Listeners(config_path.parent if config_path else Path("."))
+        self.web_reload = ReloadStatus()
         self.sla = SlaCalculator(config.sla, self.calendar)
         self._component_of = {t.id: t.component for t in self.targets}
         self._configured: list[tuple[TargetBase, Job]] = []
@@ -120,6 +122,7 @@ class Agent:
         self.stopping = asyncio.Event()
         self.notifier: Any = None
         """The agent.notify Notifier when `notify:` is configured."""
+        self._reload_lock = asyncio.Lock()
 
     # --- the result pipeline --------------------------------------------------------------------------------
 
@@ -181,9 +184,15 @@ class Agent:
         )
         self.sinks.append(self.history)
         self.registry.register(HistoryCollector(self.history))
+        self.registry.register(CountsCollector(
+            "dialtone_log_messages_suppressed", "Repeated warning and error lines not logged (rate limit), by logger.",
+            "logger", suppressed_counts))
         self._start_sla(path)
         self._start_mqtt()
+        self.listeners.limit(self.config, min(self.config.scheduler.concurrency, len(self.targets)))
+        register_listener_metrics(self.registry, self.listeners, self.web_reload)
         await self.listeners.serve_endpoints(self.config, self._endpoints_args())
+        self.web_reload.succeeded()
         await self._start_extras()
         for sink in self.sinks:
             await sink.start()
@@ -356,12 +365,24 @@ class Agent:
 
     def _endpoints_args(self) -> dict[str, Any]:
         return {"metrics": self.prometheus, "probe": self.probe_now, "known_target": self._component_of.__contains__,
-                "reload": self.reload, "ready": lambda: self._ready}
+                "reload": self.reload, "ready": lambda: self._ready,
+                "refusal": self.probe_refusal}
 
     async def probe_now(self, target_id: str) -> ProbeResult:
-        """Probe a configured target once, now (for /probe); the result is not folded into state."""
-        result = await self.scheduler.probe_now(target_id)
+        """Probe a configured target once, now (for /probe); the result is not folded into state. A probe
+        that cannot start within half the target's timeout is not started (ProbeBusy): a late start would
+        only finish after the caller gave up."""
+        job = next(j for t, j in self._configured if t.id == target_id)
+        result = await self.scheduler.probe_now(target_id, start_within=job.target.timeout / 2)
         return replace(result, vantage=self.config.vantage)
+
+    def probe_refusal(self, target_id: str) -> str | None:
+        """Why /probe may not run `target_id`: a kind that places calls, without the target's on_demand."""
+        t = next((t for t in self.targets if t.id == target_id), None)
+        if t is not None and t.kind in COSTLY_KINDS and not t.on_demand:
+            return (f"target {target_id} is a {t.kind} target: /probe would place a real call. "
+                    "Set on_demand: true on the target to allow it")
+        return None
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -370,7 +391,11 @@ class Agent:
             self._emit(self.state.refresh(self.clock.now()))
 
     async def reload(self) -> tuple[bool, list[str]]:
-        """Re-read the config file; an invalid one is refused, logged, and the running one kept."""
+        """Re-read the config file and web.yml; an invalid one is refused, logged, and the running one kept."""
+        async with self._reload_lock:  # parsing runs in a worker now: one reload applies at a time
+            return await self._reload()
+
+    async def _reload(self) -> tuple[bool, list[str]]:
         if self.config_path is None:
             return False, ["no config file to reload from"]
         try:
@@ -383,6 +408,14 @@ class Agent:
                 log.error("reload refused: %s", line)
             return False, exc.errors
         self.apply(new)
+        self.listeners.limit(self.config, min(self.config.scheduler.concurrency, len(self.targets)))
+        web_errors = await self.listeners.reload_web(self.config)
+        if web_errors:
+            self.web_reload.failed()
+            for line in web_errors:
+                log.error("web config reload refused (the previous one is kept): %s", line)
+            return False, web_errors
+        self.web_reload.succeeded()
         return True, []
 
     def apply(self, new: Config) -> None:

@@ -3,9 +3,11 @@ prometheus_client themselves (history writer, MQTT sink, SNMP trap receiver) at 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -78,3 +80,61 @@ class CountsCollector(Collector):
         for value, count in sorted(self.counts().items()):
             fam.add_metric([value], count)
         yield fam
+
+
+class ReloadStatus:
+    """Whether the last reread of web.yml worked, and when one last worked (its own metric: the main
+    config can reload while the web config is refused, and the reverse)."""
+
+    def __init__(self) -> None:
+        self.ok = True
+        self.last_success = 0.0
+
+    def succeeded(self) -> None:
+        """Record a successful (re)load."""
+        self.ok, self.last_success = True, time.time()
+
+    def failed(self) -> None:
+        """Record a refused reload; the previous web config keeps running."""
+        self.ok = False
+
+
+class _Listeners(Protocol):
+    @property
+    def guards(self) -> list[Any]: ...
+
+    @property
+    def login_counts(self) -> dict[str, int]: ...
+
+
+class ListenerCollector(Collector):
+    """dialtone_web_* and dialtone_listener_*: the web config's reload state, logins, the connection cap."""
+
+    def __init__(self, listeners: _Listeners, reload: ReloadStatus) -> None:
+        self.listeners, self.reload = listeners, reload
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the listener families."""
+        yield GaugeMetricFamily("dialtone_web_config_last_reload_successful",
+                                "Whether the last (re)load of web.config_file succeeded.", value=int(self.reload.ok))
+        yield GaugeMetricFamily("dialtone_web_config_last_reload_success_timestamp_seconds",
+                                "When web.config_file was last loaded successfully.", value=self.reload.last_success)
+        guards = self.listeners.guards
+        yield GaugeMetricFamily("dialtone_listener_connections", "Connections open on the agent's listeners.",
+                                value=sum(g.active for g in guards))
+        yield GaugeMetricFamily("dialtone_listener_connections_limit",
+                                "The listeners' connection cap (after the descriptor reserve).",
+                                value=sum(g.limit for g in guards))
+        yield CounterMetricFamily("dialtone_listener_connections_refused",
+                                  "Connections answered 503 because a cap was reached.",
+                                  value=sum(g.refused for g in guards))
+        logins = CounterMetricFamily("dialtone_web_logins", "Basic-auth checks, by result (ok, refused, busy).",
+                                     labels=["result"])
+        for result, count in sorted(self.listeners.login_counts.items()):
+            logins.add_metric([result], count)
+        yield logins
+
+
+def register_listener_metrics(registry: CollectorRegistry, listeners: _Listeners, reload: ReloadStatus) -> None:
+    """Register the listener collector on the agent's registry."""
+    registry.register(ListenerCollector(listeners, reload))

@@ -129,6 +129,10 @@ class ThresholdsConfig(ConfigModel):
     successes: int = Field(default=1, ge=1, le=100)
 
 
+COSTLY_KINDS = frozenset({"pstn_call", "sip_call"})
+"""Kinds whose probe places a call (money, trunk capacity, a route lock): /probe needs the target's on_demand."""
+
+
 class TargetBase(ConfigModel):
     """Fields shared by every target; the kind's own block is added per registered kind."""
 
@@ -139,6 +143,11 @@ class TargetBase(ConfigModel):
     timeout: Duration = 5.0
     labels: dict[LabelName, str] = Field(default_factory=dict)
     thresholds: ThresholdsConfig | None = None
+    on_demand: bool = Field(
+        default=False,
+        description="allow /probe?target=ID on a kind that places calls (pstn_call, sip_call); other kinds "
+                    "always allow it",
+    )
 
     KINDS: ClassVar[frozenset[str]] = frozenset()
 
@@ -249,6 +258,19 @@ class WebConfig(ConfigModel):
     config_file: Path | None = Field(default=None, description="a web.yml with tls_server_config, basic_auth_users")
     enable_reload: bool = False
     probe_rate_limit: float = Field(default=10.0, gt=0, le=10_000, description="/probe requests per second")
+    max_connections: int = Field(
+        default=512, ge=8, le=100_000,
+        description="connections open at once across the agent's listeners (endpoints and status page); "
+                    "further ones get 503. Lowered at start to what the descriptor limit leaves after probing",
+    )
+    max_connections_per_client: int = Field(
+        default=64, ge=1, le=100_000,
+        description="connections open at once from one client address (at most a quarter of a listener's cap)",
+    )
+    idle_timeout: Duration = Field(
+        default=15.0, gt=0, le=3600,
+        description="a connection that has not sent a whole request's headers, or sat idle, this long is closed",
+    )  # fmt: skip
 
 
 class Config(ConfigModel):

@@ -12,6 +12,7 @@ lateness is measured from the tick, so the slack is not reported as lateness.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
@@ -34,6 +35,10 @@ class Job:
     target: Target
     probe: Probe
     interval: float
+
+
+class ProbeBusy(Exception):
+    """An on-demand probe could not start in time; nothing was sent to the target."""
 
 
 ResultCallback = Callable[[ProbeResult], None]
@@ -83,6 +88,7 @@ class Scheduler:
         self._sem = asyncio.Semaphore(concurrency)
         self._rng = rng or random.Random()
         self._tasks: dict[str, tuple[Job, asyncio.Task[None]]] = {}
+        self._flights: dict[str, asyncio.Future[ProbeResult]] = {}
         self.inflight = 0
         self.skipped = 0
         self.completed = 0
@@ -116,17 +122,48 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Cancel every loop and wait for them (probes in flight are cancelled, never awaited to the end)."""
-        tasks = [task for _, task in self._tasks.values()]
+        tasks = [task for _, task in self._tasks.values()] + list(self._flights.values())
         self._tasks.clear()
+        self._flights.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def probe_now(self, target_id: str) -> ProbeResult:
-        """Probe one scheduled target immediately (for /probe), outside its loop, under the same limits."""
+    async def probe_now(self, target_id: str, start_within: float | None = None) -> ProbeResult:
+        """Probe one scheduled target now (for /probe), under the same limits. A probe of the target already
+        in flight (scheduled or not) is shared, never doubled; a probe that cannot start within
+        `start_within` seconds (the concurrency limit is reached) is not started: ProbeBusy."""
         job, _ = self._tasks[target_id]
-        async with self._sem:
+        return await self._shared(job, start_within)
+
+    async def _shared(self, job: Job, start_within: float | None, started: Callable[[], None] | None = None,
+                      ) -> ProbeResult:
+        """Single flight per target: join the probe in flight, or start one once a concurrency slot is free."""
+        tid = job.target.id
+        flight = self._flights.get(tid)
+        if flight is None:
+            try:
+                async with asyncio.timeout(start_within):
+                    await self._sem.acquire()
+            except TimeoutError:
+                raise ProbeBusy(f"no probe slot came free within {start_within:g}s") from None
+            flight = self._flights.get(tid)  # another caller may have started one while this one waited
+            if flight is not None:
+                self._sem.release()
+            else:
+                flight = self._flights[tid] = asyncio.ensure_future(self._fly(job))
+                flight.add_done_callback(lambda f: self._flights.pop(tid) if self._flights.get(tid) is f else None)
+        if started is not None:
+            started()
+        return await asyncio.shield(flight)  # a caller that gives up does not cancel the others' probe
+
+    async def _fly(self, job: Job) -> ProbeResult:
+        self.inflight += 1
+        try:
             return await run_probe(job, self.clock)
+        finally:
+            self.inflight -= 1
+            self._sem.release()
 
     def wake_at(self, due: float) -> float:
         """When a run due at `due` (monotonic) starts: the first coalescing tick at or after it."""
@@ -136,6 +173,9 @@ class Scheduler:
         tick = math.ceil(due / grain) * grain
         return tick if tick >= due else tick + grain  # float rounding never starts a run early
 
+    def _late(self, wake: float) -> None:
+        self.on_lateness(max(0.0, self.clock.monotonic() - wake))
+
     async def _loop(self, job: Job, first: float) -> None:
         next_at = first
         interval = job.interval
@@ -144,13 +184,7 @@ class Scheduler:
             delay = wake - self.clock.monotonic()
             if delay > 0:
                 await self.clock.sleep(delay)
-            async with self._sem:
-                self.on_lateness(max(0.0, self.clock.monotonic() - wake))
-                self.inflight += 1
-                try:
-                    result = await run_probe(job, self.clock)
-                finally:
-                    self.inflight -= 1
+            result = await self._shared(job, None, functools.partial(self._late, wake))
             self.completed += 1
             try:
                 self.on_result(result)

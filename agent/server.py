@@ -1,6 +1,8 @@
 """The agent's HTTP endpoints on aiohttp: /metrics, /probe?target=ID, /-/healthy, /-/ready, /-/reload.
 
 /probe accepts only configured target ids, never a URL, so it is no SSRF gateway, unlike blackbox_exporter's.
+Concurrent requests for one target share the probe in flight (agent.scheduler); a kind that places calls is
+refused unless its target sets `on_demand: true`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from agent.model import ProbeResult
+from agent.scheduler import ProbeBusy
 from agent.sinks.prometheus import OPENMETRICS, TEXT, PrometheusSink
 
 
@@ -26,6 +29,8 @@ class Endpoints:
     known_target: Callable[[str], bool]
     reload: Callable[[], Awaitable[tuple[bool, list[str]]]]
     ready: Callable[[], bool]
+    refusal: Callable[[str], str | None] = lambda _target: None
+    """Why /probe may not run this target now (a kind that places calls, not opted in), or None."""
     reload_enabled: bool = False
     probe_rate: float = 10.0
     """Ad-hoc /probe requests allowed per second (token bucket, burst of the same size)."""
@@ -71,9 +76,15 @@ def build_app(ep: Endpoints, middlewares: Sequence[Any] = ()) -> web.Application
             return _text(400, "missing ?target=ID (a configured target id)\n")
         if not ep.known_target(target):
             return _text(404, f"unknown target id {target[:80]!r}: /probe takes configured target ids only\n")
+        refused = ep.refusal(target)
+        if refused is not None:
+            return _text(403, refused + "\n")
         if not bucket.take():
             return _text(429, "too many /probe requests; slow down\n", {"Retry-After": "1"})
-        result = await ep.probe(target)
+        try:
+            result = await ep.probe(target)
+        except ProbeBusy as exc:
+            return _text(503, f"target {target} was not probed: {exc}\n", {"Retry-After": "1"})
         return web.Response(body=ep.metrics.exposition_for(result), headers={"Content-Type": TEXT, **SECURITY_HEADERS})
 
     async def healthy(request: web.Request) -> web.Response:

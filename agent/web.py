@@ -9,25 +9,19 @@
       min_version: TLS12
     basic_auth_users:
       prometheus: $2y$10$...   # bcrypt hashes only, never plain passwords
+
+The checks themselves run off the event loop: agent.web_auth.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ssl
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
 
-import bcrypt
-from aiohttp import web
 from pydantic import Field, ValidationError, field_validator
 
 from agent.config_base import ConfigModel
-
-OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})
-"""Liveness and readiness stay open (they reveal nothing) so container health checks need no credentials."""
 
 
 class WebConfigError(Exception):
@@ -107,35 +101,3 @@ def server_ssl_context(tls: TlsServerConfig) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as exc:
             raise WebConfigError([f"tls_server_config: cannot load {tls.client_ca_file}: {exc}"]) from None
     return ctx
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def basic_auth_middleware(users: dict[str, str]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """Require one of `users` (bcrypt hashes). Verified credentials are cached by digest, so a scrape every
-    few seconds does not pay bcrypt's deliberate cost each time (as the exporter-toolkit does)."""
-    hashes = {u: h.encode() for u, h in users.items()}
-    verified: set[bytes] = set()
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in OPEN_PATHS:
-            return await handler(request)
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Basic "):
-            try:
-                user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                user, password = "", ""
-            key = hashlib.sha256(f"{user}\0{password}".encode()).digest()
-            if key in verified:
-                return await handler(request)
-            hashed = hashes.get(user)
-            if hashed is not None and bcrypt.checkpw(password.encode(), hashed.replace(b"$2y$", b"$2b$", 1)):
-                verified.add(key)
-                return await handler(request)
-        return web.Response(status=401, text="Unauthorized\n",
-                            headers={"WWW-Authenticate": 'Basic realm="dialtone"', "X-Content-Type-Options": "nosniff"})
-
-    return middleware

@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.common import machine  # noqa: E402
 
-SKIP = {"__init__.py", "common.py", "run.py", "targets_server.py"}
+SKIP = {"__init__.py", "common.py", "run.py", "targets_server.py", "abuse_attacks.py"}
 RESULTS = HERE / "results"
 
 

@@ -32,6 +32,7 @@ PAGES = [
     ("history.md", "History (SQLite)"),
     ("deploy.md", "Deploying: Prometheus, Alertmanager, Grafana, containers and units"),
     ("reliability.md", "Reliability and security"),
+    ("isolation.md", "Isolation: hostile input never delays a probe"),
 ]
 CONTRIBUTOR_ONLY = re.compile(
     r"^(Performance|Benchmarks?|Bench|Test helpers|Tests and benchmark|Wiring.*|In the running agent \(for app\.py\)"

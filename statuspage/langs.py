@@ -16,6 +16,7 @@ from statuspage.fmt import Fmt
 from statuspage.fragments import SharedBytecode
 from statuspage.i18n import Locale
 from statuspage.model import Incident
+from statuspage.svg import SvgError, sanitise_svg
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -109,7 +110,13 @@ def static_files(site: SiteConfig) -> dict[str, bytes]:
     ).encode()
     if b.logo is not None:
         try:
-            files[f"static/logo{b.logo.suffix.lower()}"] = b.logo.read_bytes()
+            logo = b.logo.read_bytes()
         except OSError as exc:
             raise SiteError(f"site.branding.logo: cannot read {b.logo}: {exc.strerror}") from None
+        if b.logo.suffix.lower() == ".svg":
+            try:
+                logo = sanitise_svg(logo)  # served from the site's origin: no script may ride along
+            except SvgError as exc:
+                raise SiteError(f"site.branding.logo: {b.logo}: {exc}") from None
+        files[f"static/logo{b.logo.suffix.lower()}"] = logo
     return files

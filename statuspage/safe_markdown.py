@@ -55,6 +55,11 @@ def _unwrap_image(parent: ET.Element, img: ET.Element) -> None:
 
 class _SafeExtension(Extension):  # type: ignore[misc]
     def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # Raw HTML, entities and <autolinks> are not recognised, so they stay text and the serialiser escapes
+        # them once. (Escaping the source before parsing escaped code spans twice: `a<b` showed "a&lt;b".)
+        md.preprocessors.deregister("html_block")
+        for name in ("html", "entity", "autolink", "automail"):
+            md.inlinePatterns.deregister(name)
         md.treeprocessors.register(_Sanitise(md), "dialtone_sanitise", 0)
 
 
@@ -74,11 +79,10 @@ def _plain_html(text: str) -> str:
 @lru_cache(maxsize=8192)
 def markdown_html(text: str) -> str:
     """Markdown source -> sanitised HTML. Raw HTML in the source is escaped, never passed through."""
-    # Escaping & and < before parsing makes every tag and entity literal text; Markdown syntax still works.
     if any(len(block) > MAX_MARKDOWN_BLOCK for block in _BLOCKS.split(text)):
         return _plain_html(text)
-    escaped = _escape_unclosed_brackets(text.replace("&", "&amp;").replace("<", "&lt;"))
-    html: str = markdown.markdown(escaped, extensions=[_SafeExtension()], output_format="html")
+    html: str = markdown.markdown(_escape_unclosed_brackets(text), extensions=[_SafeExtension()],
+                                  output_format="html")
     return html
 
 

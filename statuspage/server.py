@@ -76,7 +76,7 @@ def site_routes(root: Path, *, prefix: str = "") -> list[web.RouteDef]:
     zipped = _GzipCache()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        response = _serve(request, root, request.match_info["tail"])
+        response = _serve(request, root, request.match_info["tail"], prefix)
         return await _compressed(request, response, zipped)
 
     return [web.get(prefix + "/{tail:.*}", handle, allow_head=True)]
@@ -113,7 +113,7 @@ def _not_found() -> web.Response:
     return web.Response(status=404, body=_NOT_FOUND, headers=headers)
 
 
-def _serve(request: web.Request, root: Path, tail: str) -> web.StreamResponse:
+def _serve(request: web.Request, root: Path, tail: str, prefix: str = "") -> web.StreamResponse:
     if "\x00" in tail or "\\" in tail:
         return _not_found()
     parts = [p for p in tail.split("/") if p not in ("", ".")]
@@ -123,7 +123,10 @@ def _serve(request: web.Request, root: Path, tail: str) -> web.StreamResponse:
     path = os.path.join(base, *parts)
     if os.path.isdir(path):
         if tail and not tail.endswith("/"):
-            raise web.HTTPMovedPermanently(location=f"{request.path}/", headers=SECURITY_HEADERS)
+            # Built from the cleaned parts: "//static" must not become "//static/", a protocol-relative
+            # URL that sends the browser to the host "static".
+            location = prefix + "/" + "".join(p + "/" for p in parts)
+            raise web.HTTPMovedPermanently(location=location, headers=SECURITY_HEADERS)
         path = os.path.join(path, "index.html")
     # Refuse anything a symlink inside the site could point at outside it.
     real = os.path.realpath(path)

@@ -19,7 +19,8 @@ def add_service_args(p: argparse.ArgumentParser) -> None:
 
 
 def setup_logging(level: str = "info") -> None:
-    """Log lines to stderr with UTC timestamps."""
+    """Log lines to stderr with UTC timestamps, one line per error, repeats rate-limited (agent.lognoise)."""
+    before = list(logging.getLogger().handlers)
     logging.basicConfig(
         level=getattr(logging, level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -27,6 +28,11 @@ def setup_logging(level: str = "info") -> None:
     )
     logging.Formatter.converter = __import__("time").gmtime
     install_log_redaction()  # every line, tracebacks included, with configured secrets masked
+    from agent.lognoise import install
+
+    for handler in logging.getLogger().handlers:
+        if handler not in before:  # only the handler made here: never a host's own (pytest's capture...)
+            install(handler)
 
 
 def load_or_report(path: str) -> Config | None:

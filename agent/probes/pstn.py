@@ -222,6 +222,10 @@ class PstnCallProbe:
                 await lock.acquire()
                 acquired = True
                 call.phases["route_wait"] = loop.time() - waited
+                if deadline - loop.time() < MIN_CALL_SHARE * (deadline - waited):
+                    # Dialling now would bill a call that is torn down before it can be judged.
+                    return "route_busy", (f"route {self.config.route} was busy for {loop.time() - waited:.1f}s; "
+                                          "too little of the deadline was left to place the call")
                 error = await call.run(deadline)
         except TimeoutError:
             if acquired:
@@ -251,6 +255,10 @@ class PstnCallProbe:
             task.cancel()
         if live:
             await asyncio.wait(live, timeout=wait)
+
+
+MIN_CALL_SHARE = 0.5
+"""A call waiting for its route is placed only while at least this share of its budget is left."""
 
 
 def _route_lock(route: str) -> asyncio.Lock:

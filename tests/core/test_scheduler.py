@@ -202,3 +202,47 @@ def test_coalesce_out_of_range_is_refused() -> None:
             assert "coalesce must be between 0 and 1 second" in str(exc)
         else:
             raise AssertionError(f"coalesce={bad} was accepted")
+
+
+async def test_probe_now_shares_the_scheduled_run_in_flight_and_the_reverse() -> None:
+    """Single flight per target: /probe during a scheduled run gets that run's result, and a scheduled run
+    due during an on-demand probe takes that probe's result; the target is never probed twice at once."""
+    clock = SystemClock()
+    gate = asyncio.Event()
+    probe = RecordingProbe(clock, gate=gate)
+    results: list[ProbeResult] = []
+    s = Scheduler(clock, results.append, jitter=0.0)
+    s.start([job("t", probe, interval=0.2)])
+    await asyncio.sleep(0.05)  # the first scheduled run is in flight, held at the gate
+    on_demand = [asyncio.ensure_future(s.probe_now("t")) for _ in range(5)]
+    await asyncio.sleep(0.3)  # the next scheduled slot passes while the run is held
+    gate.set()
+    got = await asyncio.gather(*on_demand)
+    assert len(probe.starts) == 1 and probe.max_running == 1
+    assert all(r is results[0] for r in got)
+    gate.clear()
+    late = asyncio.ensure_future(s.probe_now("t"))  # starts a flight the next scheduled run must join
+    await asyncio.sleep(0.3)
+    assert probe.max_running == 1 and probe.running == 1
+    gate.set()
+    await late
+    await s.stop()
+
+
+async def test_probe_now_that_cannot_start_in_time_places_nothing() -> None:
+    from agent.scheduler import ProbeBusy
+
+    clock = SystemClock()
+    gate = asyncio.Event()
+    busy, idle = RecordingProbe(clock, gate=gate), RecordingProbe(clock)
+    s = Scheduler(clock, lambda r: None, concurrency=1, jitter=0.0)
+    s.start([job("busy", busy, interval=60), job("idle", idle, interval=60)])
+    await asyncio.sleep(0.05)  # "busy" holds the only slot; "idle" is due in 30 s
+    try:
+        await s.probe_now("idle", start_within=0.1)
+        raise AssertionError("ProbeBusy expected")
+    except ProbeBusy as exc:
+        assert "0.1s" in str(exc)
+    assert idle.starts == []
+    gate.set()
+    await s.stop()

@@ -214,7 +214,7 @@ def test_systemd_analyze_verify_catches_mistakes(tmp_path: Path) -> None:
 def test_systemd_units_are_hardened(unit: Path, tmp_path: Path) -> None:
     text = unit.read_text()
     for line in ("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes",
-                 "CapabilityBoundingSet=\n"):
+                 "CapabilityBoundingSet=\n", "LimitNOFILE=65536\n"):
         assert line in text, line
     assert re.search(r"(?m)^StateDirectory=dialtone", text)
     analyze = require_binary("systemd-analyze", "systemd")

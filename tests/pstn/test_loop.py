@@ -89,3 +89,20 @@ async def test_calls_on_one_route_never_overlap(pstn_loop):
     holder_end = holder.started_at.timestamp() + holder.duration
     assert waiter.started_at.timestamp() + waiter.phases["route_wait"] >= holder_end - 0.05
     loop.assert_clean()
+
+
+async def test_a_call_that_waited_most_of_its_budget_for_the_route_is_not_placed(pstn_loop):
+    """Issue 16: a call queued behind another on its route is placed only while half its budget is left;
+    otherwise it is route_busy and nothing is dialled (a late call is billed, then torn down unjudged)."""
+    loop = pstn_loop({DID: "1001", "+18015550101": "1002"})
+    holder = make_probe(loop.block(DID, extension="1001", duration="3s"))
+    waiter = make_probe(loop.block("+18015550101", extension="1002"))
+    first = asyncio.ensure_future(holder.probe(target(10.0, name="holder")))
+    await asyncio.sleep(0.5)  # the holder has the route
+    late = await waiter.probe(target(5.0, name="waiter"))  # 5 s budget, 1 s teardown reserve: 4 s to call
+    held = await first
+    assert held.ok, (held.error, held.message)
+    assert late.error == "route_busy" and "too little" in late.message, (late.error, late.message)
+    assert late.phases["route_wait"] >= 2.0
+    assert "answer_seconds" not in late.values and "status_code" not in late.values
+    loop.assert_clean()
