@@ -87,7 +87,8 @@ class Agent:
         self.config_path = config_path
         self.clock: Clock = clock or SystemClock()
         self.calendar = MaintenanceCalendar(config.maintenance)
-        self.maintenance: MaintenancePredicate = maintenance or self.calendar.active
+        # Read self.calendar at call time, so a reload's new calendar reaches the state machine at once.
+        self.maintenance: MaintenancePredicate = maintenance or (lambda c, at: self.calendar.active(c, at))
         self.registry = CollectorRegistry(auto_describe=True)
         Info("dialtone_build", "Build information.", registry=self.registry).info({"version": __version__})
         self.gauges = agent_gauges(self.registry)
@@ -116,6 +117,8 @@ class Agent:
         self._sla_reports: dict[str, SlaReport] = {}
         self._history_path = Path(config.history.path)
         self._sla_reader: KeptReader | None = None
+        self._calendar_collector: CalendarCollector | None = None
+        self._site: Any = None
         self.stopping = asyncio.Event()
 
     # --- the result pipeline --------------------------------------------------------------------------------
@@ -197,17 +200,27 @@ class Agent:
                  __version__, self.config.vantage, len(self._configured), self.config.listen)
 
     def _start_sla(self, history_path: Path) -> None:
-        exclusions = []
-        if self.config.sla.exclusions_file is not None:
-            try:
-                exclusions = load_exclusions(self.config.sla.exclusions_file)
-            except ValueError as exc:
-                raise StartupError(str(exc)) from None
-        self.sla = SlaCalculator(self.config.sla, self.calendar, exclusions)
+        try:
+            self.sla = _sla_calculator(self.config, self.calendar)
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
         self._history_path = history_path
-        self.registry.register(CalendarCollector(
+        self._calendar_collector = CalendarCollector(
             self.calendar, [c.id for c in self.config.components], self.sla_month_to_date, self.clock,
-            sla_cache_seconds=0.0))
+            sla_cache_seconds=0.0)
+        self.registry.register(self._calendar_collector)
+
+    def _apply_calendar(self, new: Config) -> None:
+        """A reload's maintenance windows and exclusions: calendar, SLA, collector and page switch together."""
+        calendar = MaintenanceCalendar(new.maintenance)
+        sla = _sla_calculator(new, calendar)  # a broken exclusions file raises before anything changes
+        self.calendar, self.sla = calendar, sla
+        if self._calendar_collector is not None:
+            self._calendar_collector.calendar = calendar
+            self._calendar_collector.components = [c.id for c in new.components]
+        if self._site is not None:
+            self._site.builder.calendar = self._site.renderer.calendar = calendar
+            self._site.builder.sla = sla
 
     def sla_month_to_date(self, component: str, now: datetime) -> SlaReport | None:
         """The component's month-to-date SLA report, as last computed off the event loop (None before)."""
@@ -284,8 +297,8 @@ class Agent:
         from statuspage.site import StatusSite
 
         assert self.config.site is not None
-        site = StatusSite(self.config.site, components_of(self.config), Path(self.config.history.path),
-                          calendar=self.calendar, sla=self.sla)
+        site = self._site = StatusSite(self.config.site, components_of(self.config),
+                                       Path(self.config.history.path), calendar=self.calendar, sla=self.sla)
         from statuspage.live import SiteRenderer
 
         def model() -> Any:
@@ -321,13 +334,19 @@ class Agent:
             return False, ["no config file to reload from"]
         try:
             new = load_config(self.config_path)
+            self._apply_calendar(new)
         except ConfigError as exc:
-            self.gauges["reload_ok"].set(0)
-            for line in exc.errors:
-                log.error("reload refused: %s", line)
-            return False, exc.errors
+            return self._refused(exc.errors)
+        except ValueError as exc:  # the exclusions file
+            return self._refused([str(exc)])
         self.apply(new)
         return True, []
+
+    def _refused(self, errors: list[str]) -> tuple[bool, list[str]]:
+        self.gauges["reload_ok"].set(0)
+        for line in errors:
+            log.error("reload refused: %s", line)
+        return False, errors
 
     def apply(self, new: Config) -> None:
         """Switch to a validated config: unchanged targets keep their loop and their confirmed state."""
@@ -339,6 +358,7 @@ class Agent:
         state = self._state_machine(new, targets)
         state.adopt(self.state)
         self.state = state
+        self._emit(state.refresh(self.clock.now()))  # a new window masks now, not at the next refresh tick
         self._component_of = {t.id: t.component for t in targets}
         self.prometheus.set_targets(self._metas(new, targets))
         started, stopped, kept = self.scheduler.replace(jobs)
@@ -398,6 +418,12 @@ async def _bounded(what: str, coros: list[Any], seconds: float) -> None:
             log.warning("closing %s: %s", what, task.exception())
     if pending:
         log.warning("closing %s: %d did not finish within %.1f s", what, len(pending), seconds)
+
+
+def _sla_calculator(config: Config, calendar: MaintenanceCalendar) -> SlaCalculator:
+    """The SLA calculator for a config; ValueError for an unreadable exclusions file."""
+    exclusions = load_exclusions(config.sla.exclusions_file) if config.sla.exclusions_file is not None else []
+    return SlaCalculator(config.sla, calendar, exclusions)
 
 
 def _labels(t: TargetBase) -> dict[str, str]:

@@ -66,6 +66,10 @@ _GENERIC = (
 )
 
 
+_BY_COMPONENT = frozenset({"dialtone_component_status", "dialtone_component_sla_target_ratio"})
+"""Families keyed by component id, not target id: set_targets must not prune them."""
+
+
 class PrometheusSink:
     """A Sink that caches per-target exposition fragments and serves them beside the agent's own metrics."""
 
@@ -103,7 +107,9 @@ class PrometheusSink:
         self._meta.clear()
         self._meta.update({m.target: m for m in metas})
         self._prefix = {tid: self._label_prefix(m) for tid, m in self._meta.items()}
-        for _, samples in self._families.values():
+        for name, (_, samples) in self._families.items():
+            if name in _BY_COMPONENT:  # rebuilt by set_components and sync_status
+                continue
             for tid in [t for t in samples if t not in self._meta]:
                 del samples[tid]
         intervals = self._families["dialtone_probe_interval_seconds"][1]
