@@ -29,7 +29,7 @@ from agent.shard import select_targets
 from agent.sinks.history import HistoryWriter, KeptReader
 from agent.sinks.history_schema import HistoryError, open_history
 from agent.sinks.prometheus import PrometheusSink, TargetMeta, agent_gauges
-from agent.sla import SlaCalculator, SlaReport, month_bounds, month_of
+from agent.sla import SlaCalculator, SlaReport, month_bounds, month_of, percent_ratio
 from agent.sla_exclusions import load_exclusions
 from agent.state import MaintenancePredicate, StateMachine, TargetSpec
 
@@ -47,7 +47,7 @@ SLA_REFRESH_INTERVAL = 60.0
 def components_of(config: Config) -> list[Component]:
     """Model components from config."""
     return [
-        Component(c.id, c.name, c.group, c.tier or "custom", c.target_percent / 100.0, c.description)
+        Component(c.id, c.name, c.group, c.tier or "custom", percent_ratio(c.target_percent), c.description)
         for c in config.components
     ]
 
@@ -236,7 +236,8 @@ class Agent:
             self._sla_reader = KeptReader(self._history_path)
         with self._sla_reader.reading() as reader:  # its own connection: this runs in a worker thread
             return {
-                c.id: self.sla.report(c.id, c.target_percent, y, m, reader.down_intervals(c.id, start, now), now=now)
+                c.id: self.sla.report(c.id, c.target_percent, y, m, reader.down_intervals(c.id, start, now), now=now,
+                                      quality=reader.quality_intervals(c.id, start, now))
                 for c in self.config.components
             }
 
