@@ -5,19 +5,23 @@ no RTP) counted against the experienced availability only."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from agent.app import Agent
+from agent.app import Agent, components_of
 from agent.config import load_config
 from agent.sinks.history import HistoryReader
 from agent.sla_format import render
+from statuspage.config import SiteConfig
+from statuspage.site import StatusSite
 from tests.core.helpers import http_target
 from tests.peers.base import free_port
 from tests.sip.sipp import Sipp, start_sipp
+from tests.statuspage.browser import dump_dom, serve
 
 pytestmark = pytest.mark.peer
 
@@ -111,3 +115,27 @@ async def test_sla_figures_from_the_running_agent(tmp_path: Path, silent_uas: Si
     assert voice.unavailable_minutes == 0 and voice.availability == 1.0 and voice.credit_days == 0
     assert voice.experienced_availability < 1.0 and voice.experienced_unavailable_minutes > 0
     assert voice.to_json()["experienced_availability"] < 1.0
+
+    # ... and the SLA page shows both, as a browser renders it.
+    row = await _sla_page_row(tmp_path, agent, "Voice")
+    assert row[2] == "100.000%" and row[3] != "100.000%" and row[3].endswith("%"), row
+    assert row[-1] == "0", row  # credit (days), from the contract figure
+
+
+async def _sla_page_row(tmp: Path, agent: Agent, name: str) -> list[str]:
+    """The SLA page's cells for component `name`, from the DOM headless Chromium built."""
+    site_config = SiteConfig(out=tmp / "site", languages=["en"], incidents=tmp / "incidents")
+    site = StatusSite(site_config, components_of(agent.config), agent.history.path,  # type: ignore[union-attr]
+                      calendar=agent.calendar, sla=agent.sla)
+    try:
+        await asyncio.to_thread(site.render, datetime.now(UTC))
+    finally:
+        site.close()
+    (page,) = [p for p in (tmp / "site").rglob("sla.html")]
+    async with serve(tmp / "site") as base:
+        dom = await dump_dom(tmp / "chromium", base + str(page.relative_to(tmp / "site")))
+    for tr in re.findall(r"<tr>(.*?)</tr>", dom, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+        if cells and cells[0] == name:
+            return cells
+    raise AssertionError(f"no SLA row for {name} in {dom[:2000]}")
