@@ -32,7 +32,8 @@ from tests.snmp.conftest import start_agent as start_snmpd
 # HTTP targets by name; the component is the name's prefix. split-b starts down.
 HTTP = ("core-a", "portal-a", "split-a", "split-b", "voice-http", "maint-a")
 COMPONENTS = {"core": "core", "portal": "supporting", "split": "core", "voice": "voice_messaging",
-              "calls": "voice_messaging", "pstn": "voice_messaging", "sbcs": "supporting", "maint": "voice_messaging"}
+              "calls": "voice_messaging", "pstn": "voice_messaging", "sbcs": "supporting", "maint": "voice_messaging",
+              "gw": "supporting"}
 
 
 @dataclass
@@ -46,6 +47,8 @@ class RecordStack:
     alertmanager: Alertmanager
     hook: Webhook
     traps: int
+    snmpd: Any
+    broker: Mosquitto
 
     async def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query, off the event loop."""
@@ -134,8 +137,9 @@ scrape_configs:
 
 
 @asynccontextmanager
-async def record_stack(tmp: Path, *, for_: str | None = None) -> AsyncIterator[RecordStack]:
-    """Everything running; `for_` shortens every rule's `for:` (None: the shipped values)."""
+async def record_stack(tmp: Path, *, for_: str | None = None, extra: str = "") -> AsyncIterator[RecordStack]:
+    """Everything running; `for_` shortens every rule's `for:` (None: the shipped values). `extra` is more
+    target lines; it may name {platform} and {snmpd}."""
     status = dict.fromkeys(HTTP, 200) | {"split-b": 503}
     async with AsyncExitStack() as stack:
         (tmp / "snmpd").mkdir()
@@ -159,7 +163,7 @@ async def record_stack(tmp: Path, *, for_: str | None = None) -> AsyncIterator[R
                  "platform": platform.uri(), "snmpd": snmpd.snmpd.address,
                  "traps": free_port(socket.SOCK_DGRAM)}
         cfg = tmp / "dialtone.yaml"
-        cfg.write_text(agent_yaml(tmp, listen, port, peers))
+        cfg.write_text(agent_yaml(tmp, listen, port, peers, extra.format(**peers)))
         agent = Agent(load_config(cfg), config_path=cfg)
         await agent.start()
         stack.push_async_callback(agent.stop)
@@ -168,7 +172,7 @@ async def record_stack(tmp: Path, *, for_: str | None = None) -> AsyncIterator[R
                           extra_args=["--rules.alert.resend-delay=1s"])
         await asyncio.to_thread(prom.start)
         stack.push_async_callback(asyncio.to_thread, prom.stop)
-        yield RecordStack(status, agent, cfg, prom, am, hook, peers["traps"])
+        yield RecordStack(status, agent, cfg, prom, am, hook, peers["traps"], snmpd.snmpd, broker)
 
 
 def _shipped() -> list[Path]:
