@@ -31,7 +31,7 @@ from agent.shard import select_targets
 from agent.sinks.history import HistoryWriter, KeptReader
 from agent.sinks.history_schema import HistoryError, open_history
 from agent.sinks.prometheus import PrometheusSink, TargetMeta, agent_gauges
-from agent.sla import SlaCalculator, SlaReport, month_bounds, month_of
+from agent.sla import SlaCalculator, SlaReport, month_bounds, month_of, percent_ratio
 from agent.sla_exclusions import load_exclusions
 from agent.state import MaintenancePredicate, StateMachine, TargetSpec
 
@@ -49,7 +49,7 @@ SLA_REFRESH_INTERVAL = 60.0
 def components_of(config: Config) -> list[Component]:
     """Model components from config."""
     return [
-        Component(c.id, c.name, c.group, c.tier or "custom", c.target_percent / 100.0, c.description)
+        Component(c.id, c.name, c.group, c.tier or "custom", percent_ratio(c.target_percent), c.description)
         for c in config.components
     ]
 
@@ -89,7 +89,8 @@ class Agent:
         self.config_path = config_path
         self.clock: Clock = clock or SystemClock()
         self.calendar = MaintenanceCalendar(config.maintenance)
-        self.maintenance: MaintenancePredicate = maintenance or self.calendar.active
+        # Read self.calendar at call time, so a reload's new calendar reaches the state machine at once.
+        self.maintenance: MaintenancePredicate = maintenance or (lambda c, at: self.calendar.active(c, at))
         self.registry = CollectorRegistry(auto_describe=True)
         Info("dialtone_build", "Build information.", registry=self.registry).info({"version": __version__})
         self.gauges = agent_gauges(self.registry)
@@ -119,6 +120,8 @@ class Agent:
         self._sla_reports: dict[str, SlaReport] = {}
         self._history_path = Path(config.history.path)
         self._sla_reader: KeptReader | None = None
+        self._calendar_collector: CalendarCollector | None = None
+        self._site: Any = None
         self.stopping = asyncio.Event()
         self.notifier: Any = None
         """The agent.notify Notifier when `notify:` is configured."""
@@ -221,17 +224,30 @@ class Agent:
         self._emit(self.state.restore(start.targets, self.clock.now(), restored_cause(start)))
 
     def _start_sla(self, history_path: Path) -> None:
-        exclusions = []
-        if self.config.sla.exclusions_file is not None:
-            try:
-                exclusions = load_exclusions(self.config.sla.exclusions_file)
-            except ValueError as exc:
-                raise StartupError(str(exc)) from None
-        self.sla = SlaCalculator(self.config.sla, self.calendar, exclusions)
+        try:
+            self.sla = _sla_calculator(self.config, self.calendar)
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
         self._history_path = history_path
-        self.registry.register(CalendarCollector(
+        self._calendar_collector = CalendarCollector(
             self.calendar, [c.id for c in self.config.components], self.sla_month_to_date, self.clock,
-            sla_cache_seconds=0.0))
+            sla_cache_seconds=0.0)
+        self.registry.register(self._calendar_collector)
+
+    def _apply_calendar(self, new: Config) -> None:
+        """A reload's maintenance windows and exclusions: calendar, SLA, collector, page and notices switch together."""
+        calendar = MaintenanceCalendar(new.maintenance)
+        sla = _sla_calculator(new, calendar)  # a broken exclusions file raises before anything changes
+        self.calendar, self.sla = calendar, sla
+        if self._calendar_collector is not None:
+            self._calendar_collector.calendar = calendar
+            self._calendar_collector.components = [c.id for c in new.components]
+        if self._site is not None:
+            self._site.builder.calendar = self._site.renderer.calendar = calendar
+            self._site.builder.sla = sla
+        if self.notifier is not None:  # a window added by the reload (emergency work) is notified at once
+            self.notifier.calendar = calendar
+            self.notifier.wake()
 
     def sla_month_to_date(self, component: str, now: datetime) -> SlaReport | None:
         """The component's month-to-date SLA report, as last computed off the event loop (None before)."""
@@ -247,7 +263,8 @@ class Agent:
             self._sla_reader = KeptReader(self._history_path)
         with self._sla_reader.reading() as reader:  # its own connection: this runs in a worker thread
             return {
-                c.id: self.sla.report(c.id, c.target_percent, y, m, reader.down_intervals(c.id, start, now), now=now)
+                c.id: self.sla.report(c.id, c.target_percent, y, m, reader.down_intervals(c.id, start, now), now=now,
+                                      quality=reader.quality_intervals(c.id, start, now))
                 for c in self.config.components
             }
 
@@ -322,8 +339,8 @@ class Agent:
             check_owned(self.config.site.out)  # say so at start, not as a failed render every minute
         except OutputError as exc:
             raise StartupError(str(exc)) from None
-        site = StatusSite(self.config.site, components_of(self.config), Path(self.config.history.path),
-                          calendar=self.calendar, sla=self.sla)
+        site = self._site = StatusSite(self.config.site, components_of(self.config),
+                                       Path(self.config.history.path), calendar=self.calendar, sla=self.sla)
         from statuspage.live import SiteRenderer
 
         routes = await self._start_notify()
@@ -402,11 +419,11 @@ class Agent:
             # Parsing a large config takes seconds of CPU: in a worker thread, so probes and listeners keep
             # their turns on the loop (the interpreter switches threads every few milliseconds).
             new = await asyncio.to_thread(load_config, self.config_path)
+            self._apply_calendar(new)
         except ConfigError as exc:
-            self.gauges["reload_ok"].set(0)
-            for line in exc.errors:
-                log.error("reload refused: %s", line)
-            return False, exc.errors
+            return self._refused(exc.errors)
+        except ValueError as exc:  # the exclusions file
+            return self._refused([str(exc)])
         self.apply(new)
         self.listeners.limit(self.config, min(self.config.scheduler.concurrency, len(self.targets)))
         web_errors = await self.listeners.reload_web(self.config)
@@ -418,6 +435,12 @@ class Agent:
         self.web_reload.succeeded()
         return True, []
 
+    def _refused(self, errors: list[str]) -> tuple[bool, list[str]]:
+        self.gauges["reload_ok"].set(0)
+        for line in errors:
+            log.error("reload refused: %s", line)
+        return False, errors
+
     def apply(self, new: Config) -> None:
         """Switch to a validated config: unchanged targets keep their loop and their confirmed state."""
         for key in ("listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard", "notify"):
@@ -428,6 +451,7 @@ class Agent:
         state = self._state_machine(new, targets)
         state.adopt(self.state)
         self.state = state
+        self._emit(state.refresh(self.clock.now()))  # a new window masks now, not at the next refresh tick
         self._component_of = {t.id: t.component for t in targets}
         self.prometheus.set_targets(self._metas(new, targets))
         started, stopped, kept = self.scheduler.replace(jobs)
@@ -490,6 +514,12 @@ async def _bounded(what: str, coros: list[Any], seconds: float) -> None:
             log.warning("closing %s: %s", what, task.exception())
     if pending:
         log.warning("closing %s: %d did not finish within %.1f s", what, len(pending), seconds)
+
+
+def _sla_calculator(config: Config, calendar: MaintenanceCalendar) -> SlaCalculator:
+    """The SLA calculator for a config; ValueError for an unreadable exclusions file."""
+    exclusions = load_exclusions(config.sla.exclusions_file) if config.sla.exclusions_file is not None else []
+    return SlaCalculator(config.sla, calendar, exclusions)
 
 
 def _labels(t: TargetBase) -> dict[str, str]:

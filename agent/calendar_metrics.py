@@ -68,6 +68,12 @@ class CalendarCollector(Collector):
                 labels=labels,
             ),
             GaugeMetricFamily(
+                "dialtone_sla_experienced_availability_ratio",
+                "Availability this month to date also counting answered calls without usable audio "
+                "(dialtone_sla_availability_ratio is the contract's figure, which credits use).",
+                labels=labels,
+            ),
+            GaugeMetricFamily(
                 "dialtone_sla_error_budget_remaining_ratio",
                 "Share of this calendar month's allowed downtime still unspent (negative when overspent).",
                 labels=labels,
@@ -77,7 +83,7 @@ class CalendarCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Build the families from the calendar and the SLA at scrape time."""
         now = self.clock.now()
-        active, next_start, notice, availability, budget = self._families()
+        active, next_start, notice, availability, experienced, budget = self._families()
         for c in self.components:
             active.add_metric([c], 1.0 if self.calendar.active(c, now) else 0.0)
             start = self.calendar.next_start(c, now)
@@ -87,8 +93,9 @@ class CalendarCollector(Collector):
             report = self._report(c, now)
             if report is not None:
                 availability.add_metric([c], report.availability)
+                experienced.add_metric([c], report.experienced_availability)
                 budget.add_metric([c], report.budget_remaining)
-        yield from (active, next_start, notice, availability, budget)
+        yield from (active, next_start, notice, availability, experienced, budget)
 
     def _report(self, component: str, now: datetime) -> SlaReport | None:
         if self.sla_month_to_date is None:

@@ -154,9 +154,20 @@ class ProbeResult:
         }
 
 
+QUALITY_ERRORS = frozenset({"no_audio", "one_way_audio"})
+"""Error codes of a call that was answered but carried no usable audio: a quality incident, not unavailability."""
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """A confirmed change of a target's state or a component's status, with its cause."""
+    """A confirmed change of a target's state or a component's status, with its cause.
+
+    `at` is when the change was confirmed (alerting and state use it); `since` is when the run of results
+    that confirmed it began, e.g. the first failed probe of the failures that confirmed an outage (the SLA
+    counts downtime from there). None means the same as `at`. `quality` marks a target down only because
+    answered calls carried no usable audio (QUALITY_ERRORS): it counts against the experienced availability,
+    not the contract's (which counts calls not answered and servers not responding).
+    """
 
     subject: Literal["target", "component"]
     id: str
@@ -165,6 +176,8 @@ class Transition:
     new: str
     cause: str
     component: str = ""
+    since: datetime | None = None
+    quality: bool = False
 
 
 @dataclass(frozen=True, slots=True)

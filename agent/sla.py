@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -100,6 +100,14 @@ class SlaReport:
     budget_remaining: float
     month_to_date: bool = False
     notes: list[str] = field(default_factory=list)
+    experienced_unavailable_minutes: float = 0.0
+    """Also counting answered calls without usable audio (quality incidents), after the same exclusions."""
+    experienced_availability: float = 1.0
+
+    @property
+    def contract_availability(self) -> float:
+        """What the contract counts (not answered, not responding): credits come from this figure."""
+        return self.availability
 
     def to_json(self) -> dict[str, object]:
         """A stable JSON shape."""
@@ -115,6 +123,9 @@ class SlaReport:
             "excluded_minutes": {k: round(v, 3) for k, v in self.excluded_minutes.items()},
             "unavailable_minutes": round(self.unavailable_minutes, 3),
             "availability": round(self.availability, 8),
+            "contract_availability": round(self.availability, 8),
+            "experienced_availability": round(self.experienced_availability, 8),
+            "experienced_unavailable_minutes": round(self.experienced_unavailable_minutes, 3),
             "target": self.target,
             "allowed_minutes": round(self.allowed_minutes, 3),
             "met": self.met,
@@ -160,6 +171,15 @@ def credit_days(beyond_seconds: float, config: SlaConfig) -> float:
     if config.credit_cap_days is not None:
         days = min(days, config.credit_cap_days)
     return float(days)
+
+
+def percent_ratio(percent: float) -> float:
+    """99.99 -> 0.9999 exactly as written (plain division gives 0.9998999999999999)."""
+    return round(percent / 100.0, 12)
+
+
+def _bounds(start: datetime, end: datetime) -> tuple[float, float]:
+    return start.timestamp(), end.timestamp()
 
 
 def _ts(spans: Iterable[tuple[datetime, datetime]]) -> list[Span]:
@@ -215,12 +235,29 @@ class SlaCalculator:
         *,
         now: datetime | None = None,
         causes: Sequence[tuple[datetime, datetime, str]] = (),
+        quality: Iterable[tuple[datetime, datetime]] = (),
     ) -> SlaReport:
-        """The month's report; with `now` inside the month, the month to date. `causes`: outages with a cause."""
+        """The month's report; with `now` inside the month, the month to date. `causes`: outages with a cause.
+
+        `down` is the contract's downtime; `quality` adds the answered calls without usable audio, which count
+        against the experienced availability only."""
         start, end = month_bounds(year, month, self.config.zone)
         span_end = min(end, now) if now is not None and now > start else end
-        lo, hi = start.timestamp(), span_end.timestamp()
-        remaining = clip_merge(_ts(down), lo, hi)
+        down, lohi = list(down), _bounds(start, span_end)
+        remaining, excluded = self._exclude(component, start, span_end, clip_merge(_ts(down), *lohi), causes)
+        experienced, _ = self._exclude(component, start, span_end, clip_merge(_ts(down) + _ts(quality), *lohi), causes)
+        report = self._summarise(component, target_percent, (year, month), (start, end, span_end), remaining, excluded)
+        total_s = (span_end - start).total_seconds()
+        lost = total(experienced)
+        return replace(report, experienced_unavailable_minutes=lost / 60,
+                       experienced_availability=1.0 - lost / total_s if total_s > 0 else 1.0)
+
+    def _exclude(
+        self, component: str, start: datetime, span_end: datetime, remaining: list[Span],
+        causes: Sequence[tuple[datetime, datetime, str]],
+    ) -> tuple[list[Span], dict[str, float]]:
+        """Take each exclusion cause's minutes out of `remaining`, in EXCLUSION_ORDER."""
+        lo, hi = _bounds(start, span_end)
         excluded: dict[str, float] = {}
         for cause in EXCLUSION_ORDER:
             if cause == "maintenance":
@@ -233,7 +270,7 @@ class SlaCalculator:
             if taken > 0:
                 excluded[cause] = taken / 60
                 remaining = subtract(remaining, merged)
-        return self._summarise(component, target_percent, (year, month), (start, end, span_end), remaining, excluded)
+        return remaining, excluded
 
     def _summarise(
         self,
@@ -263,7 +300,7 @@ class SlaCalculator:
             excluded_minutes=excluded,
             unavailable_minutes=unavailable_s / 60,
             availability=1.0 - unavailable_s / total_s if total_s > 0 else 1.0,
-            target=target_percent / 100.0,
+            target=percent_ratio(target_percent),
             allowed_minutes=allowed_s / 60,
             met=unavailable_s <= allowed_s + 1e-6,
             hours_beyond=beyond_s / 3600,

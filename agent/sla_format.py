@@ -16,6 +16,7 @@ _COLUMNS = (
     "excluded min",
     "unavailable min",
     "availability",
+    "experienced",
     "target",
     "allowed min",
     "met",
@@ -36,6 +37,7 @@ def _row(r: SlaReport) -> list[str]:
         _excluded(r),
         f"{r.unavailable_minutes:.2f}",
         f"{r.availability * 100:.4f} %",
+        f"{r.experienced_availability * 100:.4f} %",
         f"{r.target * 100:g} %",
         f"{r.allowed_minutes:.2f}",
         "yes" if r.met else "no",
@@ -56,7 +58,9 @@ def _footnote(config: SlaConfig) -> str:
     unit = f"{config.credit_unit / 3600:g} h"
     return (
         f"Credit: one day per cumulative {unit} of unavailability beyond the allowance, rounded "
-        f"{config.credit_rounding}. Maintenance and recorded exclusions count as available."
+        f"{config.credit_rounding}, from the contract availability (calls not answered, servers not "
+        "responding). Experienced availability also counts answered calls without usable audio. "
+        "Maintenance and recorded exclusions count as available."
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.model import Component, ProbeResult, Status, Target, TargetState, Transition
+from agent.model import QUALITY_ERRORS, Component, ProbeResult, Status, Target, TargetState, Transition
 
 MaintenancePredicate = Callable[[str, datetime], bool]
 """(component_id, now) -> True while the component is inside a maintenance window."""
@@ -41,6 +41,9 @@ class _TargetTrack:
     streak_fail: int = 0
     last_error: str = ""
     last_message: str = ""
+    run_start: datetime | None = None  # when the current run of failures (or successes) began
+    quality_run: bool = False  # every failure of the current run was an answered call without audio
+    quality: bool = False  # the current down is a quality incident only (see Transition.quality)
 
 
 @dataclass(slots=True)
@@ -119,12 +122,19 @@ class StateMachine:
         if new_state is not None:
             old = track.state
             track.state = new_state
+            track.quality = new_state is TargetState.DOWN and track.quality_run
             out.append(
                 Transition("target", result.target, result.started_at, old.value, new_state.value,
-                           _target_cause(track, result), track.component)
+                           _target_cause(track, result), track.component, track.run_start, track.quality)
             )
+        elif track.quality and not result.ok and result.error not in QUALITY_ERRORS:
+            # A quality incident became unavailability (calls no longer answered): the contract counts from here.
+            track.quality = False
+            out.append(Transition("target", result.target, result.started_at, "down", "down",
+                                  _target_cause(track, result), track.component, result.started_at))
         if new_state is not None or degraded_changed:
-            out.extend(self._recompute(track.component, result.started_at))
+            since = track.run_start if new_state is not None else None
+            out.extend(self._recompute(track.component, result.started_at, since))
         return out
 
     def _count(self, tid: str, track: _TargetTrack, new: TargetState) -> None:
@@ -167,6 +177,7 @@ class StateMachine:
                 self._count(tid, mine, track.state)
                 mine.state = track.state
                 mine.streak_ok, mine.streak_fail = track.streak_ok, track.streak_fail
+                mine.run_start, mine.quality_run, mine.quality = track.run_start, track.quality_run, track.quality
         for cid, comp in old._components.items():
             if cid in self._components:
                 self._components[cid].status = comp.status
@@ -184,7 +195,7 @@ class StateMachine:
             track.state = state
             out.append(Transition("target", tid, at, "unknown", state.value, why, track.component))
         for cid in dict.fromkeys(t.component for t in out):
-            out.extend(self._recompute(cid, at, why))
+            out.extend(self._recompute(cid, at, why=why))
         return out
 
     def stopped(self, at: datetime, why: str) -> list[Transition]:
@@ -197,6 +208,11 @@ class StateMachine:
         return out
 
     def _step(self, track: _TargetTrack, result: ProbeResult) -> TargetState | None:
+        if (track.streak_ok if result.ok else track.streak_fail) == 0:
+            track.run_start = result.started_at
+            track.quality_run = True
+        if not result.ok:
+            track.quality_run = track.quality_run and result.error in QUALITY_ERRORS
         if result.ok:
             track.streak_ok += 1
             track.streak_fail = 0
@@ -210,15 +226,19 @@ class StateMachine:
                 return TargetState.DOWN
         return None
 
-    def _recompute(self, component: str, now: datetime, why: str = "") -> list[Transition]:
+    def _recompute(
+        self, component: str, now: datetime, since: datetime | None = None, why: str = ""
+    ) -> list[Transition]:
         comp = self._components[component]
         status, cause = self._derive(component, comp, now)
         if status is comp.status:
             return []
         old = comp.status
+        if since is not None and comp.since is not None:
+            since = max(since, comp.since)  # never before the previous change: the timeline stays in order
         comp.status, comp.since = status, now
         return [Transition("component", component, now, _value(old), _value(status),
-                           f"{why}: {cause}" if why else cause, component)]
+                           f"{why}: {cause}" if why else cause, component, since)]
 
     def _derive(self, component: str, comp: _ComponentTrack, now: datetime) -> tuple[Status | None, str]:
         known, down, degraded = comp.known, comp.down, comp.degraded

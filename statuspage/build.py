@@ -53,6 +53,7 @@ class History(Protocol):
     def down_intervals(self, component: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
 
     def first_transition_at(self) -> datetime | None: ...
+    def quality_intervals(self, component: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
 
 
 class ModelBuilder:
@@ -215,7 +216,8 @@ class ModelBuilder:
             return self._sla_cache[key]
         assert self.sla is not None and self.history is not None
         down = self.history.down_intervals(c.id, m_start, min(m_end, now))
-        r = self.sla.report(c.id, c.sla_target * 100, year, month, down, now=now)
+        quality = self.history.quality_intervals(c.id, m_start, min(m_end, now))
+        r = self.sla.report(c.id, round(c.sla_target * 100, 10), year, month, down, now=now, quality=quality)
         row = SlaRow(
             component=c.id,
             name=c.name,
@@ -226,6 +228,7 @@ class ModelBuilder:
             allowed_minutes=r.allowed_minutes,
             met=r.met,
             credit_days=r.credit_days,
+            experienced=r.experienced_availability * 100 if r.total_minutes > 0 else None,
         )
         if complete:
             self._sla_cache[key] = row

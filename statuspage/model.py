@@ -181,6 +181,8 @@ class SlaRow:
     allowed_minutes: float
     met: bool
     credit_days: float = 0
+    experienced: float | None = None
+    """Percent, also counting answered calls without usable audio (the contract figure is `availability`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,8 @@ def _report(args: argparse.Namespace, config: Config | None) -> list[SlaReport]:
     try:
         with HistoryReader(path) as reader:
             return [
-                calc.report(c.id, c.target_percent, year, month, reader.down_intervals(c.id, start, end), now=now)
+                calc.report(c.id, c.target_percent, year, month, reader.down_intervals(c.id, start, end), now=now,
+                            quality=reader.quality_intervals(c.id, start, end))
                 for c in components
             ]
     except HistoryError as exc:

@@ -23,6 +23,7 @@ from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError
 from agent.sip.errors import CODEC_REJECTED, classify, codec_rejected, codec_values, error_response, response_values
 from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError
+from agent.sip.pstn_metrics import CALL_COUNTERS, CallCounters, outcome
 from agent.sip.register import aor_of, register, registrar_uri
 from agent.sip.resolve import Hop, resolve
 from agent.sip.sdp import build_offer, parse_answer
@@ -223,6 +224,19 @@ class SipCallProbe(_SipProbe):
     kind = "sip_call"
     config: SipCallConfig
 
+    def __init__(self, config: SipCallConfig, context: ProbeContext | None = None) -> None:
+        super().__init__(config, context)
+        counters = context.extras.get("call_counters") if context is not None else None
+        self.counters: CallCounters = counters if counters is not None else CALL_COUNTERS
+
+    async def probe(self, target: Target) -> ProbeResult:
+        """Place one test call and count it in the per-route ASR/NER counters (route label, else target id)."""
+        result = await super().probe(target)
+        status = result.values.get("status_code")
+        self.counters.record(target.labels.get("route") or target.id,
+                             outcome(int(status) if isinstance(status, int | float) else None))
+        return result
+
     async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
         cfg = self.config
         local_ip = ua.transport.local[0]
@@ -295,6 +309,7 @@ class SipCallProbe(_SipProbe):
 
 
 CODEC_METRIC = LabelledSpec("codec_", "probe_sip_codec", "codec", "1 for the codec the SDP answer chose")
+_RECEIVED = {"direction": "b_to_a"}
 _STATUS = MetricSpec("status_code", "probe_sip_status_code", "Final SIP status code of the last transaction")
 _PHASES = "Duration of each SIP probe phase (resolve, connect, options, register, invite, media, bye)"
 
@@ -309,10 +324,12 @@ CALL_METRICS = KindMetrics(
         MetricSpec("answer_seconds", "probe_sip_answer_seconds", "INVITE to 200 OK"),
         MetricSpec("rtp_packets_sent", "probe_rtp_packets_sent", "RTP packets sent during the test call"),
         MetricSpec("rtp_packets_received", "probe_rtp_packets_received", "RTP packets received during the call"),
-        MetricSpec("packet_loss_ratio", "probe_rtp_packet_loss_ratio", "RTP packets lost / expected (RFC 3550)"),
-        MetricSpec("jitter_seconds", "probe_rtp_jitter_seconds", "RFC 3550 interarrival jitter"),
+        # What the agent (A) receives of the far end (B): the same direction label as pstn_call's b_to_a.
+        MetricSpec("packet_loss_ratio", "probe_rtp_packet_loss_ratio", "RTP packets lost / expected (RFC 3550)",
+                   _RECEIVED),
+        MetricSpec("jitter_seconds", "probe_rtp_jitter_seconds", "RFC 3550 interarrival jitter", _RECEIVED),
         MetricSpec("round_trip_seconds", "probe_rtp_round_trip_seconds", "Media round trip from the echo"),
-        MetricSpec("mos", "probe_voice_mos", "E-model (ITU-T G.107) MOS estimate"),
+        MetricSpec("mos", "probe_voice_mos", "E-model (ITU-T G.107) MOS estimate", _RECEIVED),
     ),
     (CODEC_METRIC,),
 )

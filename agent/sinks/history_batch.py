@@ -21,7 +21,8 @@ _ROLLUP_SQL = (
     "maintenance = maintenance + excluded.maintenance, duration_sum = duration_sum + excluded.duration_sum"
 )
 _TRANSITION_SQL = (
-    "INSERT INTO transitions (subject, name, component, at_ms, old, new, cause) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO transitions (subject, name, component, at_ms, old, new, cause, since_ms, quality)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EVENT_SQL = "INSERT INTO events (kind, subject, at_ms, data) VALUES (?, ?, ?, ?)"
 
@@ -38,7 +39,7 @@ class Batch:
     results: list[ResultRow] = field(default_factory=list)
     # (target, day) -> [ok, failed, maintenance, duration_sum]: tiny, so kept even when rows are trimmed.
     rollups: dict[tuple[str, int], list[float]] = field(default_factory=dict)
-    transitions: list[tuple[str, str, str, int, str, str, str]] = field(default_factory=list)
+    transitions: list[tuple[str, str, str, int, str, str, str, int | None, int]] = field(default_factory=list)
     events: list[tuple[str, str, int, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -72,7 +73,8 @@ class Batch:
     def add_transition(self, t: Transition) -> None:
         """Convert one transition; raises for an unstorable one."""
         self.transitions.append(
-            (t.subject, t.id, t.component, to_ms(t.at), str(t.old), str(t.new), t.cause[: self.message_limit])
+            (t.subject, t.id, t.component, to_ms(t.at), str(t.old), str(t.new), t.cause[: self.message_limit],
+             None if t.since is None else to_ms(t.since), int(t.quality))
         )
 
     def add_event(self, kind: str, subject: str, at: datetime, data: Mapping[str, Any]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal, cast
 
 from agent.clock import utc
 from agent.model import ProbeResult, Status, Transition
+from agent.sinks.history_downtime import merge, target_down_spans
 from agent.sinks.history_schema import (
     FLAG_DEGRADED,
     FLAG_MAINTENANCE,
@@ -126,7 +127,7 @@ class HistoryReader:
     ) -> list[Transition]:
         """Transitions with start <= at < end, oldest first, optionally of one subject kind and/or id."""
         sql = (
-            "SELECT subject, name, at_ms, old, new, cause, component FROM transitions"
+            "SELECT subject, name, at_ms, old, new, cause, component, since_ms, quality FROM transitions"
             " WHERE at_ms >= ? AND at_ms < ?"
         )
         params: list[Any] = [_ms(start), _ms(end)]
@@ -138,8 +139,9 @@ class HistoryReader:
             params.append(id)
         rows = self._query(sql + " ORDER BY at_ms, id", tuple(params))
         return [
-            Transition(cast(Literal["target", "component"], s), n, from_ms(at), old, new, cause, component)
-            for s, n, at, old, new, cause, component in rows
+            Transition(cast(Literal["target", "component"], s), n, from_ms(at), old, new, cause, component,
+                       None if since is None else from_ms(since), bool(quality))
+            for s, n, at, old, new, cause, component, since, quality in rows
         ]
 
     def status_intervals(self, component: str, start: datetime, end: datetime) -> list[StatusInterval]:
@@ -154,31 +156,36 @@ class HistoryReader:
     def down_intervals(
         self, component: str, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime]]:
-        """Where the component was confirmed partial_outage or major_outage, adjacent stretches merged."""
+        """The contract's downtime: where a target of the component was confirmed down, not answering
+        (maintenance masks the status, not the targets), merged and backdated (agent.sinks.history_downtime)."""
         # Works on integer ms and builds datetimes only for the outages: the SLA report calls this a lot.
-        out: list[list[int]] = []
-        for a, b, status in self._spans(component, start, end):
-            if not status.is_outage:
-                continue
-            if out and out[-1][1] == a:
-                out[-1][1] = b
-            else:
-                out.append([a, b])
+        contract, quality = target_down_spans(self._query, component, _ms(start), _ms(end))
+        if not contract and not quality:  # no target history (an aggregated store): the statuses say it
+            contract = [(a, b) for a, b, s in self._spans(component, start, end, backdated=True) if s.is_outage]
         edge = _Edges(start, end)
-        return [(edge(a), edge(b)) for a, b in out]
+        return [(edge(a), edge(b)) for a, b in merge(contract)]
 
-    def _spans(self, component: str, start: datetime, end: datetime) -> list[tuple[int, int, Status]]:
+    def quality_intervals(self, component: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Where a target of the component was down only because answered calls had no usable audio."""
+        _, quality = target_down_spans(self._query, component, _ms(start), _ms(end))
+        edge = _Edges(start, end)
+        return [(edge(a), edge(b)) for a, b in quality]
+
+    def _spans(
+        self, component: str, start: datetime, end: datetime, *, backdated: bool = False
+    ) -> list[tuple[int, int, Status]]:
         lo, hi = _ms(start), _ms(end)
         if hi <= lo:
             return []
+        at = "COALESCE(since_ms, at_ms)" if backdated else "at_ms"  # the state machine keeps since in order
         before = self._query(
-            "SELECT new FROM transitions WHERE subject = 'component' AND name = ? AND at_ms <= ? "
-            "ORDER BY at_ms DESC, id DESC LIMIT 1",
+            f"SELECT new FROM transitions WHERE subject = 'component' AND name = ? AND {at} <= ? "
+            f"ORDER BY {at} DESC, id DESC LIMIT 1",
             (component, lo),
         )
         inside = self._query(
-            "SELECT at_ms, new FROM transitions WHERE subject = 'component' AND name = ? "
-            "AND at_ms > ? AND at_ms < ? ORDER BY at_ms, id",
+            f"SELECT {at}, new FROM transitions WHERE subject = 'component' AND name = ? "
+            f"AND {at} > ? AND {at} < ? ORDER BY {at}, id",
             (component, lo, hi),
         )
         points: list[tuple[int, Status | None]] = []

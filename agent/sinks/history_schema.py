@@ -83,8 +83,15 @@ def _create_v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _add_transition_since(conn: sqlite3.Connection) -> None:
+    # The start of the run of results that confirmed a transition (NULL: same as at_ms), and whether a target
+    # went down on answered calls without audio only (experienced, not contract, availability), for the SLA.
+    conn.execute("ALTER TABLE transitions ADD COLUMN since_ms INTEGER")
+    conn.execute("ALTER TABLE transitions ADD COLUMN quality INTEGER NOT NULL DEFAULT 0")
+
+
 # MIGRATIONS[i] takes a store at user_version i to i + 1; append, never edit, to change the schema.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_transition_since)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 FLAG_MAINTENANCE = 1

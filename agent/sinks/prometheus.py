@@ -66,6 +66,10 @@ _GENERIC = (
 )
 
 
+_BY_COMPONENT = frozenset({"dialtone_component_status", "dialtone_component_sla_target_ratio"})
+"""Families keyed by component id, not target id: set_targets must not prune them."""
+
+
 class PrometheusSink:
     """A Sink that caches per-target exposition fragments and serves them beside the agent's own metrics."""
 
@@ -103,7 +107,9 @@ class PrometheusSink:
         self._meta.clear()
         self._meta.update({m.target: m for m in metas})
         self._prefix = {tid: self._label_prefix(m) for tid, m in self._meta.items()}
-        for _, samples in self._families.values():
+        for name, (_, samples) in self._families.items():
+            if name in _BY_COMPONENT:  # rebuilt by set_components and sync_status
+                continue
             for tid in [t for t in samples if t not in self._meta]:
                 del samples[tid]
         intervals = self._families["dialtone_probe_interval_seconds"][1]
@@ -129,7 +135,7 @@ class PrometheusSink:
         ups.clear()
         for tid, up in self._target_up().items():
             if up is not None and tid in self._meta:
-                ups[tid] = _up_line(tid, self._meta[tid].component, up)
+                ups[tid] = _up_line(self._meta[tid], up)
 
     def _label_prefix(self, m: TargetMeta) -> str:
         extra = "".join(f',{k}="{escape_label(v)}"' for k, v in sorted(m.extra.items()))
@@ -165,7 +171,7 @@ class PrometheusSink:
             if transition.new == "unknown":
                 ups.pop(transition.id, None)
             else:
-                ups[transition.id] = _up_line(transition.id, transition.component, transition.new == "up")
+                ups[transition.id] = _up_line(self._meta[transition.id], transition.new == "up")
 
     async def start(self) -> None:
         """Nothing to start."""
@@ -249,8 +255,9 @@ def _one_hot(component: str, current: str) -> str:
     )
 
 
-def _up_line(target: str, component: str, up: bool) -> str:
-    return f'dialtone_target_up{{target="{target}",component="{component}"}} {1 if up else 0}\n'
+def _up_line(m: TargetMeta, up: bool) -> str:
+    # kind lets the voice and SNMP alerts read confirmed state per protocol.
+    return f'dialtone_target_up{{target="{m.target}",component="{m.component}",kind="{m.kind}"}} {1 if up else 0}\n'
 
 
 def agent_gauges(registry: CollectorRegistry) -> dict[str, Gauge]:

@@ -172,11 +172,15 @@ def equipment() -> dict[str, Any]:
     ])
 
 
+AGENT_JOBS = 'job=~"dialtone|dialtone-agents"'
+"""The agents' scrape jobs (deploy/prometheus/prometheus.yml): not dialtone-probe, whose instances are target ids."""
+
+
 def agent() -> dict[str, Any]:
     """The agent itself: probe rate, lateness, errors, history and MQTT."""
-    i = 'instance=~"$instance"'
+    i = f'{AGENT_JOBS},instance=~"$instance"'
     return dashboard("dialtone-agent", "dialtone / Agent", [
-        panel("stat", "Agents up", [(f'up{{job=~"dialtone.*",{i}}}', "{{instance}}")], w=24, h=4,
+        panel("stat", "Agents up", [(f"up{{{i}}}", "{{instance}}")], w=24, h=4,
               options={"colorMode": "background", "reduceOptions": {"calcs": ["lastNotNull"]}}),
         panel("timeseries", "Probes per second by kind and result",
               [(f"sum by (kind, result) (rate(dialtone_probes_total{{{i}}}[$__rate_interval]))",
@@ -190,8 +194,10 @@ def agent() -> dict[str, Any]:
               [(f"dialtone_scheduler_targets{{{i}}}", "targets {{instance}}"),
                (f"dialtone_scheduler_inflight{{{i}}}", "in flight {{instance}}")]),
         panel("timeseries", "Stale targets (last probe > 3 intervals ago)",
+              # `or ... * 0`: an agent with no stale target shows 0, not "No data".
               [(f"count by (instance) (timestamp(dialtone_probe_last_run_timestamp_seconds{{{i}}}) - "
-                f"dialtone_probe_last_run_timestamp_seconds{{{i}}} > 3 * dialtone_probe_interval_seconds{{{i}}})",
+                f"dialtone_probe_last_run_timestamp_seconds{{{i}}} > 3 * dialtone_probe_interval_seconds{{{i}}})"
+                f" or on (instance) (0 * dialtone_scheduler_targets{{{i}}})",
                 "{{instance}}")]),
         panel("timeseries", "History: queue and write errors",
               [(f"dialtone_history_queue_depth{{{i}}}", "queue {{instance}}"),
@@ -205,7 +211,7 @@ def agent() -> dict[str, Any]:
         panel("table", "Build and config", [(f"dialtone_build_info{{{i}}}", ""),
                                             (f"dialtone_config_last_reload_successful{{{i}}}", "")],
               transformations=[{"id": "labelsToFields", "options": {}}]),
-    ], [var("instance", 'label_values(up{job=~"dialtone.*"}, instance)', "Agent")])
+    ], [var("instance", f"label_values(up{{{AGENT_JOBS}}}, instance)", "Agent")])
 
 
 DASHBOARDS = {"overview.json": overview, "voice-quality.json": voice, "equipment.json": equipment,

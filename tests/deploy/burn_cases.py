@@ -2,7 +2,7 @@
 
 Run `.venv/bin/python -m tests.deploy.burn_cases` after changing the burn-rate rules; a test checks the file is
 current. For each SLA tier and each alert, one component fails 5 % more than `rate x budget` and one 5 % less.
-A fractional probe_success stands for a component whose probes fail that share of the time (as the average of
+A fractional dialtone_target_up stands for a component whose probes fail that share of the time (as the average of
 many targets and vantages would); the rules average it exactly as they average 0s and 1s.
 """
 
@@ -46,7 +46,7 @@ def build() -> str:
     series = []
     for component, (tier, error) in cases().items():
         labels = f'component="{component}",target="{component}-t",kind="http",job="dialtone",instance="a:9469"'
-        series.append({"series": f"probe_success{{{labels}}}", "values": f"{_fmt(1 - error)}x20"})
+        series.append({"series": f"dialtone_target_up{{{labels}}}", "values": f"{_fmt(1 - error)}x20"})
         series.append({
             "series": f'dialtone_component_sla_target_ratio{{component="{component}",tier="{tier}",'
                       'job="dialtone",instance="a:9469"}',
@@ -67,7 +67,8 @@ def build() -> str:
             ],
         })
     test = {
-        "rule_files": ["../rules/dialtone-sli.rules.yml", "../rules/dialtone-slo.alerts.yml"],
+        "rule_files": ["../rules/dialtone-sli.rules.yml", "../rules/dialtone-slo.alerts.yml",
+                       "../rules/dialtone-symptoms.alerts.yml"],
         "evaluation_interval": "1m",
         "tests": [{
             "name": "each burn-rate alert fires 5 % above its threshold and not 5 % below it, for each tier",

@@ -22,7 +22,7 @@ CONFIG = DEPLOY / "alertmanager/alertmanager.yml"
 def test_amtool_check_config() -> None:
     got = run([amtool(), "check-config", str(CONFIG)])
     assert got.returncode == 0, got.stdout + got.stderr
-    assert "2 inhibit rules" in got.stdout
+    assert "4 inhibit rules" in got.stdout
 
 
 def test_amtool_refuses_a_broken_copy(tmp_path: Path) -> None:
