@@ -64,6 +64,8 @@ _GENERIC = (
     ("dialtone_target_up", "Confirmed target state after thresholds: 1 up, 0 down (absent while unknown)."),
     ("dialtone_component_sla_target_ratio", "The component's SLA target per calendar month (0.9995 = 99.95 %)."),
 )
+# Families keyed by component id, not target id: set_targets must not prune them as removed targets.
+_BY_COMPONENT = frozenset({"dialtone_component_status", "dialtone_component_sla_target_ratio"})
 
 
 class PrometheusSink:
@@ -103,7 +105,9 @@ class PrometheusSink:
         self._meta.clear()
         self._meta.update({m.target: m for m in metas})
         self._prefix = {tid: self._label_prefix(m) for tid, m in self._meta.items()}
-        for _, samples in self._families.values():
+        for name, (_, samples) in self._families.items():
+            if name in _BY_COMPONENT:
+                continue
             for tid in [t for t in samples if t not in self._meta]:
                 del samples[tid]
         intervals = self._families["dialtone_probe_interval_seconds"][1]
