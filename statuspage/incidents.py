@@ -105,6 +105,7 @@ def _open(t: Transition, name: str, tier: str) -> Incident:
         updates=(_auto_update(t, name, "investigating"),),
         automatic=True,
         subject=name,
+        outage=t.new,
     )
 
 
@@ -114,6 +115,8 @@ def _advance(inc: Incident, t: Transition, name: str, tier: str) -> Incident:
     if t.new in _OUTAGES:
         status: IncidentStatus = "investigating" if inc.status == "monitoring" else inc.status
         impact = max(inc.impact, _impact(t.new, tier), key=_IMPACT_RANK.__getitem__)
+        if t.new == "major_outage" and inc.outage != t.new:
+            inc = replace(inc, outage=t.new, name=f"{name}: major outage")
     elif t.new == Status.DEGRADED_PERFORMANCE:
         status, impact = "monitoring", inc.impact
     else:  # operational, or a maintenance window that now masks the status: the outage is over

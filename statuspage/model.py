@@ -137,6 +137,9 @@ class Incident:
     postmortem_html: str = ""
     subject: str = ""
     """For an automatic incident: the component name its translated title talks about."""
+    outage: str = ""
+    """For an automatic incident: the worst status the component reached (partial_outage or major_outage),
+    which its title names; the impact is weighed by tier, so it cannot tell a supporting major outage."""
 
     @property
     def resolved(self) -> bool:
