@@ -241,6 +241,17 @@ def load_incidents(folder: Path) -> list[Incident]:
     return list(out.values())
 
 
+def unknown_components(incidents: Iterable[Incident], configured: Iterable[str]) -> list[str]:
+    """One message per incident naming a component that is not configured (the page would show its raw id)."""
+    known = list(configured)
+    return [
+        f"incident {inc.id!r} ({inc.name}): components: unknown component {c!r}; configured: {', '.join(known)}"
+        for inc in incidents
+        for c in inc.components
+        if c not in known
+    ]
+
+
 # --- linking ----------------------------------------------------------------------------------------------
 
 
