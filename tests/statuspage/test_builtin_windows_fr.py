@@ -32,6 +32,9 @@ async def test_french_pages_name_the_builtin_windows_in_french(rendered: Rendere
         text = await page.eval("document.querySelector('main').innerText")
         assert not [w for w in ENGLISH if w in text], text
         assert "Fenêtre standard est planifiée." in text, text
+        # A label heads its line, capitalised: "Heure des Rocheuses", as "Heure locale" beside it.
+        labels = await page.eval("[...document.querySelectorAll('article.maint dt')].map(d => d.textContent)")
+        assert "Heure des Rocheuses (America/Denver)" in labels and all(x[:1].isupper() for x in labels), labels
         await page.load(base + "maintenance.html")
         headings = await page.eval(HEADINGS)
         assert ["Weekly certificate upload (no customer impact)", ""] in headings, headings
