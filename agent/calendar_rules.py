@@ -26,6 +26,8 @@ CERTIFICATE_START = datetime(2020, 1, 3, 0, 0)  # the first Friday of 2020, 00:0
 
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 _TOO_FINE = re.compile(r"FREQ=(SECONDLY|MINUTELY)", re.IGNORECASE)
+CERTIFICATE_TITLE = "Weekly certificate upload (no customer impact)"
+"""The built-in window's title: pages in other languages show their own words for it."""
 
 
 @lru_cache(maxsize=64)
@@ -153,7 +155,7 @@ def default_windows(standard: bool, certificate_upload: bool) -> list[WindowConf
         out.append(
             WindowConfig(
                 id="certificate-upload",
-                title="Weekly certificate upload (no customer impact)",
+                title=CERTIFICATE_TITLE,
                 kind="informational",
                 start=CERTIFICATE_START,
                 rrule=CERTIFICATE_RRULE,

@@ -13,6 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from agent.calendar import MaintenanceCalendar, Occurrence
+from agent.calendar_rules import CERTIFICATE_TITLE
 from agent.model import Component, Status, Transition
 from agent.sinks.history_reader import StatusInterval
 from agent.sla import SlaCalculator, month_bounds, month_of
@@ -254,6 +255,7 @@ def occurrence_view(o: Occurrence, now: datetime) -> Maintenance:
         created_at=min(o.notice_at, o.start),
         updated_at=updated,
         standard=o.kind == "standard",
+        name_key=builtin_name_key(o),
         emergency=o.emergency,
         zone=o.zone,
         counted=o.counted,
@@ -268,6 +270,15 @@ _MAINT_TEXT = {
 }
 
 
+def builtin_name_key(o: Occurrence) -> str:
+    """The catalog key naming a built-in window, so French pages say it in French; empty for others."""
+    if o.kind == "standard":
+        return "ui.standard"
+    if o.window == "certificate-upload" and o.title == CERTIFICATE_TITLE:
+        return "ui.certificate_upload"
+    return ""
+
+
 def maintenance_updates(o: Occurrence, now: datetime) -> tuple[Update, ...]:
     """The window's timeline as it stands at `now`, newest first: announced (once its notice is out),
     started, completed. The JSON gets the English text, the page translates `key`."""
@@ -280,7 +291,8 @@ def maintenance_updates(o: Occurrence, now: datetime) -> tuple[Update, ...]:
             break
         start, end = f"{o.start.astimezone(UTC):%Y-%m-%d %H:%M}", f"{o.end.astimezone(UTC):%Y-%m-%d %H:%M}"
         body = _MAINT_TEXT[status].format(name=o.title, start=start, end=end)
-        out.append(Update(at=at, status=status, body=body, key=f"maint.{status}", subject=o.title))
+        out.append(Update(at=at, status=status, body=body, key=f"maint.{status}", subject=o.title,
+                          subject_key=builtin_name_key(o)))
     return tuple(reversed(out))
 
 

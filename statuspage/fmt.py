@@ -77,6 +77,11 @@ class Fmt:
         """A zone as readers name it, with its id."""
         return self.loc.zone(zone)
 
+    def zone_label(self, zone: str) -> str:
+        """The zone's name as a label heading a line: capitalised ("heure des Rocheuses" mid-sentence)."""
+        name = self.loc.zone(zone)
+        return name[:1].upper() + name[1:]
+
     def minutes(self, minutes: float) -> str:
         """A duration in hours and minutes."""
         return self.loc.duration(minutes)

@@ -105,6 +105,7 @@ def _open(t: Transition, name: str, tier: str) -> Incident:
         updates=(_auto_update(t, name, "investigating"),),
         automatic=True,
         subject=name,
+        outage=t.new,
     )
 
 
@@ -114,6 +115,8 @@ def _advance(inc: Incident, t: Transition, name: str, tier: str) -> Incident:
     if t.new in _OUTAGES:
         status: IncidentStatus = "investigating" if inc.status == "monitoring" else inc.status
         impact = max(inc.impact, _impact(t.new, tier), key=_IMPACT_RANK.__getitem__)
+        if t.new == "major_outage" and inc.outage != t.new:
+            inc = replace(inc, outage=t.new, name=f"{name}: major outage")
     elif t.new == Status.DEGRADED_PERFORMANCE:
         status, impact = "monitoring", inc.impact
     else:  # operational, or a maintenance window that now masks the status: the outage is over
@@ -236,6 +239,17 @@ def load_incidents(folder: Path) -> list[Incident]:
             raise IncidentFileError(f"{path}: id {inc.id!r} is already used by another incident file")
         out[inc.id] = inc
     return list(out.values())
+
+
+def unknown_components(incidents: Iterable[Incident], configured: Iterable[str]) -> list[str]:
+    """One message per incident naming a component that is not configured (the page would show its raw id)."""
+    known = list(configured)
+    return [
+        f"incident {inc.id!r} ({inc.name}): components: unknown component {c!r}; configured: {', '.join(known)}"
+        for inc in incidents
+        for c in inc.components
+        if c not in known
+    ]
 
 
 # --- linking ----------------------------------------------------------------------------------------------

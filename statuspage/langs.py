@@ -87,8 +87,7 @@ def _phrase(loc: Locale, src: Markup, key: str, name: str, **values: object) -> 
 def incident_title(loc: Locale, i: Incident) -> str:
     """An incident's title in `loc`'s language (an automatic incident's is translated), as plain text."""
     if i.subject:
-        status = loc("status.major_outage" if i.impact == "critical" else "status.partial_outage")
-        return loc("auto.title", name=i.subject, status=status)
+        return loc("auto.title", name=i.subject, status=loc(f"status.{i.outage or 'partial_outage'}"))
     return i.name
 
 

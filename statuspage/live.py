@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from agent.model import ProbeResult, Transition
-from statuspage.incidents import IncidentFileError, load_incidents
+from statuspage.incidents import IncidentFileError, load_incidents, unknown_components
 from statuspage.model import Incident, StatusModel
 from statuspage.output import AtomicSite, WriteStats
 from statuspage.render import Renderer
@@ -145,8 +145,10 @@ class SiteRenderer:
 class IncidentFolder:
     """Human incidents reloaded at each build; a broken file is logged and the last good set is kept."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, components: Sequence[str] = ()) -> None:
         self.folder = folder
+        self._components = list(components)
+        self._warned: set[str] = set()
         self._good: Sequence[Incident] = ()
         self.error = ""
         """The last load error, empty when the folder loaded cleanly."""
@@ -156,6 +158,10 @@ class IncidentFolder:
         try:
             self._good = load_incidents(self.folder)
             self.error = ""
+            for message in unknown_components(self._good, self._components) if self._components else ():
+                if message not in self._warned:  # the page shows such a component by its raw id: say so once
+                    self._warned.add(message)
+                    log.warning("incidents: %s: %s", self.folder, message)
         except IncidentFileError as exc:
             if str(exc) != self.error:
                 log.error("incidents: %s (keeping the last good set)", exc)

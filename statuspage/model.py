@@ -112,6 +112,8 @@ class Update:
     """A message key (e.g. auto.major_outage) the page translates instead of `body`."""
     subject: str = ""
     """The component name the translated message talks about."""
+    subject_key: str = ""
+    """A message key naming the subject instead (a built-in window, in the page's language)."""
     label: str = ""
     """"update" for news that changes no status (Statuspage's "Update"); empty: the label is the status."""
 
@@ -137,6 +139,9 @@ class Incident:
     postmortem_html: str = ""
     subject: str = ""
     """For an automatic incident: the component name its translated title talks about."""
+    outage: str = ""
+    """For an automatic incident: the worst status the component reached (partial_outage or major_outage),
+    which its title names; the impact is weighed by tier, so it cannot tell a supporting major outage."""
 
     @property
     def resolved(self) -> bool:
@@ -160,6 +165,9 @@ class Maintenance:
     updated_at: datetime
     updates: tuple[Update, ...] = ()
     standard: bool = False
+    name_key: str = ""
+    """A message key for a built-in window's name (the standard window, the certificate upload); empty for
+    the provider's own windows, shown as written."""
     emergency: bool = False
     zone: str = "America/Denver"
     """The zone the window is defined in, shown beside UTC."""

@@ -32,7 +32,7 @@ class StatusSite:
     ) -> None:
         self.site = site
         self.history_path = Path(history_path)
-        self.incidents = IncidentFolder(site.incidents)
+        self.incidents = IncidentFolder(site.incidents, [c.id for c in components])
         self.builder = ModelBuilder(site, components, None, calendar=calendar, sla=sla, human=self.incidents)
         self.renderer = Renderer(site, calendar=calendar)
         self.output = AtomicSite(site.out)

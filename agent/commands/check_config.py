@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.config import Config
+from statuspage.incidents import IncidentFileError, load_incidents, unknown_components
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,5 +22,21 @@ def main(args: argparse.Namespace) -> int:
     config = load_or_report(args.file)
     if config is None:
         return EXIT_USAGE
+    if errors := incident_errors(config):
+        for line in errors:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
     print(f"{args.file}: valid: {len(config.components)} components, {len(config.targets)} targets")
     return EXIT_OK
+
+
+def incident_errors(config: Config) -> list[str]:
+    """The site's incident files: each unreadable file, or each post naming a component not configured."""
+    if config.site is None:
+        return []
+    folder = config.site.incidents
+    try:
+        incidents = load_incidents(folder)
+    except IncidentFileError as exc:
+        return [f"site.incidents: {exc}"]
+    return [f"site.incidents: {folder}: {e}" for e in unknown_components(incidents, (c.id for c in config.components))]

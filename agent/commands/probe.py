@@ -95,7 +95,8 @@ def _adhoc(args: argparse.Namespace) -> Any:
             return _usage(args, f"--set {item!r}: expected KEY=VALUE")
         path = name.split(".")
         _put(block, path, coerce(PROBE_CONFIGS[kind], path, raw, lambda text: parse_yaml(text, "--set")))
-    return _validate(args, kind, block, TargetConfig)
+    given = {item.partition("=")[0] for item in args.set}
+    return _validate(args, kind, block, TargetConfig, f"{kind}.{key}" if key and key not in given else "")
 
 
 def _put(block: dict[str, Any], path: list[str], value: Any) -> None:
@@ -104,7 +105,9 @@ def _put(block: dict[str, Any], path: list[str], value: Any) -> None:
     block[path[-1]] = value
 
 
-def _validate(args: argparse.Namespace, kind: str, block: dict[str, Any], model: Any) -> Any:
+def _validate(args: argparse.Namespace, kind: str, block: dict[str, Any], model: Any, positional: str = "") -> Any:
+    """The target model, or None with each error printed; an error on `positional` (the key TARGET filled)
+    names TARGET, not a --set the user never gave."""
     from pydantic import ValidationError
 
     from agent.config import format_loc, parse_duration
@@ -121,7 +124,9 @@ def _validate(args: argparse.Namespace, kind: str, block: dict[str, Any], model:
         for err in exc.errors(include_input=False, include_url=False):
             msg = err["msg"].removeprefix("Value error, ")
             msg = "unknown key" if err["type"] == "extra_forbidden" else msg
-            print(f"dialtone probe: --set {format_loc(err['loc'])}: {msg}", file=sys.stderr)
+            where = format_loc(err["loc"])
+            where = f"TARGET ({where})" if where == positional else f"--set {where}"
+            print(f"dialtone probe: {where}: {msg}", file=sys.stderr)
         return None
 
 

@@ -191,6 +191,7 @@ class HttpProbe:
         self.config = config
         self._plan = config.plan()
         self._codes = config.status_codes()
+        self._codes_text = ", ".join(str(c) for c in config.valid_status_codes or ["2xx"])
         self._must_not = [re.compile(p) for p in config.fail_if_body_matches_regexp]
         self._must = [re.compile(p) for p in config.fail_if_body_not_matches_regexp]
         clock = context.extras.get("clock") if context is not None else None
@@ -225,7 +226,7 @@ class HttpProbe:
 
     def _check(self, resp: Response) -> tuple[str, str] | None:
         if resp.status not in self._codes:
-            return "http_status", f"status {resp.status} is not a valid status code"
+            return "http_status", f"status {resp.status} is not one of {self._codes_text}"
         if self._must or self._must_not:
             text = (resp.body or b"").decode("utf-8", "replace")
             for rx in self._must_not:

@@ -86,7 +86,11 @@ class HistoryReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise HistoryError(f"history {self.path}: no such file (has the agent run yet?)")
+            if self.path.is_absolute():
+                raise HistoryError(f"history {self.path}: no such file (has the agent run yet?)")
+            # A relative history.path follows the working directory, not the config file: say where it looked.
+            raise HistoryError(f"history {self.path}: no such file: {self.path.absolute()} (history.path is "
+                               "relative to the working directory; has the agent run from there yet?)")
         try:
             self._conn = sqlite3.connect(
                 f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False

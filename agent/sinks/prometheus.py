@@ -123,7 +123,7 @@ class PrometheusSink:
         sla.clear()
         for cid, (tier, ratio) in targets.items():
             sla[cid] = (f'dialtone_component_sla_target_ratio{{component="{cid}",tier="{escape_label(tier)}"}} '
-                        f"{format_value(ratio)}\n")
+                        f"{format_value(round(ratio, 12))}\n")  # 99.99 / 100 is 0.9998999999999999
 
     def sync_status(self) -> None:
         """Rebuild the status fragments from the state machine (at start and reload; transitions keep them)."""
