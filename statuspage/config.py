@@ -62,6 +62,12 @@ class SiteConfig(ConfigModel):
     out: Path = Path("site")
     listen: str = Field(default="127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$")
     render_interval: Duration = 60.0
+    live_refresh: Duration = Field(
+        default=30.0, description="seconds between the page's reads of api/v2/status.json (0: no live refresh)"
+    )
+    subscribe_url: str = Field(
+        default="", description="where the footer's 'subscribe' link points, e.g. notify/subscribe (empty: no link)"
+    )
     page_id: Identifier = "dialtone"
     languages: list[Language] = Field(default_factory=_both_languages, min_length=1)
     default_language: Language = "en"
@@ -97,6 +103,20 @@ class SiteConfig(ConfigModel):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {v!r} (use an IANA name such as America/Denver)") from None
+        return v
+
+    @field_validator("live_refresh")
+    @classmethod
+    def _refresh(cls, v: float) -> float:
+        if v != 0 and v < 5:
+            raise ValueError("live_refresh must be 0 (off) or at least 5s")
+        return v
+
+    @field_validator("subscribe_url")
+    @classmethod
+    def _subscribe(cls, v: str) -> str:
+        if any(c in v for c in "\"'<> \t\r\n") or v.lower().startswith(("javascript:", "data:")):
+            raise ValueError("subscribe_url must be a plain relative path or an http(s) address")
         return v
 
     @model_validator(mode="after")

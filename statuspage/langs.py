@@ -58,7 +58,8 @@ class Lang:
         # The provider writes names, posts and windows in its default language: marked as such elsewhere.
         source = Locale(site.default_language).tag
         src = Markup("") if source == loc.tag else Markup(f' lang="{source}"')
-        env.globals.update(lang_tag=loc.tag, src=src, phrase=partial(_phrase, loc, src))
+        env.globals.update(lang_tag=loc.tag, src=src, phrase=partial(_phrase, loc, src),
+                           live_refresh=int(site.live_refresh), subscribe_url=site.subscribe_url)
         return cls(lang, env, loc, fmt, prefix, names)
 
 

@@ -125,3 +125,46 @@ async def test_times_follow_the_readers_locale_and_zone(
     start = text.replace("\u202f", " ").replace("\u00a0", " ")
     assert all(part in start for part in started) and "AM" not in start, text
     assert "MST" in title  # the page's own zone stays on hover
+
+
+async def _refreshed_within(site_dir: Path, renderer: Renderer, model: StatusModel, profile: Path, wait: float) -> bool:
+    """Serve the page, render it again 5 s later, and tell whether the open page took the new render in place."""
+    now = datetime.now(UTC)
+    AtomicSite(site_dir).write(renderer.files(at(model, now)))
+    async with serve(site_dir) as url, browser(profile) as page:
+        await page.emulate(1280, 800)
+        await page.load(url)
+        before = await page.eval(STAMP)
+        AtomicSite(site_dir).write(renderer.files(all_clear(model, now + timedelta(seconds=5))))
+        for _ in range(int(wait / 0.5)):
+            await asyncio.sleep(0.5)
+            if (await page.eval(STAMP))["generated"] != before["generated"]:
+                return True
+    return False
+
+
+async def test_live_refresh_follows_its_setting_and_zero_turns_it_off(rendered: Rendered, tmp_path: Path) -> None:
+    fast = Renderer(rendered.site.model_copy(update={"live_refresh": 5.0}), calendar=rendered.calendar)
+    off = Renderer(rendered.site.model_copy(update={"live_refresh": 0.0}), calendar=rendered.calendar)
+    assert await _refreshed_within(tmp_path / "fast", fast, rendered.model, tmp_path / "p1", wait=12)
+    assert not await _refreshed_within(tmp_path / "off", off, rendered.model, tmp_path / "p2", wait=12)
+
+
+async def test_footer_links_to_the_subscription_form_when_set(rendered: Rendered, tmp_path: Path) -> None:
+    site = rendered.site.model_copy(update={"subscribe_url": "notify/subscribe"})
+    out = tmp_path / "on"
+    AtomicSite(out).write(Renderer(site, calendar=rendered.calendar).files(rendered.model))
+    plain = tmp_path / "off"
+    AtomicSite(plain).write(Renderer(rendered.site, calendar=rendered.calendar).files(rendered.model))
+    link = "[...document.querySelectorAll('footer a')].filter(a => a.href.includes('subscribe')).map(a => a.href)"
+    async with serve(out) as url, serve(plain) as plain_url, browser(tmp_path / "profile") as page:
+        await page.emulate(390, 844)
+        await page.load(url + "fr/history.html")
+        fr = await page.eval(link)
+        await page.load(url)
+        en = await page.eval(link)
+        await page.load(plain_url)
+        none = await page.eval(link)
+    assert fr == [url + "notify/subscribe?lang=fr"], fr
+    assert en == [url + "notify/subscribe?lang=en"], en
+    assert none == []
