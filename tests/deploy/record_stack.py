@@ -65,8 +65,10 @@ class RecordStack:
             raise AssertionError(f"no result for {promql} within {timeout}s") from None
 
 
-def agent_yaml(tmp: Path, listen: int, http_port: int, peers: dict[str, Any], extra: str = "") -> str:
-    """The agent's config: every kind, one second apart, failure threshold 2."""
+def agent_yaml(tmp: Path, listen: int, http_port: int, peers: dict[str, Any], extra: str = "",
+               settings: str = "") -> str:
+    """The agent's config: every kind, one second apart, failure threshold 2; `settings` are more top-level
+    lines. The history lives in a folder of its own (tmp/history), which a test may take away."""
     components = "\n".join(f"  - {{id: {c}, name: {c}, tier: {t}}}" for c, t in COMPONENTS.items())
     http = "\n".join(
         f"  - {{id: {n}, component: {n.split('-')[0]}, kind: http, interval: 1s, timeout: 500ms, "
@@ -76,8 +78,9 @@ def agent_yaml(tmp: Path, listen: int, http_port: int, peers: dict[str, Any], ex
 vantage: record
 listen: {LOOPBACK}:{listen}
 thresholds: {{failures: 2, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp / 'history' / 'history.sqlite'}, batch_interval: 100ms}}
 web: {{enable_reload: true}}
+{settings}
 mqtt: {{port: {peers['mqtt']}, reconnect_min: 50ms, reconnect_max: 400ms}}
 snmp_traps: {{listen: "{LOOPBACK}:{peers['traps']}", communities: [dialtone-ro]}}
 components:
@@ -137,9 +140,10 @@ scrape_configs:
 
 
 @asynccontextmanager
-async def record_stack(tmp: Path, *, for_: str | None = None, extra: str = "") -> AsyncIterator[RecordStack]:
+async def record_stack(tmp: Path, *, for_: str | None = None, extra: str = "", settings: str = "",
+                       ) -> AsyncIterator[RecordStack]:
     """Everything running; `for_` shortens every rule's `for:` (None: the shipped values). `extra` is more
-    target lines; it may name {platform} and {snmpd}."""
+    target lines; it may name {platform} and {snmpd}. `settings` are more top-level config lines."""
     status = dict.fromkeys(HTTP, 200) | {"split-b": 503}
     async with AsyncExitStack() as stack:
         (tmp / "snmpd").mkdir()
@@ -163,7 +167,7 @@ async def record_stack(tmp: Path, *, for_: str | None = None, extra: str = "") -
                  "platform": platform.uri(), "snmpd": snmpd.snmpd.address,
                  "traps": free_port(socket.SOCK_DGRAM)}
         cfg = tmp / "dialtone.yaml"
-        cfg.write_text(agent_yaml(tmp, listen, port, peers, extra.format(**peers)))
+        cfg.write_text(agent_yaml(tmp, listen, port, peers, extra.format(**peers), settings))
         agent = Agent(load_config(cfg), config_path=cfg)
         await agent.start()
         stack.push_async_callback(agent.stop)

@@ -30,15 +30,20 @@ def _frame(payload: bytes, src_port: int, dst_port: int) -> bytes:
     return ethernet + bytes(ip) + udp
 
 
-def write_rtp_pcap(path: Path, frames: Iterable[bytes], payload_type: int, *, ssrc: int = 0x1004) -> int:
-    """Write one RTP stream, a packet per 20 ms G.711 frame; returns the number of packets."""
+def write_rtp_pcap(path: Path, frames: Iterable[bytes], payload_type: int, *, ssrc: int = 0x1004,
+                   lose_every: int = 0) -> int:
+    """Write one RTP stream, a packet per 20 ms G.711 frame; returns the number of packets written.
+    With `lose_every` n, every n-th packet is left out, its sequence number and slot unused: a lossy path."""
     out = bytearray(_GLOBAL)
-    count = 0
+    count = written = 0
     for count, frame in enumerate(frames, start=1):
         seq = count - 1
+        if lose_every and count % lose_every == 0:
+            continue
+        written += 1
         rtp = struct.pack("!BBHII", 0x80, payload_type, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF, ssrc) + frame
         packet = _frame(rtp, 6000, 6000)
         usec = seq * 20_000
         out += struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000, len(packet), len(packet)) + packet
     path.write_bytes(bytes(out))
-    return count
+    return written
