@@ -24,8 +24,8 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig, build_ics
-from agent.sla import Exclusion, SlaCalculator, SlaConfig, month_bounds
+from agent.contract.sla import Exclusion, SlaCalculator, SlaConfig, month_bounds
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig, build_ics
 from bench.common import Row, Stopwatch, machine, report
 
 YEAR = 2026

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.model import ProbeResult, Status, Transition
-from agent.sinks.history import HistoryReader, HistoryWriter, open_history
+from agent.core.model import ProbeResult, Status, Transition
+from agent.history.writer import HistoryReader, HistoryWriter, open_history
 from bench.common import Row, Stopwatch, machine, report
 
 _STATUSES = [Status.OPERATIONAL, Status.DEGRADED_PERFORMANCE, Status.PARTIAL_OUTAGE, Status.MAJOR_OUTAGE]

@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.aggregate import Aggregator
-from agent.aggregate_payload import AggregateConfig
-from agent.model import Transition
+from agent.aggregate.aggregator import Aggregator
+from agent.aggregate.payload import AggregateConfig
+from agent.core.model import Transition
 from agent.sinks.mqtt import MqttConfig, MqttSink
 from bench.common import Row, machine, pid_cpu_seconds, report
 from tests.peers.base import LOOPBACK, free_port, wait_until

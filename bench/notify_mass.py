@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent
-from agent.config import Config
 from agent.notify.outbox import NoticeOutbox
 from agent.notify.subscribers import SubscriberStore
+from agent.runtime.app import Agent
+from agent.runtime.config import Config
 from bench.common import Row, pid_cpu_seconds, report
 from tests.peers.base import free_port
 

@@ -19,8 +19,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent
-from agent.config import Config
+from agent.runtime.app import Agent
+from agent.runtime.config import Config
 from bench.common import Row, machine, pid_cpu_seconds, report, rss_bytes, self_cpu_seconds
 from tests.peers.base import free_port
 

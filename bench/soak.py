@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent
-from agent.config import Config
+from agent.runtime.app import Agent
+from agent.runtime.config import Config
 from bench.common import Row, machine, open_fds, report, rss_bytes, self_cpu_seconds
 from tests.peers.base import free_port
 

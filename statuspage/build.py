@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from agent.calendar import MaintenanceCalendar, Occurrence
-from agent.model import Component, Status, Transition
-from agent.sinks.history_reader import StatusInterval
-from agent.sla import SlaCalculator, month_bounds, month_of
+from agent.contract.sla import SlaCalculator, month_bounds, month_of
+from agent.core.model import Component, Status, Transition
+from agent.history.reader import StatusInterval
+from agent.maintenance.calendar import MaintenanceCalendar, Occurrence
 from statuspage.config import SiteConfig
 from statuspage.days import IncidentSpan, component_days, uptime
 from statuspage.incidents import automatic_incidents, link_incidents
@@ -42,7 +42,7 @@ MAINTENANCE_AHEAD = timedelta(days=62)
 
 
 class History(Protocol):
-    """What the builder reads from history (agent.sinks.history_reader.HistoryReader provides it)."""
+    """What the builder reads from history (agent.history.reader.HistoryReader provides it)."""
 
     def transitions(
         self, start: datetime, end: datetime, *, subject: str | None = None, id: str | None = None

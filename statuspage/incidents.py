@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from agent.model import Status, Transition
+from agent.core.model import Status, Transition
 from statuspage.model import Impact, Incident, IncidentStatus, Update, component_impact
 from statuspage.safe_markdown import markdown_html
 

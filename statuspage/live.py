@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from agent.model import ProbeResult, Transition
+from agent.core.model import ProbeResult, Transition
 from statuspage.incidents import IncidentFileError, load_incidents
 from statuspage.model import Incident, StatusModel
 from statuspage.output import AtomicSite, WriteStats
@@ -25,7 +25,7 @@ log = logging.getLogger("dialtone.statuspage")
 
 
 class Clock(Protocol):
-    """What the renderer needs of agent.clock.Clock (structural, so statuspage does not import it)."""
+    """What the renderer needs of agent.core.clock.Clock (structural, so statuspage does not import it)."""
 
     def now(self) -> datetime: ...
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from agent.calendar import MaintenanceCalendar, build_ics
+from agent.maintenance.calendar import MaintenanceCalendar, build_ics
 from statuspage import feeds
 from statuspage.archive import Month, months
 from statuspage.bar import Bars, CellText

@@ -12,10 +12,14 @@ status is 1 when a file would change.
 
 from __future__ import annotations
 
+import io
 import re
 import sys
+import tokenize
 from pathlib import Path
 
+IMPORT_LINE = re.compile(r"^\s*(from [\w.]+ import |import [\w.])")
+NEW_MARK = "\x00new\x00"  # marks lines already written in the new layout during one pass
 MAP_FILE = Path(__file__).resolve().parent.parent / "docs" / "module-map.tsv"
 
 
@@ -66,27 +70,77 @@ def _already_new(line: str, mapping: dict[str, str]) -> bool:
     return bool(m) and f"{m.group(1)}.{m.group(2)}" in set(mapping.values())
 
 
-def rewrite(text: str, mapping: dict[str, str], imports_only: bool = False) -> str:
-    """The text with every old module path replaced by its new one."""
-    dotted = _pattern(mapping, ".")
-    slashed = _pattern(mapping, "/")
-    out = []
-    for line in text.split("\n"):
-        is_import = bool(re.match(r"^\s*(from [\w.]+ import |import [\w.])", line))
-        if imports_only and not is_import:
-            out.append(line)
+def _literal_parts(token: str, offset: int) -> list[tuple[int, int]]:
+    """The spans of a string token outside f-string replacement fields (`{agent.config.x}` is code)."""
+    prefix = token[: len(token) - len(token.lstrip("rbfuRBFU"))]
+    if "f" not in prefix.lower():
+        return [(offset, offset + len(token))]
+    parts, depth, begin, i = [], 0, 0, 0
+    while i < len(token):
+        pair = token[i : i + 2]
+        if depth == 0 and pair in ("{{", "}}"):
+            i += 2
             continue
-        moved: list[str] = []
-        if is_import:
-            if _already_new(line, mapping):
-                out.append(line)
-                continue
-            line, moved = _from_pkg(line, mapping)
-        line = dotted.sub(lambda m: mapping[m.group(0)], line)
-        if not imports_only:
-            line = slashed.sub(lambda m: mapping[m.group(0).replace("/", ".")].replace(".", "/"), line)
-        out.extend(([line] if line or not moved else []) + moved)
-    return "\n".join(out)
+        if token[i] == "{":
+            if depth == 0:
+                parts.append((offset + begin, offset + i))
+            depth += 1
+        elif token[i] == "}" and depth:
+            depth -= 1
+            begin = i + 1
+        i += 1
+    parts.append((offset + begin, offset + len(token)))
+    return parts
+
+
+def _allowed_spans(text: str) -> list[tuple[int, int]] | None:
+    """Where a Python file mentions modules: strings, comments and import lines; None when it does not parse.
+
+    Code elsewhere is left alone: `agent.config` there is an attribute of a variable named `agent`."""
+    starts = [0]
+    for line in text.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    spans: list[tuple[int, int]] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.STRING, tokenize.COMMENT):
+                r0, c0 = tok.start
+                spans.extend(_literal_parts(tok.string, starts[r0 - 1] + c0))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    for i, line in enumerate(text.split("\n")):
+        if IMPORT_LINE.match(line):
+            spans.append((starts[i], starts[i + 1]))
+    return spans
+
+
+def rewrite(text: str, mapping: dict[str, str], imports_only: bool = False, python: bool = True) -> str:
+    """The text with every old module path replaced by its new one (in Python: imports, strings, comments)."""
+    lines = []
+    for line in text.split("\n"):
+        if IMPORT_LINE.match(line) and _already_new(line, mapping):
+            lines.append(NEW_MARK + line)
+        elif IMPORT_LINE.match(line):
+            kept, moved = _from_pkg(line, mapping)
+            lines.extend(([kept] if kept or not moved else []) + [NEW_MARK + m for m in moved])
+        else:
+            lines.append(line)
+    text = "\n".join(lines)
+    spans = _allowed_spans(text) if python else [(0, len(text))]
+    if spans is None:
+        spans = [(0, len(text))]
+    if imports_only:
+        spans = [(a, b) for a, b in spans if IMPORT_LINE.match(text[a:b])]
+    dotted, slashed = _pattern(mapping, "."), _pattern(mapping, "/")
+
+    def inside(pos: int) -> bool:
+        return any(a <= pos < b for a, b in spans) and not text.startswith(NEW_MARK, text.rfind("\n", 0, pos) + 1)
+
+    text = dotted.sub(lambda m: mapping[m.group(0)] if inside(m.start()) else m.group(0), text)
+    text = slashed.sub(
+        lambda m: mapping[m.group(0).replace("/", ".")].replace(".", "/") if inside(m.start()) else m.group(0), text
+    )
+    return text.replace(NEW_MARK, "")
 
 
 def main(argv: list[str]) -> int:
@@ -99,7 +153,7 @@ def main(argv: list[str]) -> int:
     for name in files:
         path = Path(name)
         before = path.read_text(encoding="utf-8")
-        after = rewrite(before, mapping, imports_only)
+        after = rewrite(before, mapping, imports_only, python=name.endswith(".py"))
         if after != before:
             changed += 1
             print(name)

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from agent.config_base import ConfigModel, Duration, Identifier
-from agent.model import Status
+from agent.core.config_base import ConfigModel, Duration, Identifier
+from agent.core.model import Status
 
 SCHEMA_VERSION = 1
 

@@ -16,8 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from agent.config_base import ConfigModel, Identifier
-from agent.sla import Cause, Exclusion
+from agent.contract.sla import Cause, Exclusion
+from agent.core.config_base import ConfigModel, Identifier
 
 
 class ExclusionRecord(ConfigModel):

@@ -6,7 +6,7 @@ import html
 import json
 from collections.abc import Sequence
 
-from agent.sla import EXCLUSION_ORDER, SlaConfig, SlaReport
+from agent.contract.sla import EXCLUSION_ORDER, SlaConfig, SlaReport
 
 FORMATS = ("json", "markdown", "html")
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from agent.calendar import MaintenanceCalendar
-from agent.clock import Clock
-from agent.sla import SlaReport
+from agent.contract.sla import SlaReport
+from agent.core.clock import Clock
+from agent.maintenance.calendar import MaintenanceCalendar
 
 log = logging.getLogger(__name__)
 

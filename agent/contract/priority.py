@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from agent.calendar_support import SupportCalendar
-from agent.clock import utc
+from agent.contract.support_hours import SupportCalendar
+from agent.core.clock import utc
 
 Basis = Literal["elapsed", "support_hours", "support_days"]
 

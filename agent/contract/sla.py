@@ -19,11 +19,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from agent.calendar import MaintenanceCalendar, Occurrence
-from agent.calendar_rules import zone
-from agent.calendar_support import SupportConfig
-from agent.config_base import _BASE_DIR, ConfigModel, Duration
-from agent.sla_intervals import Span, clip_merge, overlap, subtract, total
+from agent.contract.intervals import Span, clip_merge, overlap, subtract, total
+from agent.contract.support_hours import SupportConfig
+from agent.core.config_base import _BASE_DIR, ConfigModel, Duration
+from agent.maintenance.calendar import MaintenanceCalendar, Occurrence
+from agent.maintenance.rules import zone
 
 CAUSES: tuple[str, ...] = ("carrier", "customer", "dns", "force_majeure", "other")
 """Recorded exclusion causes (the contract's list, plus `other`, which needs a note)."""

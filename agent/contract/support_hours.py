@@ -14,8 +14,8 @@ from typing import Literal
 from dateutil.easter import easter
 from pydantic import Field, model_validator
 
-from agent.calendar_rules import zone
-from agent.config_base import ConfigModel
+from agent.core.config_base import ConfigModel
+from agent.maintenance.rules import zone
 
 HolidayName = Literal[
     "new_years_day",

@@ -1,4 +1,4 @@
-"""Config building blocks shared by agent.config and every probe's config block (no project imports).
+"""Config building blocks shared by agent.runtime.config and every probe's config block (no project imports).
 
 ``ConfigModel`` is frozen, rejects unknown keys and accepts ``<secret>_file`` for each ``SecretStr`` field.
 """

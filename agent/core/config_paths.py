@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.config import Config
+    from agent.runtime.config import Config
 
 
 CONFIG_FILE = "the config file"

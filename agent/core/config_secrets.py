@@ -1,4 +1,4 @@
-"""The secret values of a config, for redaction (agent/redact.py) and the secret audit."""
+"""The secret values of a config, for redaction (agent/core/redact.py) and the secret audit."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal, Protocol
 
-from agent.redact import active as redaction_active
-from agent.redact import redact
+from agent.core.redact import active as redaction_active
+from agent.core.redact import redact
 
 Value = float | int | str | bool
 """A kind-specific reading carried in ProbeResult.values (status code, MOS, OID value...)."""

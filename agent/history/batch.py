@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent.model import ProbeResult, Transition
-from agent.sinks.history_schema import DAY_MS, FLAG_DEGRADED, FLAG_MAINTENANCE, to_ms
+from agent.core.model import ProbeResult, Transition
+from agent.history.schema import DAY_MS, FLAG_DEGRADED, FLAG_MAINTENANCE, to_ms
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 _RESULT_SQL = "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

@@ -12,9 +12,9 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal, cast
 
-from agent.clock import utc
-from agent.model import ProbeResult, Status, Transition
-from agent.sinks.history_schema import (
+from agent.core.clock import utc
+from agent.core.model import ProbeResult, Status, Transition
+from agent.history.schema import (
     FLAG_DEGRADED,
     FLAG_MAINTENANCE,
     SCHEMA_VERSION,

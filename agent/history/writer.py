@@ -20,11 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agent.clock import Clock, SystemClock
-from agent.model import ProbeResult, Transition
-from agent.sinks.history_batch import Batch, SeriesKey, commit, prune
-from agent.sinks.history_reader import DailyRollup, Event, HistoryReader, StatusInterval
-from agent.sinks.history_schema import HistoryError, connect_writer, open_history
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import ProbeResult, Transition
+from agent.history.batch import Batch, SeriesKey, commit, prune
+from agent.history.reader import DailyRollup, Event, HistoryReader, StatusInterval
+from agent.history.schema import HistoryError, connect_writer, open_history
 
 __all__ = [
     "DailyRollup",

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import model_validator
 
-from agent.calendar_rules import (
+from agent.core.config_base import ConfigModel
+from agent.maintenance.rules import (
     Rule,
     WindowConfig,
     WindowKind,
@@ -27,7 +28,6 @@ from agent.calendar_rules import (
     to_local_naive,
     zone,
 )
-from agent.config_base import ConfigModel
 
 __all__ = [
     "MaintenanceCalendar",
@@ -312,6 +312,6 @@ def build_ics(calendar: MaintenanceCalendar, *, now: datetime, name: str = "Main
               uid_domain: str = "dialtone", names: Mapping[str, str] | None = None, url: str = "") -> bytes:
     """The iCalendar feed (RRULE, EXDATE, VTIMEZONE) of every window of `calendar`, stamped `now`; UIDs at
     `uid_domain` (the provider's), component `names` and a `url` for customers."""
-    from agent.calendar_ics import build_ics as build
+    from agent.maintenance.ics import build_ics as build
 
     return build(window_configs(calendar), now=now, name=name, uid_domain=uid_domain, names=names, url=url)

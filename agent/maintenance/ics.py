@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vRecur
 
-from agent.calendar_rules import WindowConfig, zone
+from agent.maintenance.rules import WindowConfig, zone
 
 PRODID = "-//dialtone//maintenance calendar//EN"
 FEED_YEARS = 30

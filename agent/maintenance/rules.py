@@ -1,6 +1,6 @@
 """Window definitions (the `maintenance.windows[i]` config block) and their RFC 5545 rule parsing.
 
-Kept apart from agent.calendar so the expansion logic stays small; pure, no I/O.
+Kept apart from agent.maintenance.calendar so the expansion logic stays small; pure, no I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rrule, rrulestr
 from pydantic import Field, field_validator, model_validator
 
-from agent.config_base import ConfigModel, Duration, Identifier
+from agent.core.config_base import ConfigModel, Duration, Identifier
 
 Rule = rrule
 WindowKind = Literal["standard", "planned", "emergency", "informational"]

@@ -7,9 +7,9 @@ import asyncio
 import re
 import ssl
 
-from agent.probes.netconn import ProbeFailure, Trace
-from agent.probes.tlsinfo import describe_tls_error
-from agent.redact import redact
+from agent.core.redact import redact
+from agent.net.netconn import ProbeFailure, Trace
+from agent.net.tlsinfo import describe_tls_error
 
 MAX_HEAD = 64 * 1024
 _STATUS = re.compile(rb"HTTP/(\d)\.(\d) (\d{3})(?: |$)")

@@ -11,9 +11,9 @@ import asyncio
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from agent.probes.httpparse import ResponseReader
-from agent.probes.netconn import IpPreference, ProbeFailure, Trace, open_connection
-from agent.probes.tlsinfo import TlsConfig, peer_cert_expiry, shared_context
+from agent.net.httpparse import ResponseReader
+from agent.net.netconn import IpPreference, ProbeFailure, Trace, open_connection
+from agent.net.tlsinfo import TlsConfig, peer_cert_expiry, shared_context
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 

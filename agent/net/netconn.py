@@ -15,7 +15,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Literal, TypeVar
 
-from agent.probes.tlsinfo import describe_tls_error
+from agent.net.tlsinfo import describe_tls_error
 
 IpPreference = Literal["any", "ip4", "ip6"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import SecretStr, field_validator, model_validator
 
-from agent.config_base import _BASE_DIR, ConfigModel
-from agent.model import MetricSpec
+from agent.core.config_base import _BASE_DIR, ConfigModel
+from agent.core.model import MetricSpec
 
 SSL_EXPIRY = MetricSpec(
     "ssl_earliest_cert_expiry",

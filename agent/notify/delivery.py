@@ -14,7 +14,7 @@ from datetime import datetime
 
 import aiohttp
 
-from agent.clock import Clock
+from agent.core.clock import Clock
 from agent.notify import webhook
 from agent.notify.config import NotifyConfig
 from agent.notify.mailproc import MailProcess, retry_at

@@ -22,7 +22,7 @@ import jinja2
 from aiohttp import web
 
 import statuspage
-from agent.model import Component
+from agent.core.model import Component
 from agent.notify.config import SubscriptionsConfig
 from agent.notify.subscribers import Subscriber, SubscriberStore
 from agent.notify.words import word

@@ -14,7 +14,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent.calendar import MaintenanceCalendar, Occurrence
+from agent.maintenance.calendar import MaintenanceCalendar, Occurrence
 from agent.notify.notice import Notice
 from statuspage import feeds
 from statuspage.build import occurrence_view

@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from agent.calendar import MaintenanceCalendar
-from agent.clock import Clock
+from agent.core.clock import Clock
+from agent.maintenance.calendar import MaintenanceCalendar
 from agent.notify.config import NotifyConfig
 from agent.notify.delivery import Deliverer
 from agent.notify.notice import Notice, Recipient

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agent.model import KindMetrics
+from agent.core.model import KindMetrics
 
 if TYPE_CHECKING:
-    from agent.model import Probe
+    from agent.core.model import Probe
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ ProbeFactory = Callable[[Any, ProbeContext], "Probe"]
 
 
 def _registry() -> dict[str, tuple[type[BaseModel], ProbeFactory, KindMetrics]]:
-    from agent.probes import http, pstn, sip, tcp
+    from agent.probes import sip, tcp
+    from agent.probes.http import probe as http
+    from agent.probes.pstn import probe as pstn
 
     return {
         "http": (http.HttpConfig, http.HttpProbe, http.METRICS),

@@ -14,8 +14,8 @@ from datetime import datetime
 from time import perf_counter
 from typing import TypeVar
 
-from agent.clock import Clock, SystemClock
-from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
 from agent.probes import ProbeContext
 from agent.probes.sip_config import SipCallConfig, SipConfig, SipOptionsConfig, SipRegisterConfig
 from agent.sip import call as call_flow

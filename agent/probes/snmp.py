@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from agent.config_base import ConfigModel
-from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
+from agent.core.config_base import ConfigModel
+from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
 from agent.snmp.client import Credentials, SnmpClient, SnmpError
 from agent.snmp.device import CheckSpec, DeviceState, PollSpec, poll

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from agent.clock import Clock, SystemClock
-from agent.config_base import ConfigModel
-from agent.model import KindMetrics, ProbeResult, Target, Value
-from agent.probes.netconn import IpPreference, ProbeFailure, Trace, open_connection, split_host_port
-from agent.probes.tlsinfo import SSL_EXPIRY, TlsConfig, describe_tls_error, peer_cert_expiry, shared_context
+from agent.core.clock import Clock, SystemClock
+from agent.core.config_base import ConfigModel
+from agent.core.model import KindMetrics, ProbeResult, Target, Value
+from agent.net.netconn import IpPreference, ProbeFailure, Trace, open_connection, split_host_port
+from agent.net.tlsinfo import SSL_EXPIRY, TlsConfig, describe_tls_error, peer_cert_expiry, shared_context
 
 if TYPE_CHECKING:
     from agent.probes import ProbeContext

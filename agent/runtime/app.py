@@ -15,24 +15,24 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Info
 
 from agent import __version__
-from agent.app_metrics import CountsCollector, HistoryCollector, MqttCollector
-from agent.app_restore import STOPPED, read_start_state, restored_cause
-from agent.app_serve import Listeners, StartupError
-from agent.calendar import MaintenanceCalendar
-from agent.calendar_metrics import CalendarCollector
-from agent.clock import Clock, SystemClock
-from agent.config import Config, ConfigError, TargetBase, load_config
-from agent.model import Component, ProbeResult, Sink, Target, TargetState, Transition
+from agent.contract.exclusions import load_exclusions
+from agent.contract.metrics import CalendarCollector
+from agent.contract.sla import SlaCalculator, SlaReport, month_bounds, month_of
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import Component, ProbeResult, Sink, Target, TargetState, Transition
+from agent.history.schema import HistoryError, open_history
+from agent.history.writer import HistoryWriter, KeptReader
+from agent.maintenance.calendar import MaintenanceCalendar
 from agent.probes import PROBE_METRICS, PROBES, ProbeContext
-from agent.probes.pstn import register_call_metrics
-from agent.scheduler import Job, Scheduler
-from agent.shard import select_targets
-from agent.sinks.history import HistoryWriter, KeptReader
-from agent.sinks.history_schema import HistoryError, open_history
+from agent.probes.pstn.probe import register_call_metrics
+from agent.runtime.app_metrics import CountsCollector, HistoryCollector, MqttCollector
+from agent.runtime.app_restore import STOPPED, read_start_state, restored_cause
+from agent.runtime.app_serve import Listeners, StartupError
+from agent.runtime.config import Config, ConfigError, TargetBase, load_config
+from agent.runtime.scheduler import Job, Scheduler
+from agent.runtime.shard import select_targets
+from agent.runtime.state import MaintenancePredicate, StateMachine, TargetSpec
 from agent.sinks.prometheus import PrometheusSink, TargetMeta, agent_gauges
-from agent.sla import SlaCalculator, SlaReport, month_bounds, month_of
-from agent.sla_exclusions import load_exclusions
-from agent.state import MaintenancePredicate, StateMachine, TargetSpec
 
 __all__ = ["Agent", "StartupError", "build_jobs", "build_probe", "components_of", "target_of"]
 
@@ -275,7 +275,7 @@ class Agent:
         if self.config.snmp_traps is not None:
             await self._start_traps()
         if self.config.demo and self.config.demo.enabled:
-            from agent import demo
+            from agent.runtime import demo
 
             self.listeners.runners.extend(await demo.start(self.config.demo, self.clock))
             if self.config.demo.sip_port is not None:
@@ -284,7 +284,7 @@ class Agent:
                 except OSError as exc:
                     raise StartupError(f"demo: cannot listen on UDP {self.config.demo.sip_port}: {exc}") from None
                 self._closers.append(platform.close)
-                from agent.demo_console import CallConsole
+                from agent.runtime.demo_console import CallConsole
 
                 self.sinks.append(CallConsole())
         if self.config.site is not None:

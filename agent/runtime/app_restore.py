@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from agent.model import TargetState, Transition
-from agent.sinks.history_reader import HistoryReader
+from agent.core.model import TargetState, Transition
+from agent.history.reader import HistoryReader
 
 _STATES = {s.value: s for s in TargetState}
 UNKNOWN = "unknown"

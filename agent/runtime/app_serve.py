@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.config import Config
-from agent.server import Endpoints, build_app
-from agent.web import WebConfigError, basic_auth_middleware, load_web_file, server_ssl_context
+from agent.runtime.config import Config
+from agent.runtime.server import Endpoints, build_app
+from agent.runtime.web import WebConfigError, basic_auth_middleware, load_web_file, server_ssl_context
 
 
 class StartupError(Exception):

@@ -1,7 +1,7 @@
 """In-process demo endpoints on loopback for the embedded default (`make run`): no other server needed.
 
 The `api` endpoint fails (HTTP 503) for `outage_length` every `outage_every`, starting one minute after start-up,
-so transitions, incidents and the SLA have something to show. The demo SIP platform (agent/demo_sip.py) has
+so transitions, incidents and the SLA have something to show. The demo SIP platform (agent/runtime/demo_sip.py) has
 its own scheduled faults on the same period: a spell of 503s to every call, and a spell of one-way audio.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.clock import Clock
-from agent.config import DemoConfig
+from agent.core.clock import Clock
+from agent.runtime.config import DemoConfig
 
 FIRST_OUTAGE_AFTER = 60.0
 
@@ -56,7 +56,7 @@ def demo_app(config: DemoConfig, clock: Clock) -> web.Application:
 
 def voice_faults(config: DemoConfig, clock: Clock) -> Callable[[], Any]:
     """The demo platform's fault schedule, read from `clock` (elapsed since this call)."""
-    from agent.demo_sip import Faults
+    from agent.runtime.demo_sip import Faults
 
     started = clock.monotonic()
 
@@ -74,7 +74,7 @@ def voice_faults(config: DemoConfig, clock: Clock) -> Callable[[], Any]:
 
 async def start_sip(config: DemoConfig, clock: Clock) -> Any:
     """Start the demo SIP platform on UDP host:sip_port; returns it (its `close()` stops it)."""
-    from agent.demo_sip import DemoSipPlatform
+    from agent.runtime.demo_sip import DemoSipPlatform
 
     assert config.sip_port is not None
     platform = DemoSipPlatform(config.host, config.sip_port, voice_faults(config, clock))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from agent.model import ProbeResult, Transition, Value
+from agent.core.model import ProbeResult, Transition, Value
 
 log = logging.getLogger("dialtone.demo")
 CALL_KINDS = ("sip_call", "pstn_call")

@@ -4,11 +4,11 @@ It is built on the project's own SIP and RTP code and stands in for a PBX a newc
 
 - OPTIONS: 200 (a keep-alive target);
 - REGISTER: a registrar with digest auth (401, MD5, qop=auth) for the users in USERS;
-- INVITE to `echo`: digest-authenticated (407), answered by the echo extension (agent/demo_echo.py);
+- INVITE to `echo`: digest-authenticated (407), answered by the echo extension (agent/runtime/demo_echo.py);
 - INVITE to a DID in DIDS (from the "carrier", unauthenticated): proxied, Record-Routed, to the contact the
   DID's extension registered: the agent's own answering leg in a `pstn_call` loop.
 
-`faults()` says which scheduled fault is on (agent/demo.py): `calls_unavailable` answers every INVITE with
+`faults()` says which scheduled fault is on (agent/runtime/demo.py): `calls_unavailable` answers every INVITE with
 503 and a Retry-After; `one_way_audio` makes the echo extension lose the caller's audio.
 """
 
@@ -20,8 +20,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.demo_auth import DigestServer
-from agent.demo_echo import EchoExtension, callee_tag
+from agent.runtime.demo_auth import DigestServer
+from agent.runtime.demo_echo import EchoExtension, callee_tag
 from agent.sip.message import SipMessage, SipParseError, parse, split_commas, via_param
 from agent.sip.ua import response_to
 from agent.sip.uri import NameAddr, SipUri

@@ -18,8 +18,8 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from agent.clock import Clock
-from agent.model import Probe, ProbeResult, Target
+from agent.core.clock import Clock
+from agent.core.model import Probe, ProbeResult, Target
 
 log = logging.getLogger("dialtone.scheduler")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.model import ProbeResult
+from agent.core.model import ProbeResult
 from agent.sinks.prometheus import OPENMETRICS, TEXT, PrometheusSink
 
 
@@ -56,7 +56,7 @@ def wants_openmetrics(accept: str) -> bool:
 
 
 def build_app(ep: Endpoints, middlewares: Sequence[Any] = ()) -> web.Application:
-    """The aiohttp application for the agent's own endpoints (auth middlewares come from agent.web)."""
+    """The aiohttp application for the agent's own endpoints (auth middlewares come from agent.runtime.web)."""
     bucket = _TokenBucket(ep.probe_rate)
     reload_lock = asyncio.Lock()
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.model import Component, ProbeResult, Status, Target, TargetState, Transition
+from agent.core.model import Component, ProbeResult, Status, Target, TargetState, Transition
 
 MaintenancePredicate = Callable[[str, datetime], bool]
 """(component_id, now) -> True while the component is inside a maintenance window."""

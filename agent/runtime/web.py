@@ -24,7 +24,7 @@ import bcrypt
 from aiohttp import web
 from pydantic import Field, ValidationError, field_validator
 
-from agent.config_base import ConfigModel
+from agent.core.config_base import ConfigModel
 
 OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})
 """Liveness and readiness stay open (they reveal nothing) so container health checks need no credentials."""
@@ -65,7 +65,7 @@ class WebFile(ConfigModel):
 
 def load_web_file(path: Path) -> WebFile:
     """Read and validate a web config file (paths inside it are relative to it)."""
-    from agent.config import format_loc, parse_yaml
+    from agent.runtime.config import format_loc, parse_yaml
 
     try:
         text = path.read_text(encoding="utf-8")

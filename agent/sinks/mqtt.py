@@ -29,8 +29,8 @@ from urllib.parse import quote
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
-from agent.clock import Clock, SystemClock
-from agent.model import ProbeResult, Transition
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import ProbeResult, Transition
 from agent.sinks.mqtt_config import MqttConfig, MqttSetupError, MqttTlsConfig, tls_context
 from agent.sinks.outbox import Outbox, OutboxError, OutboxItem
 

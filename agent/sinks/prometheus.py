@@ -16,7 +16,7 @@ from prometheus_client import exposition as text_exposition
 from prometheus_client.openmetrics import exposition as om_exposition
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.model import ALL_STATUSES, KindMetrics, ProbeResult, Status, Transition
+from agent.core.model import ALL_STATUSES, KindMetrics, ProbeResult, Status, Transition
 
 OPENMETRICS = om_exposition.CONTENT_TYPE_LATEST
 TEXT = "text/plain; version=0.0.4; charset=utf-8"

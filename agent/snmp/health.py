@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from agent.model import Transition
+from agent.core.model import Transition
 from agent.snmp.events import LINK_DOWN, REBOOT, THRESHOLD, TRAP
 
 SAME_INCIDENT = timedelta(minutes=10)
@@ -50,7 +50,7 @@ class RollupLike(Protocol):
 
 
 class HistorySource(Protocol):
-    """The part of agent.sinks.history_reader.HistoryReader the report reads."""
+    """The part of agent.history.reader.HistoryReader the report reads."""
 
     def transitions(self, start: datetime, end: datetime, *, subject: str | None = None,
                     id: str | None = None) -> list[Transition]: ...

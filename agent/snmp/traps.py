@@ -21,7 +21,7 @@ from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto import rfc1902
 
-from agent.config_base import ConfigModel
+from agent.core.config_base import ConfigModel
 from agent.snmp import mibs
 from agent.snmp.client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, convert
 from agent.snmp.events import TRAP, DeviceEvent

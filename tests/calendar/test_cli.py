@@ -1,4 +1,4 @@
-"""The maintenance, sla and deadlines subcommands through agent.cli.main, including bad input (exit 2)."""
+"""The maintenance, sla and deadlines subcommands through agent.cli.entry, including bad input (exit 2)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from agent.cli import main
-from agent.sinks.history import HistoryWriter, open_history
+from agent.cli.entry import main
+from agent.history.writer import HistoryWriter, open_history
 from tests.calendar.helpers import denver
 from tests.sinks.history_helpers import FakeClock, comp
 

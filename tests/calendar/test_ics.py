@@ -8,7 +8,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig, build_ics
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig, build_ics
 from tests.calendar.helpers import utc
 
 NOW = utc(2026, 1, 5, 12)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config_text
-from agent.sla_exclusions import load_exclusions, parse_events, parse_exclusions
+from agent.contract.exclusions import load_exclusions, parse_events, parse_exclusions
+from agent.runtime.config import load_config_text
 from tests.calendar.helpers import utc
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "exclusions.yaml"

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from agent.calendar_support import HOLIDAYS, SupportCalendar, SupportConfig, holiday_dates, nth_weekday
-from agent.priority import Priority, deadlines, priority_from_evidence
+from agent.contract.priority import Priority, deadlines, priority_from_evidence
+from agent.contract.support_hours import HOLIDAYS, SupportCalendar, SupportConfig, holiday_dates, nth_weekday
 from tests.calendar.helpers import LA, utc
 
 

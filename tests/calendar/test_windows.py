@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from tests.calendar.helpers import DENVER, denver, standard_windows, utc
 
 REFERENCE = standard_windows(2026, 20)

@@ -10,9 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.app import Agent, StartupError
-from agent.config import load_config
-from agent.sinks.history import HistoryReader
+from agent.history.writer import HistoryReader
+from agent.runtime.app import Agent, StartupError
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port, require_binary
 

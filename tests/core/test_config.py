@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.commands.schema import config_schema
-from agent.config import ConfigError, iter_secrets, load_config, load_config_text
+from agent.cli.commands.schema import config_schema
+from agent.runtime.config import ConfigError, iter_secrets, load_config, load_config_text
 
 DATA = Path(__file__).parent.parent / "data" / "config"
 INVALID = sorted(DATA.glob("invalid-*.yaml"))
@@ -117,7 +117,7 @@ def test_schema_json_is_current() -> None:
 
 
 def test_alias_uses_are_bounded(tmp_path: Path) -> None:
-    from agent.config_yaml import MAX_ALIASES
+    from agent.core.config_yaml import MAX_ALIASES
 
     p = tmp_path / "aliases.yaml"
     p.write_text("x: &a 1\nmany: [" + ", ".join(["*a"] * (MAX_ALIASES + 1)) + "]\n")

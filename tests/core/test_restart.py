@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.app import Agent
-from agent.config import load_config
-from agent.model import Status, TargetState, Transition
-from agent.sinks.history import HistoryReader, HistoryWriter
-from agent.sinks.history_schema import open_history
+from agent.core.model import Status, TargetState, Transition
+from agent.history.schema import open_history
+from agent.history.writer import HistoryReader, HistoryWriter
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port
 
@@ -79,7 +79,7 @@ async def test_a_crash_leaves_no_time_counted_as_up(tmp_path: Path) -> None:
                                     "2 consecutive successes", "portal"))
     writer.on_transition(Transition("component", "portal", crashed_at - timedelta(hours=1), "unknown",
                                     "operational", "all targets up", "portal"))
-    from agent.model import ProbeResult
+    from agent.core.model import ProbeResult
 
     writer.on_result(ProbeResult("portal-health", "http", crashed_at, 0.01, True, vantage="test"))
     await writer.aclose()  # the agent was killed: no "unknown" rows were written

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 
-from agent.clock import SystemClock
-from agent.model import ProbeResult, Target
-from agent.scheduler import Job, Scheduler, run_probe
+from agent.core.clock import SystemClock
+from agent.core.model import ProbeResult, Target
+from agent.runtime.scheduler import Job, Scheduler, run_probe
 from tests.fakeclock import FakeClock
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from agent.model import Component, ProbeResult, Status, TargetState
-from agent.state import StateMachine, TargetSpec
+from agent.core.model import Component, ProbeResult, Status, TargetState
+from agent.runtime.state import StateMachine, TargetSpec
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

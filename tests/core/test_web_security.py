@@ -11,8 +11,8 @@ import aiohttp
 import bcrypt
 import pytest
 
-from agent.app import Agent, StartupError
-from agent.config import load_config
+from agent.runtime.app import Agent, StartupError
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port, require_binary
 from tests.probes.servers import Certs, make_certs

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 
-from agent.app import Agent
-from agent.config import load_config
-from agent.shard import select_targets
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
+from agent.runtime.shard import select_targets
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import LOOPBACK, free_port, free_port_both, require_binary
 from tests.peers.snmpd import snmptrap
@@ -87,7 +87,7 @@ snmp_traps:
             assert agent.state.target_state("sbc1").value == "down"  # an untrusted trap changes nothing
             assert agent.history is not None
             await agent.history.flush()
-            from agent.sinks.history import HistoryReader
+            from agent.history.writer import HistoryReader
 
             events = HistoryReader(agent.history.path).events(kind="snmp.trap")
             assert [e.subject for e in events] == ["sbc1"]

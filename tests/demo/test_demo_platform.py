@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent.clock import SystemClock
-from agent.config import DemoConfig
-from agent.demo import in_window, start_sip
-from agent.demo_sip import DemoSipPlatform
+from agent.core.clock import SystemClock
+from agent.runtime.config import DemoConfig
+from agent.runtime.demo import in_window, start_sip
+from agent.runtime.demo_sip import DemoSipPlatform
 from tests.peers.base import free_port_both
 from tests.pstn.conftest import run_pstn
 from tests.sip.conftest import run_probe

@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.app import Agent
-from agent.config import load_config
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.deploy.helpers import fast_rules
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.prometheus import Prometheus

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from tests.deploy.helpers import DEPLOY, run, test_alertmanager_config, webhook_receiver
 from tests.peers.alertmanager import Alertmanager, amtool
 
@@ -184,7 +184,7 @@ def test_standard_window_on_known_instants(local: str, inside: bool) -> None:
 
 
 def test_standard_window_matches_the_agents_calendar_for_two_years() -> None:
-    """Every 15 minutes of 2026 and 2027 (DST changes included), the mute agrees with agent.calendar."""
+    """Every 15 minutes of 2026 and 2027 (DST changes included), the mute agrees with agent.maintenance.calendar."""
     calendar = MaintenanceCalendar(MaintenanceConfig(certificate_upload=False))
     at = datetime(2026, 1, 1, tzinfo=UTC)
     disagree = []

@@ -19,7 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from agent.config import load_config
+from agent.runtime.config import load_config
 from tests.deploy.helpers import DEPLOY, REPO, run
 from tests.peers.base import require_binary
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import aiohttp
 
-from agent.app import Agent
-from agent.app_restore import STOPPED
-from agent.config import load_config
-from agent.model import Transition
-from agent.sinks.history import HistoryReader
+from agent.core.model import Transition
+from agent.history.writer import HistoryReader
+from agent.runtime.app import Agent
+from agent.runtime.app_restore import STOPPED
+from agent.runtime.config import load_config
 from bench.common import rss_bytes
 from tests.core.helpers import http_target
 from tests.peers.base import free_port

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from agent.config_yaml import MAX_CONFIG_BYTES, MAX_NODES
+from agent.core.config_yaml import MAX_CONFIG_BYTES, MAX_NODES
 from tests.core.helpers import agent_config
 from tests.faults.test_history_and_signals import ROOT, probes_total, run_agent, sample, target_server
 from tests.peers.base import free_port, wait_until

@@ -29,9 +29,9 @@ import bcrypt
 import pytest
 from aiohttp import web
 
-from agent.app import Agent
-from agent.cli import main
-from agent.config import ConfigError, iter_secrets, load_config, load_config_text
+from agent.cli.entry import main
+from agent.runtime.app import Agent
+from agent.runtime.config import ConfigError, iter_secrets, load_config, load_config_text
 from tests.peers.base import LOOPBACK, free_port, free_port_both, require_binary, wait_until
 from tests.peers.mosquitto import Mosquitto
 

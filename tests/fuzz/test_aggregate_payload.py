@@ -1,4 +1,4 @@
-"""agent.aggregate_payload.parse_event: any topic and payload is a WireEvent or Rejected with a known reason."""
+"""agent.aggregate.payload.parse_event: any topic and payload is a WireEvent or Rejected with a known reason."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent.aggregate_payload import REASONS, Rejected, WireEvent, parse_event
+from agent.aggregate.payload import REASONS, Rejected, WireEvent, parse_event
 from tests.fuzz import budget
 
 PREFIX = "dialtone"

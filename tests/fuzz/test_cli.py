@@ -1,4 +1,4 @@
-"""agent.cli.main with random argv lists, in-process: exit 0, 1 or 2, a message for 2, never a traceback.
+"""agent.cli.entry with random argv lists, in-process: exit 0, 1 or 2, a message for 2, never a traceback.
 
 `run` and `aggregate` start servers and are left out of the random commands (`aggregate` is reached only with
 configs that have no mqtt: block, so it exits 2). Every path the fuzzer can name is inside a temporary folder
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent.cli import main
+from agent.cli.entry import main
 from tests.fuzz import budget, time_limit
 
 COMMANDS = [["check-config"], ["probe"], ["schema"], ["sla", "compute"], ["sla", "report"], ["maintenance", "list"],

@@ -1,4 +1,4 @@
-"""agent.config.load_config_text: random YAML-ish text and random structures raise ConfigError and nothing else.
+"""agent.runtime.config.load_config_text: random YAML-ish text and random structures raise ConfigError and nothing else.
 
 Whatever loads must be usable: every number in it is finite (a NaN interval would be a silent scheduler bug).
 """
@@ -16,8 +16,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from agent.config import Config, ConfigError, load_config_text
 from agent.probes import PROBE_CONFIGS
+from agent.runtime.config import Config, ConfigError, load_config_text
 from tests.fuzz import budget
 
 ROOT = Path(__file__).resolve().parents[2]

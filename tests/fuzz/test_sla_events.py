@@ -1,4 +1,4 @@
-"""The SLA `--events` reader (agent.sla_exclusions.parse_events / load_events) and `dialtone sla compute --events`.
+"""The SLA `--events` reader (agent.contract.exclusions.parse_events / load_events) and `dialtone sla compute --events`.
 
 Any file is a list of events or a ValueError naming the file; the command exits 0 or 2 and never prints a
 traceback.
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent.cli import main
-from agent.sla_exclusions import OutageEvent, load_events, parse_events, parse_exclusions
+from agent.cli.entry import main
+from agent.contract.exclusions import OutageEvent, load_events, parse_events, parse_exclusions
 from tests.fuzz import budget, time_limit
 
 SOURCE = "events.csv"

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from agent.model import Transition
+from agent.core.model import Transition
 from agent.sinks.mqtt import MqttConfig
 from tests.peers.mosquitto import Mosquitto
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.aggregate import Aggregator
-from agent.aggregate_payload import AggregateConfig
-from agent.model import Status
-from agent.sinks.history import HistoryReader, HistoryWriter
+from agent.aggregate.aggregator import Aggregator
+from agent.aggregate.payload import AggregateConfig
+from agent.core.model import Status
+from agent.history.writer import HistoryReader, HistoryWriter
 from agent.sinks.mqtt import MqttSink
 from tests.mqtt.conftest import T0, component_transition, eventually, sink_config
 from tests.peers.base import free_port

@@ -90,10 +90,10 @@ def test_aggregate_without_mqtt_block_is_a_usage_error(tmp_path: Path) -> None:
 async def test_status_page_is_rendered_from_the_aggregated_history(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from agent.commands.aggregate import _page_renderer
-    from agent.config import load_config_text
-    from agent.model import Transition
-    from agent.sinks.history import HistoryWriter
+    from agent.cli.commands.aggregate import _page_renderer
+    from agent.core.model import Transition
+    from agent.history.writer import HistoryWriter
+    from agent.runtime.config import load_config_text
     from statuspage.config import SiteConfig
 
     config = load_config_text(f"history: {{path: {tmp_path / 'agg.sqlite'}}}\nmqtt: {{}}\n"

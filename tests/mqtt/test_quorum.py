@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.aggregate import Duplicate, QuorumView
-from agent.aggregate_payload import REASONS, AggregateConfig, Rejected, WireEvent, parse_event
-from agent.model import Status
+from agent.aggregate.aggregator import Duplicate, QuorumView
+from agent.aggregate.payload import REASONS, AggregateConfig, Rejected, WireEvent, parse_event
+from agent.core.model import Status
 
 NOW = datetime(2025, 3, 21, 12, 0, tzinfo=UTC)
 P = "dialtone/v1"

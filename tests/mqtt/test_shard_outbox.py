@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.config import ConfigError, load_config_text
-from agent.shard import Shard, hashmod, parse_shard, select_targets
+from agent.runtime.config import ConfigError, load_config_text
+from agent.runtime.shard import Shard, hashmod, parse_shard, select_targets
 from agent.sinks.outbox import Outbox, OutboxError
 from tests.peers.base import LOOPBACK, PeerProcess, free_port, require_binary
 

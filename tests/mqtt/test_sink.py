@@ -204,7 +204,7 @@ async def test_tls_with_ca_and_client_certificate(tmp_path: Path) -> None:
 
 
 async def test_results_topic_carries_every_result_unretained(broker: Mosquitto, tmp_path: Path) -> None:
-    from agent.model import ProbeResult
+    from agent.core.model import ProbeResult
     from tests.mqtt.conftest import T0
 
     sink = MqttSink(sink_config(broker, tmp_path, publish_results=True, prefix="acme/status/v1"), "den1")

@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.app import components_of
-from agent.calendar import MaintenanceCalendar
-from agent.clock import Clock
-from agent.config import Config, load_config_text
+from agent.core.clock import Clock
+from agent.maintenance.calendar import MaintenanceCalendar
 from agent.notify.wiring import NotifyParts, build_notify
+from agent.runtime.app import components_of
+from agent.runtime.config import Config, load_config_text
 from statuspage.site import StatusSite
 from tests.peers.base import LOOPBACK, free_port
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.notify.outbox import NoticeOutbox
 from tests.notify.helpers import config, notify_parts, write_incident
 from tests.peers.base import LOOPBACK, free_port

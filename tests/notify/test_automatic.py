@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.app import Agent
+from agent.runtime.app import Agent
 from tests.notify.helpers import WebhookReceiver, config
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from agent.app import Agent
+from agent.runtime.app import Agent
 from tests.notify.helpers import config
 from tests.peers.base import LOOPBACK, free_port, require_binary
 from tests.peers.smtp import SmtpServer

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.notify.outbox import NoticeOutbox
 from tests.notify.helpers import WebhookReceiver, config, notify_parts, subscribe, write_incident
 from tests.peers.smtp import SmtpServer

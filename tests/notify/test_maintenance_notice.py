@@ -89,8 +89,8 @@ maintenance:
     - {id: fix, title: Router fix, kind: emergency, start: "2027-03-05T12:00:00", zone: America/Denver,
        duration: 1h, published: "2027-03-05T18:30:00Z", reason: failing line card}
 """
-    from agent.calendar import MaintenanceCalendar
-    from agent.config import load_config_text
+    from agent.maintenance.calendar import MaintenanceCalendar
+    from agent.runtime.config import load_config_text
 
     cfg = load_config_text(extra_maint)
     cal = MaintenanceCalendar(cfg.maintenance)

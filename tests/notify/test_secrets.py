@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.app import Agent
-from agent.config import iter_secrets, load_config_text
 from agent.notify.outbox import NoticeOutbox
+from agent.runtime.app import Agent
+from agent.runtime.config import iter_secrets, load_config_text
 from tests.notify.helpers import config_text, write_incident
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer
@@ -75,7 +75,7 @@ async def test_no_notify_secret_leaks(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 def agent_model(agent: Agent) -> object:
-    from agent.app import components_of
+    from agent.runtime.app import components_of
     from statuspage.site import StatusSite
 
     assert agent.config.site is not None

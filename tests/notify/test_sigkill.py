@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from agent.config import load_config_text
 from agent.notify.outbox import NoticeOutbox
 from agent.notify.subscribers import SubscriberStore
+from agent.runtime.config import load_config_text
 from tests.notify.helpers import config_text, write_incident
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer

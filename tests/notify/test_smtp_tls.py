@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import iter_secrets, load_config_text
 from agent.notify.smtp import SmtpUnavailable, send_batch
+from agent.runtime.config import iter_secrets, load_config_text
 from tests.peers.base import LOOPBACK, require_binary
 from tests.peers.smtp import SmtpServer
 from tests.probes.servers import Certs, make_certs

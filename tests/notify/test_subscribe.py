@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agent.app import Agent
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.notify.outbox import NoticeOutbox
+from agent.runtime.app import Agent
 from tests.notify.helpers import config, write_incident
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer
@@ -112,7 +112,7 @@ async def test_double_opt_in_then_one_click_unsubscribe(running: Running, tmp_pa
 
 
 def _model(agent: Agent) -> Any:
-    from agent.app import components_of
+    from agent.runtime.app import components_of
     from statuspage.site import StatusSite
 
     assert agent.config.site is not None

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, load_config_text
-from agent.probes.http import HttpConfig
-from agent.probes.httpwire import encode_request, parse_endpoint
+from agent.net.httpwire import encode_request, parse_endpoint
+from agent.probes.http.probe import HttpConfig
+from agent.runtime.config import ConfigError, load_config_text
 from tests.probes.servers import KEY_PASSWORD, Certs
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.model import ProbeResult, Target
+from agent.core.model import ProbeResult, Target
 from agent.probes.tcp import METRICS, TcpConfig, TcpProbe
 from tests.peers.base import free_port
 from tests.probes.servers import (

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from agent.model import ProbeResult, Target
+from agent.core.model import ProbeResult, Target
 from agent.probes import PROBE_CONFIGS, PROBES, ProbeContext
-from agent.sip.pstn_metrics import CallCounters
+from agent.probes.pstn.metrics import CallCounters
 from tests.peers.base import wait_until
 from tests.pstn.peers import (
     DID,

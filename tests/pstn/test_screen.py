@@ -1,11 +1,11 @@
-"""Which INVITE the answering extension takes (agent/sip/pstn_screen.py), on INVITEs as the wire carries them."""
+"""Which INVITE the answering extension takes (agent/probes/pstn/screen.py), on INVITEs as the wire carries them."""
 
 from __future__ import annotations
 
 import pytest
 
+from agent.probes.pstn.screen import Screen
 from agent.sip.message import parse
-from agent.sip.pstn_screen import Screen
 
 
 def invite(user: str = "1001", caller: str = "+18015559999", token: str | None = None) -> bytes:

@@ -9,12 +9,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from agent.model import ProbeResult
+from agent.core.model import ProbeResult
 from agent.probes import PROBE_CONFIGS, PROBE_METRICS
+from agent.probes.pstn.media import new_tokens
+from agent.probes.pstn.metrics import CallCounters, outcome, q850_cause, register_call_metrics
 from agent.sinks.prometheus import PrometheusSink, TargetMeta
 from agent.sip.message import SipMessage
-from agent.sip.pstn_media import new_tokens
-from agent.sip.pstn_metrics import CallCounters, outcome, q850_cause, register_call_metrics
 
 BASE = {"route": "tier1-a", "number": "+18015550100", "trunk": "sip:127.0.0.1:5070", "from_number": "+18015559999"}
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import Transition
-from agent.sinks.history import HistoryReader, HistoryWriter, open_history
-from agent.sinks.history_schema import SCHEMA_VERSION
+from agent.core.model import Transition
+from agent.history.schema import SCHEMA_VERSION
+from agent.history.writer import HistoryReader, HistoryWriter, open_history
 from tests.peers.base import wait_until
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours, result
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.sinks.history import HistoryError, HistoryReader, HistoryWriter, open_history
+from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, open_history
 from tests.sinks.history_helpers import T0, FakeClock, hours, result
 
 ROOT = Path(__file__).parents[2]
@@ -45,7 +45,7 @@ def _drop_file_override() -> None:
 
 _OPEN_SCRIPT = """
 import sys
-from agent.sinks.history import HistoryError, open_history
+from agent.history.writer import HistoryError, open_history
 try:
     open_history(sys.argv[1])
 except HistoryError as exc:
@@ -118,8 +118,8 @@ async def test_deleted_store_is_recreated_and_the_batch_retried(
 _FULL_DISK_SCRIPT = """
 import asyncio, json, resource, sys
 from datetime import datetime, timedelta, UTC
-from agent.model import ProbeResult
-from agent.sinks.history import HistoryReader, HistoryWriter, open_history
+from agent.core.model import ProbeResult
+from agent.history.writer import HistoryReader, HistoryWriter, open_history
 
 async def main(path):
     t0 = datetime.now(UTC)

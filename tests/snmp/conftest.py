@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agent.model import Target
+from agent.core.model import Target
 from agent.probes import ProbeContext
 from agent.probes.snmp import SnmpConfig, SnmpProbe
 from agent.snmp.events import DeviceEvent

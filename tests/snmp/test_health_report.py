@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.model import ProbeResult, Transition
-from agent.sinks.history import HistoryWriter
+from agent.cli.entry import main
+from agent.core.model import ProbeResult, Transition
+from agent.history.writer import HistoryWriter
 from agent.snmp import events as ev
 from tests.sinks.history_helpers import FakeClock
 

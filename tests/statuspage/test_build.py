@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.model import ComponentView, StatusModel
 from tests.statuspage.fixture import DENVER, NOW
 

@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from agent.cli import main
-from agent.model import Transition
+from agent.cli.entry import main
+from agent.core.model import Transition
 from statuspage.site import StatusSite
 from tests.fakeclock import FakeClock
 from tests.statuspage.fixture import COMPONENTS, NOW, SECRET, site_config, write_history, write_incidents

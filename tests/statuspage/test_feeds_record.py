@@ -15,7 +15,7 @@ import aiohttp
 import feedparser
 import icalendar
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from statuspage import feeds
 from statuspage.build import occurrence_view
 from statuspage.render import Renderer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.feeds import iso
 from statuspage.model import StatusModel
 from statuspage.output import AtomicSite

@@ -9,7 +9,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.model import Incident, StatusModel, Update
 from statuspage.output import AtomicSite
 from statuspage.render import Renderer

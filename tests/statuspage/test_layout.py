@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.model import Maintenance, StatusModel
 from statuspage.output import AtomicSite
 from statuspage.render import Renderer

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.model import Transition
-from agent.sinks.history_reader import HistoryReader
+from agent.core.model import Transition
+from agent.history.reader import HistoryReader
 from statuspage.build import ARCHIVE_START, ModelBuilder
 from statuspage.incidents import load_incidents
 from statuspage.output import AtomicSite

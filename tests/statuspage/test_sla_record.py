@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from agent.calendar import MaintenanceCalendar
-from agent.model import Component, Transition
-from agent.sinks.history import HistoryWriter
-from agent.sinks.history_reader import HistoryReader
-from agent.sla import SlaCalculator, SlaConfig
+from agent.contract.sla import SlaCalculator, SlaConfig
+from agent.core.model import Component, Transition
+from agent.history.reader import HistoryReader
+from agent.history.writer import HistoryWriter
+from agent.maintenance.calendar import MaintenanceCalendar
 from statuspage.build import ModelBuilder
 from statuspage.render import Renderer
 from tests.fakeclock import FakeClock

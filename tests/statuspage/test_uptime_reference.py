@@ -12,9 +12,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.model import Component, Transition
-from agent.sinks.history import HistoryWriter
-from agent.sinks.history_reader import HistoryReader
+from agent.core.model import Component, Transition
+from agent.history.reader import HistoryReader
+from agent.history.writer import HistoryWriter
 from statuspage.build import ModelBuilder
 from statuspage.model import ComponentView, StatusModel
 from statuspage.render import Renderer

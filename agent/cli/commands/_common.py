@@ -6,8 +6,8 @@ import argparse
 import logging
 import sys
 
-from agent.config import Config, ConfigError, load_config
-from agent.redact import install_log_redaction
+from agent.core.redact import install_log_redaction
+from agent.runtime.config import Config, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from agent.commands._common import EXIT_OK, EXIT_USAGE, add_service_args, load_or_report, setup_logging
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, add_service_args, load_or_report, setup_logging
 
 if TYPE_CHECKING:
-    from agent.config import Config
-    from agent.sinks.history import HistoryWriter
+    from agent.history.writer import HistoryWriter
+    from agent.runtime.config import Config
 
 log = logging.getLogger("dialtone.aggregate")
 
@@ -48,9 +48,9 @@ def main(args: argparse.Namespace) -> int:
 
 async def _run(config: Config) -> int:
     assert config.mqtt is not None  # checked by main
-    from agent.aggregate import Aggregator
-    from agent.aggregate_payload import AggregateConfig
-    from agent.sinks.history import HistoryError, HistoryWriter, open_history
+    from agent.aggregate.aggregator import Aggregator
+    from agent.aggregate.payload import AggregateConfig
+    from agent.history.writer import HistoryError, HistoryWriter, open_history
 
     h = config.history
     try:
@@ -97,8 +97,8 @@ async def _run(config: Config) -> int:
 
 def _page_renderer(config: Config, site: Any) -> Callable[[], None]:
     """Build the page from the aggregated history, as the `site:` block says."""
-    from agent.app import components_of
-    from agent.sinks.history import HistoryReader
+    from agent.history.writer import HistoryReader
+    from agent.runtime.app import components_of
     from statuspage.build import ModelBuilder
     from statuspage.output import AtomicSite
     from statuspage.render import Renderer

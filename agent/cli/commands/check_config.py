@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

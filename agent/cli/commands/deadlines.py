@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 
-from agent.calendar_rules import zone
-from agent.calendar_support import SupportCalendar, SupportConfig
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
-from agent.commands._timeargs import BadArgument, parse_aware
-from agent.priority import POLICY, deadlines
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.cli.commands._timeargs import BadArgument, parse_aware
+from agent.contract.priority import POLICY, deadlines
+from agent.contract.support_hours import SupportCalendar, SupportConfig
+from agent.maintenance.rules import zone
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

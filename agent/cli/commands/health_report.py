@@ -7,9 +7,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
-from agent.config import Config
-from agent.sla import month_bounds, parse_month
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.contract.sla import month_bounds, parse_month
+from agent.runtime.config import Config
 from agent.snmp.health import MonthlyHealth, build_report
 from agent.snmp.health_format import FORMATS, render
 
@@ -54,8 +54,8 @@ def devices(config: Config, only: list[str] | None) -> dict[str, str]:
 
 
 def _build(args: argparse.Namespace, config: Config) -> MonthlyHealth:
-    from agent.sinks.history_reader import HistoryReader
-    from agent.sinks.history_schema import HistoryError
+    from agent.history.reader import HistoryReader
+    from agent.history.schema import HistoryError
 
     try:
         year, month = parse_month(args.month)

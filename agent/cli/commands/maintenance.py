@@ -8,11 +8,11 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig, Occurrence, build_ics
-from agent.calendar_rules import zone
-from agent.clock import SystemClock
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
-from agent.commands._timeargs import BadArgument, parse_instant
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.cli.commands._timeargs import BadArgument, parse_instant
+from agent.core.clock import SystemClock
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig, Occurrence, build_ics
+from agent.maintenance.rules import zone
 
 DEFAULT_SPAN = timedelta(days=90)
 

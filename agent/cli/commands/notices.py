@@ -7,10 +7,10 @@ import json
 import sys
 from datetime import datetime, timedelta
 
-from agent.calendar import MaintenanceCalendar
-from agent.clock import SystemClock
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
-from agent.commands._timeargs import BadArgument, parse_aware
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.cli.commands._timeargs import BadArgument, parse_aware
+from agent.core.clock import SystemClock
+from agent.maintenance.calendar import MaintenanceCalendar
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-from agent.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_report, setup_logging
+from agent.cli.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_report, setup_logging
 
 TARGET_KEYS = ("url", "uri", "address", "host", "number")
 """The first of these that a kind's config block has is the one TARGET fills."""
@@ -42,10 +42,10 @@ def main(args: argparse.Namespace) -> int:
     target = _configured(args) if args.config else _adhoc(args)
     if target is None:
         return EXIT_USAGE
-    from agent.app import build_probe, target_of
-    from agent.clock import SystemClock
+    from agent.core.clock import SystemClock
     from agent.probes import ProbeContext
-    from agent.scheduler import Job, run_probe
+    from agent.runtime.app import build_probe, target_of
+    from agent.runtime.scheduler import Job, run_probe
 
     job = Job(target_of(target), build_probe(target, ProbeContext()), target.interval)
     result = asyncio.run(run_probe(job, SystemClock()))
@@ -77,9 +77,9 @@ def _configured(args: argparse.Namespace) -> Any:
 
 
 def _adhoc(args: argparse.Namespace) -> Any:
-    from agent.commands._setvalue import coerce
-    from agent.config import TargetConfig, parse_yaml
+    from agent.cli.commands._setvalue import coerce
     from agent.probes import PROBE_CONFIGS
+    from agent.runtime.config import TargetConfig, parse_yaml
 
     if len(args.args) != 2:
         return _usage(args, "give KIND TARGET (or -c FILE TARGET_ID)")
@@ -107,7 +107,7 @@ def _put(block: dict[str, Any], path: list[str], value: Any) -> None:
 def _validate(args: argparse.Namespace, kind: str, block: dict[str, Any], model: Any) -> Any:
     from pydantic import ValidationError
 
-    from agent.config import format_loc, parse_duration
+    from agent.runtime.config import format_loc, parse_duration
 
     try:
         timeout: float = parse_duration(args.timeout)

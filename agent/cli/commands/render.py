@@ -7,14 +7,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.app import components_of
-from agent.calendar import MaintenanceCalendar
-from agent.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_report
-from agent.commands._timeargs import BadArgument, parse_aware
-from agent.config_paths import site_overlaps
-from agent.sinks.history_schema import HistoryError
-from agent.sla import SlaCalculator
-from agent.sla_exclusions import load_exclusions
+from agent.cli.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_report
+from agent.cli.commands._timeargs import BadArgument, parse_aware
+from agent.contract.exclusions import load_exclusions
+from agent.contract.sla import SlaCalculator
+from agent.core.config_paths import site_overlaps
+from agent.history.schema import HistoryError
+from agent.maintenance.calendar import MaintenanceCalendar
+from agent.runtime.app import components_of
 from statuspage.config import SiteConfig
 from statuspage.incidents import IncidentFileError, load_incidents
 from statuspage.output import OutputError, OutputNotOwned

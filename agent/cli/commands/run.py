@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from agent.commands._common import EXIT_OK, EXIT_USAGE, add_service_args, load_or_report, setup_logging
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, add_service_args, load_or_report, setup_logging
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,8 +35,8 @@ def main(args: argparse.Namespace) -> int:
 async def _run(config: object, path: str) -> int:
     from pathlib import Path
 
-    from agent.app import Agent, StartupError
-    from agent.config import Config
+    from agent.runtime.app import Agent, StartupError
+    from agent.runtime.config import Config
 
     assert isinstance(config, Config)
     agent = Agent(config, config_path=Path(path))

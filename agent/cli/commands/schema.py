@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from agent.commands._common import EXIT_OK
+from agent.cli.commands._common import EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def config_schema() -> dict[str, object]:
     """The JSON Schema of the config file, generated from the pydantic models."""
-    from agent.config import Config
+    from agent.runtime.config import Config
 
     schema = Config.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.calendar import MaintenanceCalendar
-from agent.clock import SystemClock
-from agent.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
-from agent.config import Config
-from agent.sla import SlaCalculator, SlaConfig, SlaReport, month_bounds, parse_month
-from agent.sla_exclusions import load_events, load_exclusions
-from agent.sla_format import FORMATS, render
+from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
+from agent.contract.exclusions import load_events, load_exclusions
+from agent.contract.format import FORMATS, render
+from agent.contract.sla import SlaCalculator, SlaConfig, SlaReport, month_bounds, parse_month
+from agent.core.clock import SystemClock
+from agent.maintenance.calendar import MaintenanceCalendar
+from agent.runtime.config import Config
 
 
 class _Refused(Exception):
@@ -89,7 +89,7 @@ def compute_main(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, config: Config | None) -> list[SlaReport]:
-    from agent.sinks.history import HistoryError, HistoryReader
+    from agent.history.writer import HistoryError, HistoryReader
 
     assert config is not None  # argparse requires --config for `report`
     year, month = _month(args)

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator, model_validator
 
-from agent.clock import Clock, SystemClock
-from agent.config_base import ConfigModel
-from agent.model import KindMetrics, MetricSpec, ProbeResult, Target, Value
-from agent.probes.httpwire import Plan, Response, fetch, parse_endpoint
-from agent.probes.netconn import IpPreference, ProbeFailure, Trace
-from agent.probes.tlsinfo import SSL_EXPIRY, TlsConfig
+from agent.core.clock import Clock, SystemClock
+from agent.core.config_base import ConfigModel
+from agent.core.model import KindMetrics, MetricSpec, ProbeResult, Target, Value
+from agent.net.httpwire import Plan, Response, fetch, parse_endpoint
+from agent.net.netconn import IpPreference, ProbeFailure, Trace
+from agent.net.tlsinfo import SSL_EXPIRY, TlsConfig
 
 if TYPE_CHECKING:
     from agent.probes import ProbeContext

@@ -14,14 +14,14 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from agent.probes.pstn.call import OutgoingCall
+from agent.probes.pstn.media import Failure, MediaExpectation, new_tokens
+from agent.probes.pstn.metrics import outcome, q850_cause
+from agent.probes.pstn.screen import CALL_HEADER, Correlate, Screen
+from agent.probes.pstn.session import CallMedia
 from agent.sip.digest import AuthError
 from agent.sip.errors import CODEC_REJECTED, codec_rejected, error_response, response_values
 from agent.sip.message import SipMessage
-from agent.sip.pstn_call import OutgoingCall
-from agent.sip.pstn_media import Failure, MediaExpectation, new_tokens
-from agent.sip.pstn_metrics import outcome, q850_cause
-from agent.sip.pstn_screen import CALL_HEADER, Correlate, Screen
-from agent.sip.pstn_session import CallMedia
 from agent.sip.register import register
 from agent.sip.resolve import resolve
 from agent.sip.sdp import build_offer, payload_type_of

@@ -20,16 +20,24 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from agent.clock import Clock, SystemClock
-from agent.config_base import DEFAULT_CODECS, Codec, ConfigModel, Duration, Identifier, codec_shorthand, unique_codecs
-from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
+from agent.core.clock import Clock, SystemClock
+from agent.core.config_base import (
+    DEFAULT_CODECS,
+    Codec,
+    ConfigModel,
+    Duration,
+    Identifier,
+    codec_shorthand,
+    unique_codecs,
+)
+from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
+from agent.probes.pstn.loop import AnswerLeg, CallPlan, Leg, LoopCall
+from agent.probes.pstn.media import Failure
+from agent.probes.pstn.metrics import CALL_COUNTERS, CallCounters, register_call_metrics
 from agent.sip.digest import AuthError
 from agent.sip.errors import classify
 from agent.sip.message import SipParseError
-from agent.sip.pstn_loop import AnswerLeg, CallPlan, Leg, LoopCall
-from agent.sip.pstn_media import Failure
-from agent.sip.pstn_metrics import CALL_COUNTERS, CallCounters, register_call_metrics
 from agent.sip.register import registrar_uri
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.transport import TransportError, tls_context

@@ -12,17 +12,17 @@ import contextlib
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from agent.probes.pstn.media import Failure, direction_values, judge_external, judge_loop
+from agent.probes.pstn.metrics import q850_cause
 from agent.sip.errors import codec_values
 from agent.sip.message import SipParseError
-from agent.sip.pstn_media import Failure, direction_values, judge_external, judge_loop
-from agent.sip.pstn_metrics import q850_cause
 from agent.sip.sdp import parse_answer
 from agent.sip.uas import IncomingCall
 from agent.voice.media_stats import MediaStats
 from agent.voice.session import RtpSession
 
 if TYPE_CHECKING:
-    from agent.sip.pstn_loop import LoopCall
+    from agent.probes.pstn.loop import LoopCall
 
 BYE_RESERVE = 0.5
 """Seconds kept before max_duration for the BYE to get through."""

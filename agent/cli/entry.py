@@ -1,4 +1,4 @@
-"""The `dialtone` command line. Subcommands live in agent/commands/, one module each, found at start-up.
+"""The `dialtone` command line. Subcommands live in agent/cli/commands/, one module each, found at start-up.
 
 Exit codes: 0 success, 1 a probe or check failed, 2 bad usage or bad input.
 """
@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from agent import __version__, commands
+from agent import __version__
+from agent.cli import commands
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"agent.commands.{info.name}")
+        module = importlib.import_module(f"agent.cli.commands.{info.name}")
         module.register(sub)
     return parser
 
