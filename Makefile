@@ -29,12 +29,14 @@ peers:
 	bash .ci/install-peers
 
 test: peers venv node
-	$(BIN)/ruff check agent statuspage tests bench docs
+	$(BIN)/ruff check agent statuspage tests bench docs tools
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check agent statuspage tests bench docs
+	$(BIN)/ruff check agent statuspage tests bench docs tools
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy

@@ -11,10 +11,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
+from agent.core.clock import Clock, SystemClock
 from agent.core.model import ProbeResult, Transition
 from statuspage.incidents import IncidentFileError, load_incidents
 from statuspage.model import Incident, StatusModel
@@ -22,26 +21,6 @@ from statuspage.output import AtomicSite, WriteStats
 from statuspage.render import Renderer
 
 log = logging.getLogger("dialtone.statuspage")
-
-
-class Clock(Protocol):
-    """What the renderer needs of agent.core.clock.Clock (structural, so statuspage does not import it)."""
-
-    def now(self) -> datetime: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """Real time."""
-
-    def now(self) -> datetime:
-        """Aware UTC now."""
-        return datetime.now(UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep on the event loop."""
-        await asyncio.sleep(max(0.0, seconds))
 
 
 class SiteRenderer:

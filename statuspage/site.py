@@ -7,12 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.contract.sla import SlaCalculator
+from agent.core.clock import Clock, SystemClock
 from agent.core.model import Component
 from agent.history.reader import HistoryReader
 from agent.maintenance.calendar import MaintenanceCalendar
 from statuspage.build import ModelBuilder
 from statuspage.config import SiteConfig
-from statuspage.live import Clock, IncidentFolder, SiteRenderer, SystemClock
+from statuspage.live import IncidentFolder, SiteRenderer
 from statuspage.model import StatusModel
 from statuspage.output import AtomicSite, WriteStats
 from statuspage.render import Renderer

@@ -26,13 +26,13 @@ from pydantic import (
 from agent.aggregate.payload import AggregateConfig
 from agent.contract.sla import SlaConfig
 from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
-from agent.core.config_paths import site_overlaps
 from agent.core.config_secrets import iter_secrets, secret_forms
 from agent.core.config_yaml import MAX_CONFIG_BYTES, YamlLimitError, load_bounded
 from agent.core.redact import add_secrets
 from agent.maintenance.calendar import MaintenanceConfig
 from agent.notify.config import NotifyConfig
 from agent.probes import PROBE_CONFIGS
+from agent.runtime.config_paths import site_overlaps
 from agent.runtime.shard import ShardSpec
 from agent.sinks.mqtt import MqttConfig
 from agent.snmp.traps import TrapReceiverConfig

@@ -11,10 +11,10 @@ from agent.cli.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or
 from agent.cli.commands._timeargs import BadArgument, parse_aware
 from agent.contract.exclusions import load_exclusions
 from agent.contract.sla import SlaCalculator
-from agent.core.config_paths import site_overlaps
 from agent.history.schema import HistoryError
 from agent.maintenance.calendar import MaintenanceCalendar
 from agent.runtime.app import components_of
+from agent.runtime.config_paths import site_overlaps
 from statuspage.config import SiteConfig
 from statuspage.incidents import IncidentFileError, load_incidents
 from statuspage.output import OutputError, OutputNotOwned
