@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.core.model import ProbeResult, Status, Target
 from agent.history.writer import HistoryWriter
 from agent.probes import PROBE_METRICS
-from agent.probes.http.probe import HttpConfig, HttpProbe
+from agent.probes.http.config import HttpConfig
+from agent.probes.http.probe import HttpProbe
 from agent.sinks.prometheus import PrometheusSink, TargetMeta
 from bench.common import Row, pid_cpu_seconds, report, self_cpu_seconds
 from tests.peers.base import PeerProcess, free_port, require_binary, tcp_listening

@@ -34,8 +34,8 @@ from agent.notify.config import NotifyConfig
 from agent.probes import PROBE_CONFIGS
 from agent.runtime.config_paths import site_overlaps
 from agent.runtime.shard import ShardSpec
-from agent.sinks.mqtt import MqttConfig
-from agent.snmp.traps import TrapReceiverConfig
+from agent.sinks.mqtt_config import MqttConfig
+from agent.snmp.traps_config import TrapReceiverConfig
 from statuspage.config import SiteConfig
 
 __all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "iter_secrets", "parse_duration",

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent.snmp.traps import TrapReceiver, TrapReceiverConfig
+from agent.snmp.traps import TrapReceiver
+from agent.snmp.traps_config import TrapReceiverConfig
 from tests.fuzz import budget
 from tests.peers.base import LOOPBACK
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.net.httpwire import encode_request, parse_endpoint
-from agent.probes.http.probe import HttpConfig
+from agent.probes.http.config import HttpConfig
 from agent.runtime.config import ConfigError, load_config_text
 from tests.probes.servers import KEY_PASSWORD, Certs
 

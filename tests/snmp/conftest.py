@@ -11,7 +11,8 @@ import pytest
 
 from agent.core.model import Target
 from agent.probes import ProbeContext
-from agent.probes.snmp import SnmpConfig, SnmpProbe
+from agent.probes.snmp import SnmpProbe
+from agent.probes.snmp_config import SnmpConfig
 from agent.snmp.events import DeviceEvent
 from tests.peers.snmpd import Snmpd, write_pass_script
 

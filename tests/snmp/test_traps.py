@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from agent.snmp.events import TRAP, DeviceEvent
-from agent.snmp.traps import RESULTS, TrapReceiver, TrapReceiverConfig
+from agent.snmp.traps import RESULTS, TrapReceiver
+from agent.snmp.traps_config import TrapReceiverConfig
 from tests.peers.base import LOOPBACK
 from tests.peers.snmpd import snmptrap
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agent.probes.snmp import SnmpConfig
+from agent.probes.snmp_config import SnmpConfig
 from agent.runtime.config import ConfigError, load_config_text
 from agent.snmp.counters import CounterRates, counter_delta
 from agent.snmp.mibs import SYS_UPTIME, format_oid, parse_oid

@@ -19,9 +19,6 @@ from typing import Any
 
 from agent.cli.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or_report, setup_logging
 
-TARGET_KEYS = ("url", "uri", "address", "host", "number")
-"""The first of these that a kind's config block has is the one TARGET fills."""
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `probe` subcommand."""
@@ -78,7 +75,7 @@ def _configured(args: argparse.Namespace) -> Any:
 
 def _adhoc(args: argparse.Namespace) -> Any:
     from agent.cli.commands._setvalue import coerce
-    from agent.probes import PROBE_CONFIGS
+    from agent.probes import KINDS, PROBE_CONFIGS
     from agent.runtime.config import TargetConfig, parse_yaml
 
     if len(args.args) != 2:
@@ -86,9 +83,7 @@ def _adhoc(args: argparse.Namespace) -> Any:
     kind, where = args.args
     if kind not in PROBE_CONFIGS:
         return _usage(args, f"unknown kind {kind!r}; known kinds: {', '.join(sorted(PROBE_CONFIGS))}")
-    fields = PROBE_CONFIGS[kind].model_fields
-    key = next((k for k in TARGET_KEYS if k in fields), None)
-    block: dict[str, Any] = {key: where} if key else {}
+    block: dict[str, Any] = {KINDS[kind].target_key: where}
     for item in args.set:
         name, sep, raw = item.partition("=")
         if not sep or not name:
