@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from agent.core.redact import install_log_redaction
-from agent.runtime.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from agent.runtime.config import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,9 +36,21 @@ def setup_logging(level: str = "info") -> None:
 
 def load_or_report(path: str) -> Config | None:
     """Load a config, or print every error to stderr and return None."""
+    from agent.runtime.config import ConfigError, load_config  # only the commands that read a config pay for it
+
     try:
         return load_config(path)
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
         return None
+
+
+def handler(module: str, name: str = "main") -> Callable[[argparse.Namespace], int]:
+    """A command's entry point, imported when the command runs: registering it (and `--help`) stays cheap."""
+
+    def run(args: argparse.Namespace) -> int:
+        func: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+        return func(args)
+
+    return run

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
-from agent.cli.commands._timeargs import BadArgument, parse_aware
-from agent.contract.priority import POLICY, deadlines
-from agent.contract.support_hours import SupportCalendar, SupportConfig
-from agent.maintenance.rules import zone
+from agent.cli.commands._common import handler
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,30 +14,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--opened", required=True, metavar="TIME", help="ISO 8601 with offset: 2026-11-20T17:30-08:00")
     p.add_argument("--json", action="store_true")
     p.add_argument("-c", "--config", metavar="FILE", help="config file (for sla.support; default: the contract's)")
-    p.set_defaults(func=main)
-
-
-def main(args: argparse.Namespace) -> int:
-    """Print the three due times in UTC and in the support calendar's zone."""
-    support = SupportConfig()
-    if args.config:
-        config = load_or_report(args.config)
-        if config is None:
-            return EXIT_USAGE
-        support = config.sla.support
-    try:
-        opened = parse_aware(args.opened, option="--opened")
-        due = deadlines(args.priority, opened, SupportCalendar(support))
-    except (BadArgument, ValueError) as exc:
-        print(f"dialtone deadlines: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps(due.to_json(), indent=2))
-        return EXIT_OK
-    print(f"{due.priority} opened {due.opened_at:%Y-%m-%d %H:%M}Z")
-    for name, label in (("response", "response"), ("rfo", "RFO"), ("resolution", "resolution")):
-        at = getattr(due, name)
-        local = at.astimezone(zone(support.zone))
-        term = POLICY[due.priority][name].describe()
-        print(f"  {label:<10}  {at:%Y-%m-%d %H:%M}Z  ({local:%a %Y-%m-%d %H:%M %Z})  {term}")
-    return EXIT_OK
+    p.set_defaults(func=handler("agent.cli.commands._deadlines", "main"))
