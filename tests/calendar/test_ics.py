@@ -63,4 +63,4 @@ def test_certificate_upload_is_transparent_and_marked_informational() -> None:
     assert str(cert["TRANSP"]) == "TRANSPARENT"
     assert "not counted" in str(cert["DESCRIPTION"])
     assert cert["DTSTAMP"].dt == NOW
-    assert cert.duration == timedelta(minutes=30)
+    assert cert.duration == timedelta(minutes=30)  # type: ignore[attr-defined]  # icalendar: a VEVENT property

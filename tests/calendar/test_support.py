@@ -12,7 +12,7 @@ from tests.calendar.helpers import LA, utc
 
 
 def la(*args: int) -> datetime:
-    return datetime(*args, tzinfo=LA)  # type: ignore[misc]
+    return datetime(*args, tzinfo=LA)  # type: ignore[arg-type, misc]  # *args are year, month, day...
 
 
 def test_holidays_2026_by_rule() -> None:

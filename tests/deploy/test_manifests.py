@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import kubernetes_validate
+import jsonschema  # type: ignore[import-untyped]  # no stubs installed
+import kubernetes_validate  # type: ignore[import-untyped]  # ships no py.typed
 import pytest
 import yaml
 

@@ -84,9 +84,11 @@ def test_reload_of_a_bomb_or_a_slow_config_never_freezes_the_agent(tmp_path: Pat
                     cfg.write_text(text)
                     before = probes_total(listen)
                     proc.send_signal(signal.SIGHUP)
-                    wait_until(lambda ok=ok: sample(listen, "dialtone_config_last_reload_successful") == ok,
+                    wait_until(lambda ok=ok: sample(  # type: ignore[misc]  # the default binds the loop variable
+                        listen, "dialtone_config_last_reload_successful") == ok,
                                timeout=60, what=f"the reload to end with success={ok}")
-                    wait_until(lambda before=before: probes_total(listen) >= before + 3, what="probing to go on")
+                    wait_until(lambda before=before: probes_total(listen) >= before + 3,  # type: ignore[misc]
+                               what="probing to go on")
             finally:
                 stop.set()
                 watcher.join(40)

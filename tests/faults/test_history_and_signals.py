@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,7 +54,7 @@ def target_server() -> Iterator[int]:
 
 @contextmanager
 def run_agent(cfg: Path, listen: int, env: dict[str, str] | None = None, prefix: list[str] | None = None,
-              preexec: object = None, python: str = sys.executable, cwd: Path = ROOT,
+              preexec: Callable[[], object] | None = None, python: str = sys.executable, cwd: Path = ROOT,
               ) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen([*(prefix or []), python, "-m", "agent", "run", "-c", str(cfg)], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -25,6 +25,8 @@ def response(request: bytes, status: str = "200 OK", body: bytes = b"", extra: b
 class Flooder(asyncio.DatagramProtocol):
     """Answers each OPTIONS after a flood of strays (other branches) and garbage."""
 
+    transport: asyncio.DatagramTransport
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 

@@ -43,7 +43,8 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 def _vocabulary() -> list[str]:
     out: set[str] = set(PROBE_CONFIGS)
     seen: set[type[BaseModel]] = set()
-    for model in (Config, *PROBE_CONFIGS.values()):
+    models: list[type[BaseModel]] = [Config, *PROBE_CONFIGS.values()]
+    for model in models:
         _field_names(model, seen, out)
     out |= {f"{k}_file" for k in ("password", "bearer_token", "community", "auth_key", "priv_key")}
     return sorted(out)

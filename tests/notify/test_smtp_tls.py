@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.notify.config import SmtpConfig
 from agent.notify.smtp import SmtpUnavailable, send_batch
 from agent.runtime.config import iter_secrets, load_config_text
 from tests.peers.base import LOOPBACK, require_binary
@@ -29,7 +30,7 @@ def _server_context(certs: Certs) -> ssl.SSLContext:
     return ctx
 
 
-def _smtp(tmp_path: Path, port: int, security: str, ca: Path | None) -> object:
+def _smtp(tmp_path: Path, port: int, security: str, ca: Path | None) -> SmtpConfig:
     (tmp_path / "pw").write_text(PASSWORD + "\n")
     ca_line = f", ca_file: {ca}" if ca else ""
     cfg = load_config_text(

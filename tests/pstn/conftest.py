@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class Loop:
 
 
 @pytest.fixture
-def pstn_loop(tmp_path: Path) -> Callable[..., Loop]:
+def pstn_loop(tmp_path: Path) -> Iterator[Callable[..., Loop]]:
     """Factory: pstn_loop(dids={DID: "1001"}, voicemail_port=..., relay=(a, b)) starts both Kamailios."""
     started: list[KamailioPeer] = []
 

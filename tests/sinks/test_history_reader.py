@@ -36,7 +36,7 @@ def iv(a: float, b: float, s: Status) -> StatusInterval:
 def reader(tmp_path_factory: pytest.TempPathFactory) -> HistoryReader:
     path = open_history(tmp_path_factory.mktemp("hist") / "h.sqlite")
     w = HistoryWriter(path, clock=FakeClock())
-    steps = {
+    steps: dict[str, list[tuple[int, object, object]]] = {
         # voice: op from -2h, partial 1h, major 2h, op 3h, maintenance 5h, op 6h
         "voice": [(-2, "", OP), (1, OP, PART), (2, PART, MAJ), (3, MAJ, OP), (5, OP, MAINT), (6, MAINT, OP)],
         # sms: a repeated status (agent restart) merges; a degraded stretch is not an outage
