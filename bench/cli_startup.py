@@ -57,8 +57,16 @@ def main() -> int:
     for name, args, goal in COMMANDS:
         wall, rss = measure(AGENT + args, runs)
         ratio = wall / base_wall
-        rows.append(Row(name, f"{wall * 1000:.0f} ms, {rss / 2**20:.1f} MiB", "python -c pass", f"{ratio:.1f}x",
-                        f"<= {goal:g}x" if goal else "-", None if goal is None else ratio <= goal))
+        rows.append(
+            Row(
+                name,
+                f"{wall * 1000:.0f} ms, {rss / 2**20:.1f} MiB",
+                "python -c pass",
+                f"{ratio:.1f}x",
+                f"<= {goal:g}x" if goal else "-",
+                None if goal is None else ratio <= goal,
+            )
+        )
     report(f"CLI start-up, median of {runs} runs ({machine()})", rows)
     return 0
 

@@ -59,9 +59,7 @@ async def _many(n: int, concurrency: int, one: Callable[[int], Awaitable[bool]])
     return failed
 
 
-async def bench_dialtone(
-    urls: list[str], n: int, conc: int, tmp: Path, sinks: bool = True
-) -> tuple[float, int]:
+async def bench_dialtone(urls: list[str], n: int, conc: int, tmp: Path, sinks: bool = True) -> tuple[float, int]:
     """CPU µs per probe for HttpProbe + PrometheusSink.on_result + HistoryWriter (flushed at the end)."""
     from prometheus_client import CollectorRegistry
 
@@ -102,8 +100,14 @@ async def bench_aiohttp(urls: list[str], n: int, conc: int, traced: bool) -> tup
         async def mark(*_: object) -> None:
             marks.append(loop.time())
 
-        for signal in (tc.on_request_start, tc.on_dns_resolvehost_start, tc.on_connection_create_start,
-                       tc.on_connection_create_end, tc.on_request_chunk_sent, tc.on_request_end):
+        for signal in (
+            tc.on_request_start,
+            tc.on_dns_resolvehost_start,
+            tc.on_connection_create_start,
+            tc.on_connection_create_end,
+            tc.on_request_chunk_sent,
+            tc.on_request_end,
+        ):
             signal.append(mark)  # fmt: skip
         return [tc]
 

@@ -158,8 +158,9 @@ def main() -> None:
         try:
             probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
             run(_flat_out(probe, 200, 16))  # warm-up: imports, first sockets
-            probes = [SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
-                      for _ in range(int(args.rate))]  # one per target, as the agent builds them
+            probes = [
+                SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()})) for _ in range(int(args.rate))
+            ]  # one per target, as the agent builds them
             for i in range(args.rounds):
                 with Stopwatch() as sw:
                     done, failed = run(_scheduled(probes, args.count))

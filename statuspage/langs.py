@@ -50,8 +50,13 @@ class Lang:
         loc = Locale(lang)
         fmt = Fmt(loc, site.zone)
         names: dict[str, str] = {}
-        labels = {"ago90": loc("ui.days_ago", n=90), "ago30": loc("ui.days_ago", n=30),
-                  "today": loc("ui.today"), "up30": loc("label.uptime_30"), "up90": loc("label.uptime_90")}
+        labels = {
+            "ago90": loc("ui.days_ago", n=90),
+            "ago30": loc("ui.days_ago", n=30),
+            "today": loc("ui.today"),
+            "up30": loc("label.uptime_30"),
+            "up90": loc("label.uptime_90"),
+        }
         prefix = "" if lang == site.default_language else f"{lang}/"
         env = _environment(loc, fmt, brand, names, labels)
         # The provider writes names, posts and windows in its default language: marked as such elsewhere.

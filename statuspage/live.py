@@ -140,4 +140,3 @@ class IncidentFolder:
                 log.error("incidents: %s (keeping the last good set)", exc)
             self.error = str(exc)
         return self._good
-

@@ -91,8 +91,7 @@ class QuorumView:
         last = self.since.get(component)
         when = min(max(at, last) if last else at, now)
         self.status[component], self.since[component] = new, when
-        return [Transition("component", component, when, old.value if old else "unknown", new.value, cause,
-                           component)]
+        return [Transition("component", component, when, old.value if old else "unknown", new.value, cause, component)]
 
     def _admit(self, ev: WireEvent) -> None:
         c = self._config
@@ -121,8 +120,11 @@ class QuorumView:
         if seen is not None:
             stream, seq, at = seen
             if retained and ev.at < at:
-                raise Rejected("stale_retained", f"a retained {ev.subject!r} from {ev.at.isoformat()}, older than "
-                                                 f"the {at.isoformat()} already applied")
+                raise Rejected(
+                    "stale_retained",
+                    f"a retained {ev.subject!r} from {ev.at.isoformat()}, older than "
+                    f"the {at.isoformat()} already applied",
+                )
             # Not newer: neither a higher seq on the same stream nor a later `at`. A lower seq with a later `at`
             # is taken, so one forged high seq cannot silence the real agent for longer than max_clock_skew.
             # A new stream (the outbox was re-created) starts its numbers again: only its `at` can be compared.
@@ -155,18 +157,18 @@ class Aggregator:
         self._tls = tls_context(mqtt.tls) if mqtt.tls else None
         self.registry = CollectorRegistry()
         r = self.registry
-        self._status = Gauge("dialtone_component_status", "Aggregated component status (one-hot).",
-                             ["component", "status"], registry=r)
-        self._rejected = Counter("dialtone_aggregate_rejected", "MQTT payloads rejected, by reason.",
-                                 ["reason"], registry=r)
-        self._events = Counter("dialtone_aggregate_events", "Valid events applied, by kind.", ["kind"],
-                               registry=r)
-        self._duplicates = Counter("dialtone_aggregate_duplicates", "Events dropped as already seen.",
-                                   registry=r)
-        self._vantage = Gauge("dialtone_aggregate_vantage_online", "Whether a vantage's agent is online.",
-                              ["vantage"], registry=r)
-        self._connected = Gauge("dialtone_aggregate_mqtt_connected", "Whether the broker session is up.",
-                                registry=r)
+        self._status = Gauge(
+            "dialtone_component_status", "Aggregated component status (one-hot).", ["component", "status"], registry=r
+        )
+        self._rejected = Counter(
+            "dialtone_aggregate_rejected", "MQTT payloads rejected, by reason.", ["reason"], registry=r
+        )
+        self._events = Counter("dialtone_aggregate_events", "Valid events applied, by kind.", ["kind"], registry=r)
+        self._duplicates = Counter("dialtone_aggregate_duplicates", "Events dropped as already seen.", registry=r)
+        self._vantage = Gauge(
+            "dialtone_aggregate_vantage_online", "Whether a vantage's agent is online.", ["vantage"], registry=r
+        )
+        self._connected = Gauge("dialtone_aggregate_mqtt_connected", "Whether the broker session is up.", registry=r)
         for reason in REASONS:
             self._rejected.labels(reason)
         self._last_log: dict[str, tuple[float, int]] = {}
@@ -252,8 +254,12 @@ class Aggregator:
             except aiomqtt.MqttError as exc:
                 failures += 1
                 if str(exc) != last_error:
-                    log.error("aggregator MQTT session with %s:%s: %s; retrying with backoff",
-                              self.mqtt.host, self.mqtt.broker_port, exc)
+                    log.error(
+                        "aggregator MQTT session with %s:%s: %s; retrying with backoff",
+                        self.mqtt.host,
+                        self.mqtt.broker_port,
+                        exc,
+                    )
                     last_error = str(exc)
             self.connected = False
             self._connected.set(0)
@@ -276,5 +282,6 @@ class Aggregator:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthy(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok\n" if self.connected else "mqtt disconnected\n",
-                            status=200 if self.connected else 503)
+        return web.Response(
+            text="ok\n" if self.connected else "mqtt disconnected\n", status=200 if self.connected else 503
+        )

@@ -73,9 +73,7 @@ def render(reports: Sequence[SlaReport], fmt: str, config: SlaConfig) -> str:
         return "\n".join([*lines, "", _footnote(config)])
     if fmt == "html":
         head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in _row(r)) + "</tr>" for r in reports
-        )
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in _row(r)) + "</tr>" for r in reports)
         title = html.escape(_title(reports))
         return (
             f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'

@@ -57,10 +57,18 @@ class Batch:
                 doc["v"] = values if type(values) is dict else dict(values)
             data = _ENCODER.encode(doc)
         flags = (FLAG_MAINTENANCE if r.maintenance else 0) | (FLAG_DEGRADED if r.degraded else 0)
-        self.results.append((
-            (r.target, r.kind, r.vantage), ms, round(r.duration * 1_000_000), 1 if r.ok else 0, flags,
-            r.error or None, r.message[: self.message_limit] or None, data,
-        ))
+        self.results.append(
+            (
+                (r.target, r.kind, r.vantage),
+                ms,
+                round(r.duration * 1_000_000),
+                1 if r.ok else 0,
+                flags,
+                r.error or None,
+                r.message[: self.message_limit] or None,
+                data,
+            )
+        )
         key = (r.target, ms // DAY_MS)
         agg = self.rollups.get(key)
         if agg is None:

@@ -87,18 +87,14 @@ class HistoryReader:
         if not self.path.is_file():
             raise HistoryError(f"history {self.path}: no such file (has the agent run yet?)")
         try:
-            self._conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
+            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout = 5000")
             version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.Error as exc:
             raise HistoryError(f"history {self.path}: cannot open for reading: {exc}") from None
         if version != SCHEMA_VERSION:
             self._conn.close()
-            raise HistoryError(
-                f"history {self.path}: schema version {version}, this dialtone reads {SCHEMA_VERSION}"
-            )
+            raise HistoryError(f"history {self.path}: schema version {version}, this dialtone reads {SCHEMA_VERSION}")
         # One connection shared by threads (status page renders in a worker thread): serialise its use.
         self._lock = threading.Lock()
 
@@ -109,9 +105,7 @@ class HistoryReader:
     def __enter__(self) -> HistoryReader:
         return self
 
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
@@ -125,10 +119,7 @@ class HistoryReader:
         self, start: datetime, end: datetime, *, subject: str | None = None, id: str | None = None
     ) -> list[Transition]:
         """Transitions with start <= at < end, oldest first, optionally of one subject kind and/or id."""
-        sql = (
-            "SELECT subject, name, at_ms, old, new, cause, component FROM transitions"
-            " WHERE at_ms >= ? AND at_ms < ?"
-        )
+        sql = "SELECT subject, name, at_ms, old, new, cause, component FROM transitions WHERE at_ms >= ? AND at_ms < ?"
         params: list[Any] = [_ms(start), _ms(end)]
         if subject is not None:
             sql += " AND subject = ?"
@@ -151,9 +142,7 @@ class HistoryReader:
         edge = _Edges(start, end)
         return [StatusInterval(edge(a), edge(b), s) for a, b, s in self._spans(component, start, end)]
 
-    def down_intervals(
-        self, component: str, start: datetime, end: datetime
-    ) -> list[tuple[datetime, datetime]]:
+    def down_intervals(self, component: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Where the component was confirmed partial_outage or major_outage, adjacent stretches merged."""
         # Works on integer ms and builds datetimes only for the outages: the SLA report calls this a lot.
         out: list[list[int]] = []
@@ -229,9 +218,7 @@ class HistoryReader:
                 sql += clause
                 params.append(value)
         rows = self._query(sql + " ORDER BY at_ms, id", tuple(params))
-        return [
-            Event(k, s, from_ms(at), MappingProxyType(json.loads(d) if d else {})) for k, s, at, d in rows
-        ]
+        return [Event(k, s, from_ms(at), MappingProxyType(json.loads(d) if d else {})) for k, s, at, d in rows]
 
     def last_component_status(self) -> dict[str, tuple[Status, datetime]]:
         """Each component's latest recorded status and when it began (none while its latest is "unknown")."""
@@ -241,8 +228,10 @@ class HistoryReader:
     def last_transitions(self, subject: Literal["target", "component"]) -> dict[str, Transition]:
         """The newest transition of each target or component."""
         rows = self._query(_LAST_ROW_SQL, {"s": subject})
-        return {name: Transition(subject, name, from_ms(at), old, new, "", component)
-                for name, old, new, at, component in rows}
+        return {
+            name: Transition(subject, name, from_ms(at), old, new, "", component)
+            for name, old, new, at, component in rows
+        }
 
     def first_transition_at(self) -> datetime | None:
         """When the oldest kept transition happened: how far back history (and so the SLA record) goes."""

@@ -75,7 +75,6 @@ CREATE INDEX events_kind_time ON events (kind, at_ms);
 """
 
 
-
 def _create_v1(conn: sqlite3.Connection) -> None:
     # One statement at a time: executescript() would COMMIT the migration's transaction half-way.
     for statement in _V1.split(";"):

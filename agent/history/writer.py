@@ -61,9 +61,7 @@ class HistoryWriter:
         message_limit: int = 200,
     ) -> None:
         if batch_interval <= 0 or max_queue < 1 or message_limit < 0 or prune_interval < 0:
-            raise ValueError(
-                "batch_interval must be > 0, max_queue >= 1, message_limit and prune_interval >= 0"
-            )
+            raise ValueError("batch_interval must be > 0, max_queue >= 1, message_limit and prune_interval >= 0")
         self.path = Path(path)
         self._retention = (results_retention, transitions_retention, rollups_retention)
         self._batch_interval = batch_interval

@@ -245,9 +245,7 @@ class MaintenanceCalendar:
         out.sort(key=lambda o: (o.start, o.window))
         return out
 
-    def maintenance_intervals(
-        self, component: str, start: datetime, end: datetime
-    ) -> list[tuple[datetime, datetime]]:
+    def maintenance_intervals(self, component: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Counted (non-informational) windows covering `component` that overlap [start, end)."""
         return [(o.start, o.end) for o in self.occurrences(start, end, component, informational=False)]
 
@@ -308,8 +306,15 @@ def window_configs(calendar: MaintenanceCalendar) -> Sequence[WindowConfig]:
     return [s.config for s in calendar.series]
 
 
-def build_ics(calendar: MaintenanceCalendar, *, now: datetime, name: str = "Maintenance",
-              uid_domain: str = "dialtone", names: Mapping[str, str] | None = None, url: str = "") -> bytes:
+def build_ics(
+    calendar: MaintenanceCalendar,
+    *,
+    now: datetime,
+    name: str = "Maintenance",
+    uid_domain: str = "dialtone",
+    names: Mapping[str, str] | None = None,
+    url: str = "",
+) -> bytes:
     """The iCalendar feed (RRULE, EXDATE, VTIMEZONE) of every window of `calendar`, stamped `now`; UIDs at
     `uid_domain` (the provider's), component `names` and a `url` for customers."""
     from agent.maintenance.ics import build_ics as build

@@ -48,8 +48,14 @@ def _description(window: WindowConfig, names: Mapping[str, str], url: str) -> st
     return "\n".join(line for line in lines if line)
 
 
-def window_event(window: WindowConfig, now: datetime, *, uid_domain: str = "dialtone",
-                 names: Mapping[str, str] | None = None, url: str = "") -> Event:
+def window_event(
+    window: WindowConfig,
+    now: datetime,
+    *,
+    uid_domain: str = "dialtone",
+    names: Mapping[str, str] | None = None,
+    url: str = "",
+) -> Event:
     """One VEVENT for a window definition (a recurring one keeps its RRULE and EXDATEs).
 
     The UID is the window's id at the provider's own domain, so two providers' feeds in one calendar never
@@ -75,8 +81,15 @@ def window_event(window: WindowConfig, now: datetime, *, uid_domain: str = "dial
     return ev
 
 
-def build_ics(windows: Sequence[WindowConfig], *, now: datetime, name: str = "Maintenance",
-              uid_domain: str = "dialtone", names: Mapping[str, str] | None = None, url: str = "") -> bytes:
+def build_ics(
+    windows: Sequence[WindowConfig],
+    *,
+    now: datetime,
+    name: str = "Maintenance",
+    uid_domain: str = "dialtone",
+    names: Mapping[str, str] | None = None,
+    url: str = "",
+) -> bytes:
     """The feed customers subscribe to: one VEVENT per window, VTIMEZONEs for every zone used."""
     cal = Calendar()
     cal.add("prodid", PRODID)

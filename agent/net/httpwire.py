@@ -164,4 +164,3 @@ async def _exchange(plan: Plan, ep: Endpoint, method: str, raw: bytes, trace: Tr
     return Response(
         reader.status, reader.version, reader.headers, body, reader.body_len, reader.truncated, ep.tls, expiry
     )
-

@@ -92,9 +92,7 @@ def build_context(cfg: TlsConfig, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
     if cfg.cert_file is not None:
         password = cfg.key_password.get_secret_value() if cfg.key_password else None
         try:
-            ctx.load_cert_chain(
-                str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None, password=password
-            )
+            ctx.load_cert_chain(str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None, password=password)
         except (OSError, ssl.SSLError) as exc:
             raise ValueError(
                 f"cert_file/key_file: cannot load {cfg.cert_file}"

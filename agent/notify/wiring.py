@@ -30,8 +30,9 @@ class NotifyParts:
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
 
-def build_notify(config: NotifyConfig, calendar: MaintenanceCalendar, clock: Clock,
-                 components: Sequence[Component], page: str) -> NotifyParts:
+def build_notify(
+    config: NotifyConfig, calendar: MaintenanceCalendar, clock: Clock, components: Sequence[Component], page: str
+) -> NotifyParts:
     """Open the outbox (and the subscriber store when subscriptions are on) and build the notifier."""
     try:
         outbox = NoticeOutbox(config.outbox, clock.now())

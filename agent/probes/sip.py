@@ -35,8 +35,18 @@ from agent.voice.media_stats import MediaStats
 from agent.voice.session import RtpSession
 from agent.voice.verdict import AudioVerdict, classify_audio
 
-__all__ = ["CALL_METRICS", "OPTIONS_METRICS", "REGISTER_METRICS", "SipCallConfig", "SipCallProbe", "SipConfig",
-           "SipOptionsConfig", "SipOptionsProbe", "SipRegisterConfig", "SipRegisterProbe"]
+__all__ = [
+    "CALL_METRICS",
+    "OPTIONS_METRICS",
+    "REGISTER_METRICS",
+    "SipCallConfig",
+    "SipCallProbe",
+    "SipConfig",
+    "SipOptionsConfig",
+    "SipOptionsProbe",
+    "SipRegisterConfig",
+    "SipRegisterProbe",
+]
 
 T = TypeVar("T")
 Failure = tuple[str, str] | None

@@ -44,9 +44,15 @@ class SnmpProbe:
                 engines = self._engines = self._own_engines = SnmpEngines()  # engines bind to the running loop
             credentials = self.config.credentials()
             host, port = self.config.host_port()
-            self._client = SnmpClient(engines.for_credentials(credentials), host, port, credentials,
-                                      timeout=timeout, retries=self.config.retries,
-                                      max_repetitions=self.config.max_repetitions)
+            self._client = SnmpClient(
+                engines.for_credentials(credentials),
+                host,
+                port,
+                credentials,
+                timeout=timeout,
+                retries=self.config.retries,
+                max_repetitions=self.config.max_repetitions,
+            )
         return self._client
 
     async def probe(self, target: Target) -> ProbeResult:
@@ -67,14 +73,33 @@ class SnmpProbe:
         error = result.error()
         if error is not None:
             return self._result(target, started_at, t0, error[0], error[1], result.values, False)
-        return self._result(target, started_at, t0, "", "; ".join(result.warnings), result.values,
-                            bool(result.warnings))
+        return self._result(
+            target, started_at, t0, "", "; ".join(result.warnings), result.values, bool(result.warnings)
+        )
 
-    def _result(self, target: Target, started_at: datetime, t0: float, error: str, message: str,
-                values: dict[str, Any], degraded: bool) -> ProbeResult:
-        return ProbeResult(target=target.id, kind=self.kind, started_at=started_at,
-                           duration=time.monotonic() - t0, ok=not error, error=error, message=message,
-                           phases={}, values=values, vantage=self.vantage, degraded=degraded)
+    def _result(
+        self,
+        target: Target,
+        started_at: datetime,
+        t0: float,
+        error: str,
+        message: str,
+        values: dict[str, Any],
+        degraded: bool,
+    ) -> ProbeResult:
+        return ProbeResult(
+            target=target.id,
+            kind=self.kind,
+            started_at=started_at,
+            duration=time.monotonic() - t0,
+            ok=not error,
+            error=error,
+            message=message,
+            phases={},
+            values=values,
+            vantage=self.vantage,
+            degraded=degraded,
+        )
 
     async def aclose(self) -> None:
         """Close the engines if this probe made them (the agent closes the ones it shares)."""
@@ -85,12 +110,13 @@ class SnmpProbe:
 
 
 METRICS = KindMetrics(
-    labelled=(
-        LabelledSpec("snmp.", "probe_snmp_value", "name", "An SNMP reading or check value, by configured name"),
-    ),
+    labelled=(LabelledSpec("snmp.", "probe_snmp_value", "name", "An SNMP reading or check value, by configured name"),),
     values=(
-        MetricSpec("reboots_total", "probe_snmp_reboots_total",
-                   "Reboots of the device seen since the agent started (sysUpTime went backwards)"),
+        MetricSpec(
+            "reboots_total",
+            "probe_snmp_reboots_total",
+            "Reboots of the device seen since the agent started (sysUpTime went backwards)",
+        ),
         MetricSpec("snmp.sys_uptime_seconds", "probe_snmp_uptime_seconds", "The device's sysUpTime in seconds"),
     ),
 )

@@ -51,15 +51,24 @@ class SnmpCheckConfig(ConfigModel):
         """The poller's view of this check."""
         from agent.snmp.device import CheckSpec  # imported here: validating a config never loads pysnmp
 
-        return CheckSpec(self.name, parse_oid(self.oid) if self.oid else None, self.reading, self.rate,
-                         self.scale, self.warn, self.crit, self.below)
+        return CheckSpec(
+            self.name,
+            parse_oid(self.oid) if self.oid else None,
+            self.reading,
+            self.rate,
+            self.scale,
+            self.warn,
+            self.crit,
+            self.below,
+        )
 
 
 class SnmpConfig(ConfigModel):
     """The `snmp:` block of a target."""
 
-    address: str = Field(pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+)(:\d{1,5})?$",
-                         description="host or host:port (default port 161)")
+    address: str = Field(
+        pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+)(:\d{1,5})?$", description="host or host:port (default port 161)"
+    )
     version: Literal["2c", "3"] = "2c"
     community: SecretStr | None = None
     user: str = ""
@@ -121,12 +130,25 @@ class SnmpConfig(ConfigModel):
         def plain(s: SecretStr | None) -> str:
             return s.get_secret_value() if s is not None else ""
 
-        return Credentials(self.version, plain(self.community), self.user, self.auth_protocol,
-                           plain(self.auth_key), self.priv_protocol, plain(self.priv_key))
+        return Credentials(
+            self.version,
+            plain(self.community),
+            self.user,
+            self.auth_protocol,
+            plain(self.auth_key),
+            self.priv_protocol,
+            plain(self.priv_key),
+        )
 
     def poll_spec(self) -> PollSpec:
         """The poller's view of this block."""
         from agent.snmp.device import PollSpec  # imported here: validating a config never loads pysnmp
 
-        return PollSpec(tuple(self.interfaces), self.processor, tuple(self.storage), self.ups,
-                        tuple(c.spec() for c in self.checks), self.bulk)
+        return PollSpec(
+            tuple(self.interfaces),
+            self.processor,
+            tuple(self.storage),
+            self.ups,
+            tuple(c.spec() for c in self.checks),
+            self.bulk,
+        )

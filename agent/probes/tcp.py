@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from agent.probes import ProbeContext
 
 
-
 class _Stream(asyncio.Protocol):
     """Collects what the server sends (up to a cap) and wakes a waiter on every change."""
 

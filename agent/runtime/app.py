@@ -68,8 +68,9 @@ def build_probe(t: TargetBase, context: ProbeContext) -> Any:
     return PROBES[t.kind](t.block, context)
 
 
-def build_jobs(targets: Iterable[TargetBase], context: ProbeContext,
-               keep: Iterable[tuple[TargetBase, Job]] = ()) -> list[Job]:
+def build_jobs(
+    targets: Iterable[TargetBase], context: ProbeContext, keep: Iterable[tuple[TargetBase, Job]] = ()
+) -> list[Job]:
     """Jobs for the targets, reusing the running job of any target whose config is unchanged."""
     previous = {t.id: (t, job) for t, job in keep}
     jobs = []
@@ -82,8 +83,14 @@ def build_jobs(targets: Iterable[TargetBase], context: ProbeContext,
 class Agent:
     """The running agent: scheduler, state, sinks, the HTTP endpoints and the status page."""
 
-    def __init__(self, config: Config, *, config_path: Path | None = None, clock: Clock | None = None,
-                 maintenance: MaintenancePredicate | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        config_path: Path | None = None,
+        clock: Clock | None = None,
+        maintenance: MaintenancePredicate | None = None,
+    ) -> None:
         self.config = config
         self.config_path = config_path
         self.clock: Clock = clock or SystemClock()
@@ -102,8 +109,11 @@ class Agent:
         self.sinks: list[Sink] = [self.prometheus]
         self.transition_hooks: list[Callable[[Transition], None]] = []
         self.scheduler = Scheduler(
-            self.clock, self.handle_result, concurrency=config.scheduler.concurrency,
-            jitter=config.scheduler.jitter, coalesce=config.scheduler.coalesce,
+            self.clock,
+            self.handle_result,
+            concurrency=config.scheduler.concurrency,
+            jitter=config.scheduler.jitter,
+            coalesce=config.scheduler.coalesce,
             on_lateness=self.prometheus.lateness.observe,
         )
         self.context = ProbeContext(vantage=config.vantage)
@@ -125,15 +135,21 @@ class Agent:
 
     def _state_machine(self, config: Config, targets: list[TargetBase]) -> StateMachine:
         specs = [
-            TargetSpec(t.id, t.component, (t.thresholds or config.thresholds).failures,
-                       (t.thresholds or config.thresholds).successes)
+            TargetSpec(
+                t.id,
+                t.component,
+                (t.thresholds or config.thresholds).failures,
+                (t.thresholds or config.thresholds).successes,
+            )
             for t in targets
         ]
         return StateMachine(components_of(config), specs, self.maintenance)
 
     def _target_up(self) -> dict[str, bool | None]:
-        return {tid: None if s is TargetState.UNKNOWN else s is TargetState.UP
-                for tid, s in self.state.target_states().items()}
+        return {
+            tid: None if s is TargetState.UNKNOWN else s is TargetState.UP
+            for tid, s in self.state.target_states().items()
+        }
 
     def _metas(self, config: Config, targets: list[TargetBase]) -> list[TargetMeta]:
         self.prometheus.set_components({c.id: (c.tier, c.sla_target) for c in components_of(config)})
@@ -142,8 +158,9 @@ class Agent:
     def handle_result(self, result: ProbeResult) -> None:
         """Flag maintenance, fold into state, fan out to sinks and transition hooks."""
         component = self._component_of.get(result.target, "")
-        result = replace(result, vantage=self.config.vantage,
-                         maintenance=self.maintenance(component, result.started_at))
+        result = replace(
+            result, vantage=self.config.vantage, maintenance=self.maintenance(component, result.started_at)
+        )
         transitions = self.state.observe(result)
         for sink in self.sinks:
             sink.on_result(result)
@@ -176,8 +193,12 @@ class Agent:
             raise StartupError(str(exc)) from None
         h = self.config.history
         self.history = HistoryWriter(
-            path, results_retention=h.results_retention, transitions_retention=h.transitions_retention,
-            rollups_retention=h.rollups_retention, batch_interval=h.batch_interval, clock=self.clock,
+            path,
+            results_retention=h.results_retention,
+            transitions_retention=h.transitions_retention,
+            rollups_retention=h.rollups_retention,
+            batch_interval=h.batch_interval,
+            clock=self.clock,
         )
         self.sinks.append(self.history)
         self.registry.register(HistoryCollector(self.history))
@@ -197,8 +218,13 @@ class Agent:
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="state-refresh"))
         self._tasks.append(asyncio.create_task(self._sla_loop(), name="sla-month-to-date"))
         self._ready = True
-        log.info("dialtone %s started: vantage %s, %d targets, metrics on http://%s/metrics",
-                 __version__, self.config.vantage, len(self._configured), self.config.listen)
+        log.info(
+            "dialtone %s started: vantage %s, %d targets, metrics on http://%s/metrics",
+            __version__,
+            self.config.vantage,
+            len(self._configured),
+            self.config.listen,
+        )
 
     def _restore_start_state(self, path: Path) -> None:
         """Close what a crash left open, seed the last confirmed states, and record and publish the start state."""
@@ -220,9 +246,15 @@ class Agent:
                 raise StartupError(str(exc)) from None
         self.sla = SlaCalculator(self.config.sla, self.calendar, exclusions)
         self._history_path = history_path
-        self.registry.register(CalendarCollector(
-            self.calendar, [c.id for c in self.config.components], self.sla_month_to_date, self.clock,
-            sla_cache_seconds=0.0))
+        self.registry.register(
+            CalendarCollector(
+                self.calendar,
+                [c.id for c in self.config.components],
+                self.sla_month_to_date,
+                self.clock,
+                sla_cache_seconds=0.0,
+            )
+        )
 
     def sla_month_to_date(self, component: str, now: datetime) -> SlaReport | None:
         """The component's month-to-date SLA report, as last computed off the event loop (None before)."""
@@ -301,8 +333,11 @@ class Agent:
         except OSError as exc:
             raise StartupError(f"snmp_traps: cannot listen on {self.config.snmp_traps.listen}: {exc}") from None
         self._closers.append(receiver.aclose)
-        self.registry.register(CountsCollector(
-            "dialtone_snmp_traps", "SNMP notifications received, by result.", "result", receiver.counters))
+        self.registry.register(
+            CountsCollector(
+                "dialtone_snmp_traps", "SNMP notifications received, by result.", "result", receiver.counters
+            )
+        )
 
     async def _start_site(self) -> None:
         from statuspage.output import OutputError, check_owned
@@ -313,8 +348,13 @@ class Agent:
             check_owned(self.config.site.out)  # say so at start, not as a failed render every minute
         except OutputError as exc:
             raise StartupError(str(exc)) from None
-        site = StatusSite(self.config.site, components_of(self.config), Path(self.config.history.path),
-                          calendar=self.calendar, sla=self.sla)
+        site = StatusSite(
+            self.config.site,
+            components_of(self.config),
+            Path(self.config.history.path),
+            calendar=self.calendar,
+            sla=self.sla,
+        )
         from statuspage.live import SiteRenderer
 
         routes = await self._start_notify()
@@ -328,8 +368,14 @@ class Agent:
                 self.notifier.observe(built)  # notices are what the page shows: derived from the same model
             return built
 
-        live = SiteRenderer(model, site.renderer, self.config.site.out, interval=self.config.site.render_interval,
-                            debounce=0.5, clock=self.clock)
+        live = SiteRenderer(
+            model,
+            site.renderer,
+            self.config.site.out,
+            interval=self.config.site.render_interval,
+            debounce=0.5,
+            clock=self.clock,
+        )
         self.sinks.append(live)
         self._closers.append(site.close)
         await self.listeners.serve_site(self.config.site, routes)
@@ -341,8 +387,13 @@ class Agent:
         from agent.notify.wiring import NotifySetupError, build_notify
 
         try:
-            parts = build_notify(self.config.notify, self.calendar, self.clock, components_of(self.config),
-                                 self.config.site.branding.name)
+            parts = build_notify(
+                self.config.notify,
+                self.calendar,
+                self.clock,
+                components_of(self.config),
+                self.config.site.branding.name,
+            )
         except NotifySetupError as exc:
             raise StartupError(str(exc)) from None
         self.notifier = parts.notifier
@@ -355,8 +406,13 @@ class Agent:
         return parts.routes
 
     def _endpoints_args(self) -> dict[str, Any]:
-        return {"metrics": self.prometheus, "probe": self.probe_now, "known_target": self._component_of.__contains__,
-                "reload": self.reload, "ready": lambda: self._ready}
+        return {
+            "metrics": self.prometheus,
+            "probe": self.probe_now,
+            "known_target": self._component_of.__contains__,
+            "reload": self.reload,
+            "ready": lambda: self._ready,
+        }
 
     async def probe_now(self, target_id: str) -> ProbeResult:
         """Probe a configured target once, now (for /probe); the result is not folded into state."""
@@ -399,8 +455,23 @@ class Agent:
         self.prometheus.set_targets(self._metas(new, targets))
         started, stopped, kept = self.scheduler.replace(jobs)
         self.targets, self._configured = targets, list(zip(targets, jobs, strict=True))
-        self.config = new.model_copy(update={k: getattr(self.config, k) for k in (
-            "listen", "history", "vantage", "demo", "web", "mqtt", "site", "snmp_traps", "shard", "notify")})
+        self.config = new.model_copy(
+            update={
+                k: getattr(self.config, k)
+                for k in (
+                    "listen",
+                    "history",
+                    "vantage",
+                    "demo",
+                    "web",
+                    "mqtt",
+                    "site",
+                    "snmp_traps",
+                    "shard",
+                    "notify",
+                )
+            }
+        )
         self.gauges["targets"].set(len(jobs))
         self.gauges["reload_ok"].set(1)
         self.gauges["reload_ts"].set(time.time())

@@ -31,11 +31,13 @@ class HistoryCollector(Collector):
         """Yield the history families."""
         w = self.writer
         yield CounterMetricFamily("dialtone_history_write_errors", "Failed history writes.", value=w.write_errors)
-        yield CounterMetricFamily("dialtone_history_dropped", "Records dropped because the queue was full.",
-                                  value=w.dropped)
+        yield CounterMetricFamily(
+            "dialtone_history_dropped", "Records dropped because the queue was full.", value=w.dropped
+        )
         yield GaugeMetricFamily("dialtone_history_queue_depth", "Records waiting to be written.", value=w.queue_depth)
-        yield GaugeMetricFamily("dialtone_history_last_flush_seconds", "Duration of the last batch write.",
-                                value=w.last_flush_seconds)
+        yield GaugeMetricFamily(
+            "dialtone_history_last_flush_seconds", "Duration of the last batch write.", value=w.last_flush_seconds
+        )
 
 
 class _Mqtt(Protocol):
@@ -56,14 +58,18 @@ class MqttCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Yield the MQTT families."""
         s = self.sink
-        yield GaugeMetricFamily("dialtone_mqtt_connected", "1 while a session with the broker is up.",
-                                value=1.0 if s.connected else 0.0)
-        yield GaugeMetricFamily("dialtone_mqtt_outbox_depth", "State changes waiting for the broker's PUBACK.",
-                                value=s.outbox_depth)
-        yield CounterMetricFamily("dialtone_mqtt_published", "Messages the broker acknowledged.",
-                                  value=s.published_total)
-        yield CounterMetricFamily("dialtone_mqtt_publish_errors", "Publishes that failed or were cut off.",
-                                  value=s.publish_errors_total)
+        yield GaugeMetricFamily(
+            "dialtone_mqtt_connected", "1 while a session with the broker is up.", value=1.0 if s.connected else 0.0
+        )
+        yield GaugeMetricFamily(
+            "dialtone_mqtt_outbox_depth", "State changes waiting for the broker's PUBACK.", value=s.outbox_depth
+        )
+        yield CounterMetricFamily(
+            "dialtone_mqtt_published", "Messages the broker acknowledged.", value=s.published_total
+        )
+        yield CounterMetricFamily(
+            "dialtone_mqtt_publish_errors", "Publishes that failed or were cut off.", value=s.publish_errors_total
+        )
 
 
 class CountsCollector(Collector):

@@ -58,8 +58,7 @@ class Listeners:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host.strip("[]"), int(port), reuse_address=True,
-                              ssl_context=ssl_context).start()
+            await web.TCPSite(runner, host.strip("[]"), int(port), reuse_address=True, ssl_context=ssl_context).start()
         except OSError as exc:
             await runner.cleanup()
             raise StartupError(f"cannot listen on {listen}: {exc.strerror or exc}") from None

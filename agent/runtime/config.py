@@ -38,8 +38,16 @@ from agent.sinks.mqtt_config import MqttConfig
 from agent.snmp.traps_config import TrapReceiverConfig
 from statuspage.config import SiteConfig
 
-__all__ = ["Config", "ConfigError", "ConfigModel", "Duration", "Identifier", "iter_secrets", "parse_duration",
-           "secret_forms"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ConfigModel",
+    "Duration",
+    "Identifier",
+    "iter_secrets",
+    "parse_duration",
+    "secret_forms",
+]
 
 # --- errors -------------------------------------------------------------------------------------------------
 

@@ -41,5 +41,8 @@ def site_overlaps(config: Config, config_file: Path | None = None) -> list[str]:
         return []
     out = config.site.out
     why = "the site folder is public and replaced at every render; give it a folder of its own"
-    return [f"overlaps {name}{'' if name == CONFIG_FILE else f' ({path})'}: {why}"
-            for name, path in _kept_paths(config, config_file) if overlaps(out, path)]
+    return [
+        f"overlaps {name}{'' if name == CONFIG_FILE else f' ({path})'}: {why}"
+        for name, path in _kept_paths(config, config_file)
+        if overlaps(out, path)
+    ]

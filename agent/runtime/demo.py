@@ -36,8 +36,9 @@ def demo_app(config: DemoConfig, clock: Clock) -> web.Application:
     started = clock.monotonic()
 
     async def portal(request: web.Request) -> web.Response:
-        return web.Response(text="<!doctype html><title>Demo portal</title><h1>Customer portal</h1>",
-                            content_type="text/html")
+        return web.Response(
+            text="<!doctype html><title>Demo portal</title><h1>Customer portal</h1>", content_type="text/html"
+        )
 
     async def api(request: web.Request) -> web.Response:
         if in_outage(clock.monotonic() - started, config.outage_every, config.outage_length):

@@ -49,7 +49,10 @@ async def run_probe(job: Job, clock: Clock) -> ProbeResult:
             return await job.probe.probe(target)
     except TimeoutError:
         return ProbeResult.failure(
-            target, started_at, clock.monotonic() - t0, "timeout",
+            target,
+            started_at,
+            clock.monotonic() - t0,
+            "timeout",
             f"no result within the {target.timeout:g}s deadline",
         )
     except Exception as exc:  # a probe bug must not stop the other targets

@@ -120,8 +120,15 @@ class StateMachine:
             old = track.state
             track.state = new_state
             out.append(
-                Transition("target", result.target, result.started_at, old.value, new_state.value,
-                           _target_cause(track, result), track.component)
+                Transition(
+                    "target",
+                    result.target,
+                    result.started_at,
+                    old.value,
+                    new_state.value,
+                    _target_cause(track, result),
+                    track.component,
+                )
             )
         if new_state is not None or degraded_changed:
             out.extend(self._recompute(track.component, result.started_at))
@@ -190,10 +197,16 @@ class StateMachine:
     def stopped(self, at: datetime, why: str) -> list[Transition]:
         """Every known state ending in "unknown" at `at` (the agent stops monitoring): for history only, so the
         time until the next start counts as no data, neither up nor down. The machine itself is unchanged."""
-        out = [Transition("target", tid, at, t.state.value, "unknown", why, t.component)
-               for tid, t in self._targets.items() if t.state is not TargetState.UNKNOWN]
-        out += [Transition("component", cid, at, c.status.value, "unknown", why, cid)
-                for cid, c in self._components.items() if c.status is not None]
+        out = [
+            Transition("target", tid, at, t.state.value, "unknown", why, t.component)
+            for tid, t in self._targets.items()
+            if t.state is not TargetState.UNKNOWN
+        ]
+        out += [
+            Transition("component", cid, at, c.status.value, "unknown", why, cid)
+            for cid, c in self._components.items()
+            if c.status is not None
+        ]
         return out
 
     def _step(self, track: _TargetTrack, result: ProbeResult) -> TargetState | None:
@@ -217,8 +230,11 @@ class StateMachine:
             return []
         old = comp.status
         comp.status, comp.since = status, now
-        return [Transition("component", component, now, _value(old), _value(status),
-                           f"{why}: {cause}" if why else cause, component)]
+        return [
+            Transition(
+                "component", component, now, _value(old), _value(status), f"{why}: {cause}" if why else cause, component
+            )
+        ]
 
     def _derive(self, component: str, comp: _ComponentTrack, now: datetime) -> tuple[Status | None, str]:
         known, down, degraded = comp.known, comp.down, comp.degraded

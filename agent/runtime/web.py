@@ -75,17 +75,24 @@ def load_web_file(path: Path) -> WebFile:
         data = parse_yaml(text, str(path)) or {}
         web_file = WebFile.model_validate(data)
     except ValidationError as exc:
-        raise WebConfigError([
-            f"{path}: {format_loc(e['loc'])}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False)
-        ]) from None
+        raise WebConfigError(
+            [
+                f"{path}: {format_loc(e['loc'])}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
+                for e in exc.errors(include_input=False, include_url=False)
+            ]
+        ) from None
     except Exception as exc:  # ConfigError from parse_yaml
         raise WebConfigError(getattr(exc, "errors", [str(exc)])) from None
     tls = web_file.tls_server_config
     if tls is not None:
-        fix = {k: (path.parent / v if v is not None and not v.is_absolute() else v)
-               for k, v in (("cert_file", tls.cert_file), ("key_file", tls.key_file),
-                            ("client_ca_file", tls.client_ca_file))}
+        fix = {
+            k: (path.parent / v if v is not None and not v.is_absolute() else v)
+            for k, v in (
+                ("cert_file", tls.cert_file),
+                ("key_file", tls.key_file),
+                ("client_ca_file", tls.client_ca_file),
+            )
+        }
         web_file = web_file.model_copy(update={"tls_server_config": tls.model_copy(update=fix)})
     return web_file
 
@@ -135,7 +142,10 @@ def basic_auth_middleware(users: dict[str, str]) -> Callable[[web.Request, Handl
             if hashed is not None and bcrypt.checkpw(password.encode(), hashed.replace(b"$2y$", b"$2b$", 1)):
                 verified.add(key)
                 return await handler(request)
-        return web.Response(status=401, text="Unauthorized\n",
-                            headers={"WWW-Authenticate": 'Basic realm="dialtone"', "X-Content-Type-Options": "nosniff"})
+        return web.Response(
+            status=401,
+            text="Unauthorized\n",
+            headers={"WWW-Authenticate": 'Basic realm="dialtone"', "X-Content-Type-Options": "nosniff"},
+        )
 
     return middleware

@@ -32,19 +32,33 @@ RESULTS = ("accepted", "unknown_source", "bad_community", "bad_auth", "malformed
 """The `result` label values of dialtone_snmp_traps_total."""
 
 DEFAULT_STATES: Mapping[str, TrapState] = {
-    "link_down": "down", "link_up": "up", "cold_start": "up", "warm_start": "up",
+    "link_down": "down",
+    "link_up": "up",
+    "cold_start": "up",
+    "warm_start": "up",
 }
 
 # pysnmp's own RFC counters, read back to count what its security layers dropped before our callback.
 _ENGINE_COUNTERS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "bad_community": (("__SNMPv2-MIB", "snmpInBadCommunityNames"),),
-    "bad_auth": tuple(("__SNMP-USER-BASED-SM-MIB", n) for n in (
-        "usmStatsUnknownUserNames", "usmStatsWrongDigests", "usmStatsDecryptionErrors",
-        "usmStatsUnsupportedSecLevels", "usmStatsNotInTimeWindows", "usmStatsUnknownEngineIDs")),
-    "malformed": (("__SNMPv2-MIB", "snmpInASNParseErrs"), ("__SNMP-MPD-MIB", "snmpInvalidMsgs"),
-                  ("__SNMP-MPD-MIB", "snmpUnknownSecurityModels"), ("__SNMPv2-MIB", "snmpInBadVersions")),
+    "bad_auth": tuple(
+        ("__SNMP-USER-BASED-SM-MIB", n)
+        for n in (
+            "usmStatsUnknownUserNames",
+            "usmStatsWrongDigests",
+            "usmStatsDecryptionErrors",
+            "usmStatsUnsupportedSecLevels",
+            "usmStatsNotInTimeWindows",
+            "usmStatsUnknownEngineIDs",
+        )
+    ),
+    "malformed": (
+        ("__SNMPv2-MIB", "snmpInASNParseErrs"),
+        ("__SNMP-MPD-MIB", "snmpInvalidMsgs"),
+        ("__SNMP-MPD-MIB", "snmpUnknownSecurityModels"),
+        ("__SNMPv2-MIB", "snmpInBadVersions"),
+    ),
 }
-
 
 
 TrapHook = Callable[[DeviceEvent], None]
@@ -75,15 +89,21 @@ class _GuardedUdp(udp.UdpAsyncioTransport):  # type: ignore[misc]
 class TrapReceiver:
     """Listens on UDP; calls `on_trap` for each trusted notification; counts the rest."""
 
-    def __init__(self, config: TrapReceiverConfig, on_trap: TrapHook,
-                 sources: Mapping[str, str] | None = None, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        config: TrapReceiverConfig,
+        on_trap: TrapHook,
+        sources: Mapping[str, str] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.config = config
         self.on_trap = on_trap
         self.sources = {**(sources or {}), **config.sources}
         self._now = now or (lambda: datetime.now(UTC))
         self._counts: Counter[str] = Counter()
         self._names: dict[Oid, tuple[str, TrapState]] = {
-            oid: (name, DEFAULT_STATES[name]) for oid, name in mibs.STANDARD_TRAPS.items()}
+            oid: (name, DEFAULT_STATES[name]) for oid, name in mibs.STANDARD_TRAPS.items()
+        }
         for t in config.trap_oids:
             self._names[parse_oid(t.oid)] = (t.name, t.state)
         self._engine: SnmpEngine | None = None
@@ -136,8 +156,9 @@ class TrapReceiver:
                     out[result] += int(obj.syntax)
         return out
 
-    def _received(self, engine: SnmpEngine, _state_ref: Any, _ctx_engine: Any, _ctx_name: Any,
-                  varbinds: Any, _cb_ctx: Any) -> None:
+    def _received(
+        self, engine: SnmpEngine, _state_ref: Any, _ctx_engine: Any, _ctx_name: Any, varbinds: Any, _cb_ctx: Any
+    ) -> None:
         context = engine.observer.get_execution_context("rfc3412.receiveMessage:request")
         source = str(context["transportAddress"][0])
         target = self.sources.get(source)
@@ -155,7 +176,10 @@ class TrapReceiver:
         self._counts["accepted"] += 1
         name, state = known
         data: dict[str, str | int | float | bool] = {
-            "trap": name, "oid": format_oid(trap_oid), "state": state, "source": source,
+            "trap": name,
+            "oid": format_oid(trap_oid),
+            "state": state,
+            "source": source,
             "security": str(context["securityName"]),
         }
         data.update(_interface_details(values))
@@ -169,8 +193,12 @@ def _interface_details(values: Mapping[Oid, Any]) -> dict[str, str | int]:
     """ifIndex / ifDescr / ifName / oper status carried by linkDown and linkUp (RFC 2863)."""
     out: dict[str, str | int] = {}
     for oid, vb in values.items():
-        for column, key in ((mibs.IF_INDEX, "if_index"), (mibs.IF_DESCR, "interface"),
-                            (mibs.IF_NAME, "interface"), (mibs.IF_OPER_STATUS, "oper_status")):
+        for column, key in (
+            (mibs.IF_INDEX, "if_index"),
+            (mibs.IF_DESCR, "interface"),
+            (mibs.IF_NAME, "interface"),
+            (mibs.IF_OPER_STATUS, "oper_status"),
+        ):
             if mibs.under(oid, column) and vb.value is not None:
                 value = vb.value
                 if key == "oper_status" and isinstance(value, int):
@@ -190,5 +218,6 @@ def _add_user(engine: SnmpEngine, user: TrapUserConfig) -> None:
     # Informs are authenticated against our own engine ID; traps against the sender's.
     snmp_config.add_v3_user(engine, user.user, **kwargs)
     if user.engine_id:
-        snmp_config.add_v3_user(engine, user.user, securityEngineId=rfc1902.OctetString(
-            hexValue=user.engine_id), **kwargs)
+        snmp_config.add_v3_user(
+            engine, user.user, securityEngineId=rfc1902.OctetString(hexValue=user.engine_id), **kwargs
+        )

@@ -38,11 +38,23 @@ def test_feed_with_exdates_scopes_and_one_off_windows_matches() -> None:
     config = MaintenanceConfig.model_validate(
         {
             "windows": [
-                {"id": "pbx", "kind": "standard", "start": "2026-02-03T23:00", "zone": "America/New_York",
-                 "rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20270101T000000Z", "duration": "90m",
-                 "exdates": ["2026-03-10T23:00", "2026-11-03T23:00"], "components": ["voice"]},
-                {"id": "move", "start": "2026-06-01T21:00", "duration": "3h",
-                 "published": "2026-05-01T00:00:00Z", "title": "Data centre move"},
+                {
+                    "id": "pbx",
+                    "kind": "standard",
+                    "start": "2026-02-03T23:00",
+                    "zone": "America/New_York",
+                    "rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20270101T000000Z",
+                    "duration": "90m",
+                    "exdates": ["2026-03-10T23:00", "2026-11-03T23:00"],
+                    "components": ["voice"],
+                },
+                {
+                    "id": "move",
+                    "start": "2026-06-01T21:00",
+                    "duration": "3h",
+                    "published": "2026-05-01T00:00:00Z",
+                    "title": "Data centre move",
+                },
             ]
         }
     )

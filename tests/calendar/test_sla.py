@@ -17,8 +17,9 @@ from tests.calendar.helpers import denver, utc
 APRIL_MIN = 30 * 24 * 60  # April 2026 in Denver: no DST change
 
 
-def calc(exclusions: tuple[Exclusion, ...] = (), windows: list[dict[str, Any]] | None = None,
-         **sla: Any) -> SlaCalculator:
+def calc(
+    exclusions: tuple[Exclusion, ...] = (), windows: list[dict[str, Any]] | None = None, **sla: Any
+) -> SlaCalculator:
     cal = MaintenanceCalendar(MaintenanceConfig.model_validate({"windows": windows or []}))
     return SlaCalculator(SlaConfig.model_validate(sla), cal, exclusions)
 

@@ -66,7 +66,10 @@ async def test_metrics_follow_the_target_and_transitions_are_recorded(running) -
     trans = HistoryReader(agent.history.path).transitions(*far, subject="component", id="portal")
     # The first confirmed status is recorded too: a healthy component has history from its first probe.
     assert [(t.old, t.new) for t in trans] == [
-        ("unknown", "operational"), ("operational", "major_outage"), ("major_outage", "operational")]
+        ("unknown", "operational"),
+        ("operational", "major_outage"),
+        ("major_outage", "operational"),
+    ]
     assert "all 1 targets down" in trans[1].cause
 
 

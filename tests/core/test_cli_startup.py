@@ -16,8 +16,17 @@ from agent.probes import KINDS, PROBE_CONFIGS
 from agent.snmp.health_format import FORMATS as HEALTH_FORMATS
 
 ROOT = Path(__file__).resolve().parents[2]
-STACKS = ("agent.sip.transport", "agent.sip.ua", "agent.voice", "agent.snmp.client", "pysnmp", "aiomqtt", "aiohttp",
-          "jinja2", "statuspage.render")
+STACKS = (
+    "agent.sip.transport",
+    "agent.sip.ua",
+    "agent.voice",
+    "agent.snmp.client",
+    "pysnmp",
+    "aiomqtt",
+    "aiohttp",
+    "jinja2",
+    "statuspage.render",
+)
 
 
 def loaded_after(code: str) -> list[str]:

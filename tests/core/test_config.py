@@ -124,12 +124,15 @@ def test_alias_uses_are_bounded(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(p)
     assert info.value.errors == [
-        f"{p}: invalid YAML: too many aliases: {MAX_ALIASES + 1} alias uses, the limit is {MAX_ALIASES}"]
+        f"{p}: invalid YAML: too many aliases: {MAX_ALIASES + 1} alias uses, the limit is {MAX_ALIASES}"
+    ]
 
 
 def test_aliases_within_limits_still_load() -> None:
-    text = ("components: [{id: web, name: Web, tier: core}]\n"
-            "targets:\n  - {id: a, component: web, kind: http, http: &h {url: 'http://127.0.0.1/'}}\n"
-            "  - {id: b, component: web, kind: http, http: *h}\n")
+    text = (
+        "components: [{id: web, name: Web, tier: core}]\n"
+        "targets:\n  - {id: a, component: web, kind: http, http: &h {url: 'http://127.0.0.1/'}}\n"
+        "  - {id: b, component: web, kind: http, http: *h}\n"
+    )
     config = load_config_text(text)
     assert [t.id for t in config.targets] == ["a", "b"]

@@ -81,7 +81,10 @@ def test_per_direction_gauges_carry_a_direction_label():
     sink = PrometheusSink("pop1", PROBE_METRICS, CollectorRegistry(), dict, dict)
     sink.set_targets([TargetMeta("loop", "voice", "pstn_call", {}, 300.0)])
     values: dict[str, Value] = {
-        "jitter_seconds_a_to_b": 0.002, "jitter_seconds_b_to_a": 0.003, "mos_a_to_b": 4.4, "result": "answered"
+        "jitter_seconds_a_to_b": 0.002,
+        "jitter_seconds_b_to_a": 0.003,
+        "mos_a_to_b": 4.4,
+        "result": "answered",
     }
     sink.on_result(ProbeResult("loop", "pstn_call", datetime.now(UTC), 2.0, True, values=values))
     text = sink.exposition().decode()

@@ -61,7 +61,11 @@ def test_read_only_directory_is_a_clear_error(tmp_path: Path) -> None:
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _OPEN_SCRIPT, str(ro / "h.sqlite")],
-            cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=_drop_file_override,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_drop_file_override,
         )
     except subprocess.SubprocessError as exc:
         pytest.skip(f"cannot drop root's file capabilities here: {exc}")
@@ -159,7 +163,10 @@ asyncio.run(main(sys.argv[1]))
 def test_full_disk_never_stops_probing_and_the_writer_recovers(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", _FULL_DISK_SCRIPT, str(tmp_path / "h.sqlite")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

@@ -19,7 +19,10 @@ from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, Sta
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours, result
 
 OP, DEG, PART, MAJ, MAINT = (
-    Status.OPERATIONAL, Status.DEGRADED_PERFORMANCE, Status.PARTIAL_OUTAGE, Status.MAJOR_OUTAGE,
+    Status.OPERATIONAL,
+    Status.DEGRADED_PERFORMANCE,
+    Status.PARTIAL_OUTAGE,
+    Status.MAJOR_OUTAGE,
     Status.UNDER_MAINTENANCE,
 )
 
@@ -134,7 +137,10 @@ def test_a_reader_in_another_process_sees_commits_while_the_writer_runs(tmp_path
     assert w.flush_sync()
     proc = subprocess.Popen(
         [sys.executable, "-c", _READER_SCRIPT, str(path), T0.isoformat()],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
     )
     assert proc.stdin is not None and proc.stdout is not None
 
@@ -164,9 +170,7 @@ def test_a_reader_in_another_process_sees_commits_while_the_writer_runs(tmp_path
     assert proc.returncode == 0
 
 
-_CHANGES = st.lists(
-    st.tuples(st.integers(0, 50), st.sampled_from([*Status, "bogus"])), min_size=0, max_size=12
-)
+_CHANGES = st.lists(st.tuples(st.integers(0, 50), st.sampled_from([*Status, "bogus"])), min_size=0, max_size=12)
 
 
 @given(changes=_CHANGES, lo=st.integers(-5, 55), width=st.integers(0, 60))

@@ -38,8 +38,9 @@ def test_render_command_writes_a_site_without_secrets(tmp_path: Path, capsys) ->
     db = write_history(tmp_path / "h.sqlite")
     cfg = tmp_path / "dialtone.yaml"
     out = tmp_path / "public"
-    cfg.write_text(CONFIG.format(db=db, out=tmp_path / "unused", incidents=write_incidents(tmp_path / "inc"),
-                                 secret=SECRET))
+    cfg.write_text(
+        CONFIG.format(db=db, out=tmp_path / "unused", incidents=write_incidents(tmp_path / "inc"), secret=SECRET)
+    )
     assert main(["render", "-c", str(cfg), "--out", str(out), "--now", "2026-03-16T18:00:00Z"]) == 0
     assert "rendered" in capsys.readouterr().out
     files = [p for p in out.rglob("*") if p.is_file()]

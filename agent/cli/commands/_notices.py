@@ -31,15 +31,37 @@ def list_main(args: argparse.Namespace) -> int:
         print(f"dialtone notices: {exc}", file=sys.stderr)
         return EXIT_USAGE
     n = config.notify
-    future = maintenance_notices(None, MaintenanceCalendar(config.maintenance), now, since or now, future=True,
-                                 reminder=timedelta(seconds=n.reminder), horizon=timedelta(seconds=n.horizon))
+    future = maintenance_notices(
+        None,
+        MaintenanceCalendar(config.maintenance),
+        now,
+        since or now,
+        future=True,
+        reminder=timedelta(seconds=n.reminder),
+        horizon=timedelta(seconds=n.horizon),
+    )
     future.sort(key=lambda x: x.due)
     if args.json:
-        print(json.dumps({
-            "outbox": [{"id": r.id, "kind": r.kind, "due": r.due.isoformat(), "queued": r.queued.isoformat(),
-                        "pending": r.pending, "sent": r.sent, "failed": r.failed} for r in rows],
-            "upcoming": [{"id": x.id, "kind": x.kind, "due": x.due.isoformat()} for x in future],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "outbox": [
+                        {
+                            "id": r.id,
+                            "kind": r.kind,
+                            "due": r.due.isoformat(),
+                            "queued": r.queued.isoformat(),
+                            "pending": r.pending,
+                            "sent": r.sent,
+                            "failed": r.failed,
+                        }
+                        for r in rows
+                    ],
+                    "upcoming": [{"id": x.id, "kind": x.kind, "due": x.due.isoformat()} for x in future],
+                },
+                indent=2,
+            )
+        )
         return EXIT_OK
     print(f"outbox {config.notify.outbox}" + ("" if since else " (not created yet)"))
     for r in rows:

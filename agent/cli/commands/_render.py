@@ -38,8 +38,10 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     now = _now(args.now)
     if now is None:
-        print(f"render: --now {args.now!r}: give an ISO 8601 instant with an offset, e.g. 2026-03-16T18:00Z",
-              file=sys.stderr)
+        print(
+            f"render: --now {args.now!r}: give an ISO 8601 instant with an offset, e.g. 2026-03-16T18:00Z",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     configured = config.site or SiteConfig()
     site_cfg = configured if args.out is None else configured.model_copy(update={"out": Path(args.out)})

@@ -28,8 +28,12 @@ log = logging.getLogger("dialtone.aggregate")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `aggregate` subcommand."""
-    p = sub.add_parser("aggregate", help="combine many agents' MQTT events by N-of-M quorum",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "aggregate",
+        help="combine many agents' MQTT events by N-of-M quorum",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_service_args(p)
     p.set_defaults(func=main)
 
@@ -58,19 +62,26 @@ async def _run(config: Config) -> int:
     except HistoryError as exc:
         print(f"dialtone: cannot start: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    history = HistoryWriter(h.path, results_retention=h.results_retention,
-                            transitions_retention=h.transitions_retention,
-                            rollups_retention=h.rollups_retention, batch_interval=h.batch_interval)
+    history = HistoryWriter(
+        h.path,
+        results_retention=h.results_retention,
+        transitions_retention=h.transitions_retention,
+        rollups_retention=h.rollups_retention,
+        batch_interval=h.batch_interval,
+    )
     changed = asyncio.Event()
-    aggregator = Aggregator(config.mqtt, config.aggregate or AggregateConfig(),
-                            components=[c.id for c in config.components], sinks=[history],
-                            on_change=lambda _: changed.set())
+    aggregator = Aggregator(
+        config.mqtt,
+        config.aggregate or AggregateConfig(),
+        components=[c.id for c in config.components],
+        sinks=[history],
+        on_change=lambda _: changed.set(),
+    )
     await history.start()
     try:
         runner = await aggregator.serve()
     except OSError as exc:
-        print(f"dialtone: cannot start: aggregate.listen {aggregator.config.listen}: {exc.strerror}",
-              file=sys.stderr)
+        print(f"dialtone: cannot start: aggregate.listen {aggregator.config.listen}: {exc.strerror}", file=sys.stderr)
         await history.aclose()
         return EXIT_USAGE
     stop = asyncio.Event()

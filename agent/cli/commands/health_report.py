@@ -8,6 +8,7 @@ from agent.cli.commands._common import handler
 
 FORMATS = ("markdown", "html", "json")  # agent.snmp.health_format.FORMATS; tests/core/test_cli_startup.py checks
 
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `health-report` subcommand."""
     p = sub.add_parser("health-report", help="monthly system health check of SNMP-monitored equipment")

@@ -22,8 +22,9 @@ from agent.cli.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_or
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `probe` subcommand."""
-    p = sub.add_parser("probe", help="probe once, now", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "probe", help="probe once, now", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("-c", "--config", metavar="FILE", help="probe TARGET_ID from this config")
     p.add_argument("args", nargs="+", metavar="KIND TARGET | TARGET_ID")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a key of the kind's block")
@@ -108,8 +109,14 @@ def _validate(args: argparse.Namespace, kind: str, block: dict[str, Any], model:
         timeout: float = parse_duration(args.timeout)
     except ValueError as exc:
         return _usage(args, f"--timeout: {exc}")
-    raw = {"id": "adhoc", "component": "adhoc", "kind": kind, "timeout": timeout,
-           "interval": max(timeout, 1.0), kind: block}
+    raw = {
+        "id": "adhoc",
+        "component": "adhoc",
+        "kind": kind,
+        "timeout": timeout,
+        "interval": max(timeout, 1.0),
+        kind: block,
+    }
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ from agent.cli.commands._common import handler
 
 FORMATS = ("json", "markdown", "html")  # agent.contract.format.FORMATS; tests/core/test_cli_startup.py checks
 
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `sla` subcommand and its actions."""
     p = sub.add_parser("sla", help="calendar-month SLA reports and service credits")

@@ -151,8 +151,9 @@ class HttpConfig(ConfigModel):
 
     def plan(self) -> Plan:
         """The prepared request (headers with credentials, encoded body, limits)."""
-        headers = [(k, v.value.get_secret_value() if isinstance(v, HeaderSecret) else v)
-                   for k, v in self.headers.items()]
+        headers = [
+            (k, v.value.get_secret_value() if isinstance(v, HeaderSecret) else v) for k, v in self.headers.items()
+        ]
         secret = {k.lower() for k, v in self.headers.items() if isinstance(v, HeaderSecret)}
         if self.basic_auth is not None:
             pair = f"{self.basic_auth.username}:{self.basic_auth.password.get_secret_value()}"

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from agent.probes import ProbeContext
 
 
-
 class HttpProbe:
     """Probe an HTTP(S) URL: phases resolve, connect, tls, processing, transfer; status and body checks."""
 
@@ -56,9 +55,7 @@ class HttpProbe:
             duration = perf_counter() - t0
             return ProbeResult.failure(target, started_at, duration, *problem, trace.phases, values)
         trace.step("done")  # keep the time spent in the phase that failed
-        return ProbeResult.failure(
-            target, started_at, perf_counter() - t0, failure.code, failure.message, trace.phases
-        )
+        return ProbeResult.failure(target, started_at, perf_counter() - t0, failure.code, failure.message, trace.phases)
 
     def _check(self, resp: Response) -> tuple[str, str] | None:
         if resp.status not in self._codes:
