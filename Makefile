@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/dialtone.yaml
 
-.PHONY: run test lint typecheck pytest bench peers venv schema readme clean node
+.PHONY: run test lint format typecheck pytest bench peers venv schema readme clean node
 
 $(BIN)/dialtone: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,19 @@ peers:
 	bash .ci/install-peers
 
 test: peers venv node
-	$(BIN)/ruff check agent statuspage tests bench docs
+	$(BIN)/ruff check agent statuspage tests bench docs tools
+	$(BIN)/ruff format --check agent statuspage tests bench docs tools
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check agent statuspage tests bench docs
+	$(BIN)/ruff check agent statuspage tests bench docs tools
+	$(BIN)/ruff format --check agent statuspage tests bench docs tools
+	$(BIN)/lint-imports
+
+format: venv
+	$(BIN)/ruff format agent statuspage tests bench docs tools
 
 typecheck: venv
 	$(BIN)/mypy

@@ -52,15 +52,21 @@ def _config(tmp: Path, target_ports: list[int], listen: int, site_port: int) -> 
     targets = "".join(
         f"  - {{id: t{i:03d}, component: c{i % 4}, kind: http, interval: 1s, timeout: 800ms,"
         f" http: {{url: 'http://127.0.0.1:{target_ports[i % len(target_ports)]}/t{i}'}}}}\n"
-        for i in range(TARGETS))
+        for i in range(TARGETS)
+    )
     path = tmp / "dialtone.yaml"
-    path.write_text(f"""vantage: bench
+    path.write_text(
+        f"""vantage: bench
 listen: 127.0.0.1:{listen}
-history: {{path: {tmp / 'h.sqlite'}}}
-web: {{config_file: {tmp / 'web.yml'}, max_connections: {CAP}}}
-site: {{out: {tmp / 'site'}, listen: 127.0.0.1:{site_port}, incidents: {tmp / 'inc'}, render_interval: 60s}}
+history: {{path: {tmp / "h.sqlite"}}}
+web: {{config_file: {tmp / "web.yml"}, max_connections: {CAP}}}
+site: {{out: {tmp / "site"}, listen: 127.0.0.1:{site_port}, incidents: {tmp / "inc"}, render_interval: 60s}}
 components:
-""" + "".join(f"  - {{id: c{i}, name: C{i}, tier: supporting}}\n" for i in range(4)) + "targets:\n" + targets)
+"""
+        + "".join(f"  - {{id: c{i}, name: C{i}, tier: supporting}}\n" for i in range(4))
+        + "targets:\n"
+        + targets
+    )
     return path
 
 
@@ -70,9 +76,9 @@ def serve(config: str, out: str) -> None:
 
     import uvloop
 
-    from agent.app import Agent
-    from agent.commands._common import setup_logging
-    from agent.config import load_config
+    from agent.cli.commands._common import setup_logging
+    from agent.runtime.app import Agent
+    from agent.runtime.config import load_config
 
     setup_logging("warning")
     late: list[tuple[float, float]] = []
@@ -119,8 +125,15 @@ def _watch(pid: int, until: float) -> tuple[int, int]:
 def _phase(name: str, data: dict[str, object], t0: float, t1: float, rss: int, fds: int) -> dict[str, float]:
     late = [s for t, s in data["late"] if t0 <= t < t1]  # type: ignore[attr-defined]
     trans = [x for t, x in data["transitions"] if t0 <= t < t1]  # type: ignore[attr-defined]
-    return {"probes": len(late), "p50": _percentile(late, 0.5), "p99": _percentile(late, 0.99),
-            "max": max(late, default=float("nan")), "false": len(trans), "rss": rss / 2**20, "fds": fds}
+    return {
+        "probes": len(late),
+        "p50": _percentile(late, 0.5),
+        "p99": _percentile(late, 0.99),
+        "max": max(late, default=float("nan")),
+        "false": len(trans),
+        "rss": rss / 2**20,
+        "fds": fds,
+    }
 
 
 def main() -> int:
@@ -138,22 +151,32 @@ def main() -> int:
     cfg, out = _config(tmp, ports, listen, site_port), tmp / "recorded.json"
     procs: list[subprocess.Popen[str]] = []
     try:
-        server = subprocess.Popen([sys.executable, str(HERE / "targets_server.py"), *map(str, ports)],
-                                  stdout=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            [sys.executable, str(HERE / "targets_server.py"), *map(str, ports)], stdout=subprocess.PIPE, text=True
+        )
         procs.append(server)
         assert server.stdout and server.stdout.readline().strip() == "READY"
-        agent = subprocess.Popen([sys.executable, __file__, "--serve", str(cfg), str(out)], text=True,
-                                 stderr=open(tmp / "agent.log", "w"))  # noqa: SIM115
+        log_file = open(tmp / "agent.log", "w")  # noqa: SIM115 - the agent writes to it until it exits
+        agent = subprocess.Popen([sys.executable, __file__, "--serve", str(cfg), str(out)], text=True, stderr=log_file)
         procs.append(agent)
         wait_until(lambda: tcp_listening(listen), timeout=60, what="the agent")
         time.sleep(args.warmup)
         t_idle = time.monotonic()
         rss_idle, fds_idle = _watch(agent.pid, t_idle + args.idle)
         t_abuse = time.monotonic()
-        attackers = [subprocess.Popen([sys.executable, str(HERE / "abuse_attacks.py"), kind, str(port), str(args.abuse),
-                                       arg], stdout=subprocess.PIPE, text=True)
-                     for kind, port, arg in (("login", listen, USER), ("slowloris", site_port, ""),
-                                             ("malformed", listen, "5000"), ("probe", listen, USER))]
+        attackers = [
+            subprocess.Popen(
+                [sys.executable, str(HERE / "abuse_attacks.py"), kind, str(port), str(args.abuse), arg],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for kind, port, arg in (
+                ("login", listen, USER),
+                ("slowloris", site_port, ""),
+                ("malformed", listen, "5000"),
+                ("probe", listen, USER),
+            )
+        ]
         procs += attackers
         rss_abuse, fds_abuse = _watch(agent.pid, t_abuse + args.abuse)
         t_end = time.monotonic()
@@ -171,24 +194,57 @@ def main() -> int:
     for a in attacks:
         print("attacker:", json.dumps(a))
     log_lines = len((tmp / "agent.log").read_text(errors="replace").splitlines())
-    print(f"failed probes over the whole run: {data['failures']:.0f}; agent log: {tmp / 'agent.log'} "
-          f"({log_lines} lines)")
+    print(
+        f"failed probes over the whole run: {data['failures']:.0f}; agent log: {tmp / 'agent.log'} ({log_lines} lines)"
+    )
     ms = 1000.0
-    report(f"Abuse: {TARGETS} HTTP targets at 1 s, idle {args.idle:g} s then {args.abuse:g} s of combined abuse", [
-        Row("probes run (idle / abuse)", f"{idle['probes']:.0f} / {abuse['probes']:.0f}", "-", "-",
-            f"about {TARGETS:.0f}/s"),
-        Row("lateness p50 idle / abuse", f"{idle['p50'] * ms:.1f} / {abuse['p50'] * ms:.1f} ms"),
-        Row("lateness p99 idle", f"{idle['p99'] * ms:.1f} ms"),
-        Row("lateness p99 under abuse", f"{abuse['p99'] * ms:.1f} ms", f"idle {idle['p99'] * ms:.1f} ms", "-",
-            "< 50 ms", abuse["p99"] < 0.05),
-        Row("lateness max idle / abuse", f"{idle['max'] * ms:.0f} / {abuse['max'] * ms:.0f} ms"),
-        Row("false transitions (idle / abuse)", f"{idle['false']:.0f} / {abuse['false']:.0f}", "-", "-", "0",
-            idle["false"] + abuse["false"] == 0),
-        Row("peak RSS idle / abuse", f"{idle['rss']:.0f} / {abuse['rss']:.0f} MiB", "-", "-", "+64 MiB at most",
-            abuse["rss"] - idle["rss"] < 64),
-        Row("peak descriptors idle / abuse", f"{idle['fds']:.0f} / {abuse['fds']:.0f}", "-", "-",
-            f"+{CAP + 200} at most", abuse["fds"] - idle["fds"] <= CAP + 200),
-    ])
+    report(
+        f"Abuse: {TARGETS} HTTP targets at 1 s, idle {args.idle:g} s then {args.abuse:g} s of combined abuse",
+        [
+            Row(
+                "probes run (idle / abuse)",
+                f"{idle['probes']:.0f} / {abuse['probes']:.0f}",
+                "-",
+                "-",
+                f"about {TARGETS:.0f}/s",
+            ),
+            Row("lateness p50 idle / abuse", f"{idle['p50'] * ms:.1f} / {abuse['p50'] * ms:.1f} ms"),
+            Row("lateness p99 idle", f"{idle['p99'] * ms:.1f} ms"),
+            Row(
+                "lateness p99 under abuse",
+                f"{abuse['p99'] * ms:.1f} ms",
+                f"idle {idle['p99'] * ms:.1f} ms",
+                "-",
+                "< 50 ms",
+                abuse["p99"] < 0.05,
+            ),
+            Row("lateness max idle / abuse", f"{idle['max'] * ms:.0f} / {abuse['max'] * ms:.0f} ms"),
+            Row(
+                "false transitions (idle / abuse)",
+                f"{idle['false']:.0f} / {abuse['false']:.0f}",
+                "-",
+                "-",
+                "0",
+                idle["false"] + abuse["false"] == 0,
+            ),
+            Row(
+                "peak RSS idle / abuse",
+                f"{idle['rss']:.0f} / {abuse['rss']:.0f} MiB",
+                "-",
+                "-",
+                "+64 MiB at most",
+                abuse["rss"] - idle["rss"] < 64,
+            ),
+            Row(
+                "peak descriptors idle / abuse",
+                f"{idle['fds']:.0f} / {abuse['fds']:.0f}",
+                "-",
+                "-",
+                f"+{CAP + 200} at most",
+                abuse["fds"] - idle["fds"] <= CAP + 200,
+            ),
+        ],
+    )
     return 0
 
 

@@ -21,9 +21,12 @@ from collections import Counter
 import aiohttp
 
 PASSWORD = "bench-password"
-GARBAGE = [b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-           b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(48)) + b"\r\n\r\n",
-           b"G\x00T / HTTP/1.1\r\n\r\n", b"GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n"]
+GARBAGE = [
+    b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(48)) + b"\r\n\r\n",
+    b"G\x00T / HTTP/1.1\r\n\r\n",
+    b"GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+]
 
 
 def _basic(user: str, password: str) -> str:
@@ -32,14 +35,16 @@ def _basic(user: str, password: str) -> str:
 
 async def login(port: int, stop: float, user: str, counts: Counter[str]) -> None:
     """100 clients sending wrong passwords for the valid user."""
+
     async def client(i: int, s: aiohttp.ClientSession) -> None:
         n = 0
         while time.monotonic() < stop:
             n += 1
             try:
                 auth = {"Authorization": _basic(user, f"x{i}-{n}")}
-                async with s.get(f"http://127.0.0.1:{port}/metrics", headers=auth,
-                                 timeout=aiohttp.ClientTimeout(total=10)) as r:
+                async with s.get(
+                    f"http://127.0.0.1:{port}/metrics", headers=auth, timeout=aiohttp.ClientTimeout(total=10)
+                ) as r:
                     counts[str(r.status)] += 1
             except (aiohttp.ClientError, TimeoutError) as exc:
                 counts[type(exc).__name__] += 1
@@ -51,6 +56,7 @@ async def login(port: int, stop: float, user: str, counts: Counter[str]) -> None
 
 async def slowloris(port: int, stop: float, _arg: str, counts: Counter[str]) -> None:
     """1,000 connections that never finish their headers; each reconnects when the agent closes it."""
+
     async def one(i: int) -> None:
         while time.monotonic() < stop:
             try:
@@ -115,8 +121,9 @@ async def probe(port: int, stop: float, user: str, counts: Counter[str]) -> None
 
             async def one(u: str = url) -> None:
                 try:
-                    async with s.get(u, headers={"Authorization": _basic(user, PASSWORD)},
-                                     timeout=aiohttp.ClientTimeout(total=10)) as r:
+                    async with s.get(
+                        u, headers={"Authorization": _basic(user, PASSWORD)}, timeout=aiohttp.ClientTimeout(total=10)
+                    ) as r:
                         counts[str(r.status)] += 1
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     counts[type(exc).__name__] += 1

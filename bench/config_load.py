@@ -30,9 +30,11 @@ def big_config(targets: int) -> str:
     """One component and `targets` HTTP targets with labels: about 180 bytes and 23 nodes per target."""
     out = ["vantage: big", "components:", "  - {id: web, name: Web, tier: core}", "targets:"]
     for i in range(targets):
-        out.append(f"  - id: t{i}\n    component: web\n    kind: http\n    interval: 60s\n    timeout: 5s\n"
-                   f"    labels: {{team: ops, site: dc{i % 7}}}\n"
-                   f"    http: {{url: 'http://127.0.0.1:9/{i}/health', method: GET}}")
+        out.append(
+            f"  - id: t{i}\n    component: web\n    kind: http\n    interval: 60s\n    timeout: 5s\n"
+            f"    labels: {{team: ops, site: dc{i % 7}}}\n"
+            f"    http: {{url: 'http://127.0.0.1:9/{i}/health', method: GET}}"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -46,8 +48,13 @@ def bomb(levels: int) -> str:
 def check(path: Path) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (bytes) and the first output line of `dialtone check-config FILE`."""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "agent", "check-config", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return wall, peak, (done.stdout or done.stderr).splitlines()[0]
@@ -73,15 +80,28 @@ def main() -> None:
         pure = time.perf_counter() - t0
     print(big_out)
     print(bomb_out)
-    report("config_load", [
-        Row(f"check-config, {mb:.1f} MB, {args.targets} targets (libyaml: {yaml.__with_libyaml__})",
-            f"{big_wall:.1f} s", f"{pure:.1f} s (pure-Python SafeLoader, parse only)", f"{pure / big_wall:.1f}x",
-            "< 30 s", big_wall < 30),
-        Row(f"check-config, {len(bomb(args.bomb_levels))}-byte alias bomb "
-            f"({args.bomb_levels} levels)", f"{bomb_wall:.2f} s, refused", "> 60 s, > 2 GB (issue 16)", "-",
-            "< 5 s", bomb_wall < 5),
-        Row("peak RSS of check-config (largest run)", f"{max(big_peak, bomb_peak) / 2**20:.0f} MiB"),
-    ])
+    report(
+        "config_load",
+        [
+            Row(
+                f"check-config, {mb:.1f} MB, {args.targets} targets (libyaml: {yaml.__with_libyaml__})",
+                f"{big_wall:.1f} s",
+                f"{pure:.1f} s (pure-Python SafeLoader, parse only)",
+                f"{pure / big_wall:.1f}x",
+                "< 30 s",
+                big_wall < 30,
+            ),
+            Row(
+                f"check-config, {len(bomb(args.bomb_levels))}-byte alias bomb ({args.bomb_levels} levels)",
+                f"{bomb_wall:.2f} s, refused",
+                "> 60 s, > 2 GB (issue 16)",
+                "-",
+                "< 5 s",
+                bomb_wall < 5,
+            ),
+            Row("peak RSS of check-config (largest run)", f"{max(big_peak, bomb_peak) / 2**20:.0f} MiB"),
+        ],
+    )
 
 
 if __name__ == "__main__":

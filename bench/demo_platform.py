@@ -1,6 +1,6 @@
 """The CPU cost of the demo SIP platform that `make run` starts, under the shipped config's voice targets.
 
-The platform (agent/demo_sip.py) runs alone in a child process of this script, so its CPU time is its own.
+The platform (agent/runtime/demo_sip.py) runs alone in a child process of this script, so its CPU time is its own.
 The real agent (`python -m agent run`) probes it with the voice targets of config/dialtone.yaml at their
 shipped intervals (OPTIONS every 15 s, REGISTER every 60 s, an echo call every 30 s, a PSTN loop every 60 s)
 for `--seconds`. Measured: the platform's CPU share of one core over the run (goal, issue 18: under 5 %), and
@@ -40,9 +40,9 @@ def _free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 async def _serve(port: int) -> None:
-    from agent.clock import SystemClock
-    from agent.config import DemoConfig
-    from agent.demo import start_sip
+    from agent.core.clock import SystemClock
+    from agent.runtime.config import DemoConfig
+    from agent.runtime.demo import start_sip
 
     platform = await start_sip(DemoConfig(sip_port=port), SystemClock())
     print("ready", flush=True)

@@ -27,9 +27,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent
-from agent.config import load_config
-from agent.model import ProbeResult, Transition
+from agent.core.model import ProbeResult, Transition
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from bench.common import Row, report
 from tests.deploy.helpers import RULES, test_alertmanager_config, webhook_receiver
 from tests.deploy.stack import _targets
@@ -103,8 +103,8 @@ def agent_config(tmp: Path, listen: int, port: int) -> Path:
 vantage: bench
 listen: {LOOPBACK}:{listen}
 thresholds: {{failures: 2, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
-site: {{out: {tmp / 'site'}, listen: "{LOOPBACK}:{free_port()}", render_interval: 60s, languages: [en]}}
+history: {{path: {tmp / "history.sqlite"}, batch_interval: 100ms}}
+site: {{out: {tmp / "site"}, listen: "{LOOPBACK}:{free_port()}", render_interval: 60s, languages: [en]}}
 components:
   - {{id: svc, name: Service, tier: voice_messaging}}
 targets:
@@ -183,8 +183,11 @@ async def scenario(tmp: Path) -> tuple[Clock, dict[str, Any]]:
         await asyncio.to_thread(am.start)
         bb_port = free_port()
         (tmp / "blackbox.yml").write_text("modules:\n  http_2xx: {prober: http, timeout: 2s}\n")
-        argv = [require_binary("prometheus-blackbox-exporter", "prometheus-blackbox-exporter"),
-                f"--config.file={tmp / 'blackbox.yml'}", f"--web.listen-address={LOOPBACK}:{bb_port}"]
+        argv = [
+            require_binary("prometheus-blackbox-exporter", "prometheus-blackbox-exporter"),
+            f"--config.file={tmp / 'blackbox.yml'}",
+            f"--web.listen-address={LOOPBACK}:{bb_port}",
+        ]
         (tmp / "rules").mkdir()
         (tmp / "rules/blackbox.yml").write_text(BLACKBOX_RULE)
         listen = free_port()
@@ -208,8 +211,9 @@ async def scenario(tmp: Path) -> tuple[Clock, dict[str, Any]]:
     return clock, out
 
 
-async def _run(prom: Prometheus, agent: Agent, recorder: Recorder, clock: Clock, status: dict[str, int],
-               hook: Any, site: Path) -> dict[str, Any]:
+async def _run(
+    prom: Prometheus, agent: Agent, recorder: Recorder, clock: Clock, status: dict[str, int], hook: Any, site: Path
+) -> dict[str, Any]:
     up = 'probe_success{job="dialtone"} == 1 and on () probe_success{job="blackbox"} == 1'
     while not await asyncio.to_thread(prom.query, up):
         await asyncio.sleep(0.5)
@@ -246,8 +250,13 @@ async def _run(prom: Prometheus, agent: Agent, recorder: Recorder, clock: Clock,
     await asyncio.sleep(90)
     blip_pages = sorted(pages(hook, "firing", before))
     blip_bb = bool(await asyncio.to_thread(prom.query, 'max_over_time(probe_success{job="blackbox"}[95s]) == 0'))
-    return {"firing": firing, "resolved": resolved, "blip_pages": blip_pages, "blip_bb_saw": blip_bb,
-            "blip_dialtone_failed": "dialtone: failed probe result" in single.events}
+    return {
+        "firing": firing,
+        "resolved": resolved,
+        "blip_pages": blip_pages,
+        "blip_bb_saw": blip_bb,
+        "blip_dialtone_failed": "dialtone: failed probe result" in single.events,
+    }
 
 
 def fmt(x: float | None) -> str:
@@ -262,8 +271,11 @@ async def main() -> None:
     lines = [
         ("fault (target answers 503)", 0.0, 0.0),
         ("first failed probe (dialtone result)", e.get("dialtone: failed probe result"), None),
-        ("probe_success 0 in Prometheus", e.get("dialtone: probe_success 0 in Prometheus"),
-         e.get("blackbox: probe_success 0 in Prometheus")),
+        (
+            "probe_success 0 in Prometheus",
+            e.get("dialtone: probe_success 0 in Prometheus"),
+            e.get("blackbox: probe_success 0 in Prometheus"),
+        ),
         ("confirmed down (agent state)", e.get("dialtone: confirmed down"), None),
         ("page JSON shows major_outage", e.get("dialtone: page JSON shows major_outage"), None),
         ("alert firing in Prometheus", e.get("dialtone: alert firing"), e.get("blackbox: alert firing")),
@@ -271,23 +283,37 @@ async def main() -> None:
         ("recovery (target answers 200)", rec, rec),
         ("resolved notice received", resolved.get("ComponentMajorOutage"), resolved.get("BlackboxProbeFailed")),
     ]
-    print("\nDetection timeline (seconds after the fault; dialtone: shipped rules, blackbox: probe_success == 0 "
-          "for 1m; 5 s probe/scrape/evaluation, Alertmanager P1 group_wait 10 s)")
+    print(
+        "\nDetection timeline (seconds after the fault; dialtone: shipped rules, blackbox: probe_success == 0 "
+        "for 1m; 5 s probe/scrape/evaluation, Alertmanager P1 group_wait 10 s)"
+    )
     print(f"{'event':40} {'dialtone':>10} {'blackbox':>10}")
     for name, ours, theirs in lines:
         print(f"{name:40} {fmt(ours):>10} {fmt(theirs):>10}")
-    print(f"single failed probe: dialtone failed once={out['blip_dialtone_failed']}, blackbox saw a 0="
-          f"{out['blip_bb_saw']}, pages within 90 s: {out['blip_pages'] or 'none'}")
+    print(
+        f"single failed probe: dialtone failed once={out['blip_dialtone_failed']}, blackbox saw a 0="
+        f"{out['blip_bb_saw']}, pages within 90 s: {out['blip_pages'] or 'none'}"
+    )
     ours, theirs = firing.get("ComponentMajorOutage"), firing.get("BlackboxProbeFailed")
-    report("Detection timeline vs blackbox_exporter (for: 1m)", [
-        Row("page after the fault (webhook)", fmt(ours), f"{fmt(theirs)} (blackbox)",
-            f"{ours / theirs:.2f}" if ours and theirs else "-", "<= blackbox's",
-            ours is not None and theirs is not None and ours <= theirs),
-        Row("resolved notice after recovery", fmt(resolved["ComponentMajorOutage"] - rec)
-            if "ComponentMajorOutage" in resolved else "-",
-            fmt(resolved["BlackboxProbeFailed"] - rec) if "BlackboxProbeFailed" in resolved else "-"),
-        Row("pages for one failed probe", str(len(out["blip_pages"])), "-", "-", "0", not out["blip_pages"]),
-    ])
+    report(
+        "Detection timeline vs blackbox_exporter (for: 1m)",
+        [
+            Row(
+                "page after the fault (webhook)",
+                fmt(ours),
+                f"{fmt(theirs)} (blackbox)",
+                f"{ours / theirs:.2f}" if ours and theirs else "-",
+                "<= blackbox's",
+                ours is not None and theirs is not None and ours <= theirs,
+            ),
+            Row(
+                "resolved notice after recovery",
+                fmt(resolved["ComponentMajorOutage"] - rec) if "ComponentMajorOutage" in resolved else "-",
+                fmt(resolved["BlackboxProbeFailed"] - rec) if "BlackboxProbeFailed" in resolved else "-",
+            ),
+            Row("pages for one failed probe", str(len(out["blip_pages"])), "-", "-", "0", not out["blip_pages"]),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.model import ProbeResult, Status, Transition
-from agent.sinks.history import HistoryReader, HistoryWriter, open_history
+from agent.core.model import ProbeResult, Status, Transition
+from agent.history.writer import HistoryReader, HistoryWriter, open_history
 from bench.common import Row, Stopwatch, machine, report
 
 _STATUSES = [Status.OPERATIONAL, Status.DEGRADED_PERFORMANCE, Status.PARTIAL_OUTAGE, Status.MAJOR_OUTAGE]
@@ -31,12 +31,19 @@ def make_results(n: int, targets: int, now: datetime) -> list[ProbeResult]:
     out = []
     for i in range(n):
         ok = i % 20 != 0
-        out.append(ProbeResult(
-            target=f"target-{i % targets:05d}", kind="http", started_at=now - timedelta(milliseconds=n - i),
-            duration=0.0421, ok=ok, error="" if ok else "timeout", message="" if ok else "no answer in 5s",
-            phases={"resolve": 0.0011, "connect": 0.0052, "tls": 0.0123, "processing": 0.0201, "transfer": 0.0003},
-            values={"status_code": 200 if ok else 0, "content_length": 5120},
-        ))
+        out.append(
+            ProbeResult(
+                target=f"target-{i % targets:05d}",
+                kind="http",
+                started_at=now - timedelta(milliseconds=n - i),
+                duration=0.0421,
+                ok=ok,
+                error="" if ok else "timeout",
+                message="" if ok else "no answer in 5s",
+                phases={"resolve": 0.0011, "connect": 0.0052, "tls": 0.0123, "processing": 0.0201, "transfer": 0.0003},
+                values={"status_code": 200 if ok else 0, "content_length": 5120},
+            )
+        )
     return out
 
 
@@ -70,11 +77,20 @@ def bench_writes(tmp: Path, n: int) -> list[Row]:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     size = (tmp / "w.sqlite").stat().st_size + _wal_size(tmp / "w.sqlite")
     return [
-        Row("on_result alone, CPU µs/result", f"{enqueue.cpu / n * 1e6:.2f}", goal="< 1 µs (never blocks)",
-            met=enqueue.cpu / n * 1e6 < 1),
-        Row(f"on_result + batched write, CPU µs/result ({n:,} results)", f"{per:.1f}",
-            anchor=f"{floor:.1f} (bare executemany)", ratio=f"{per / floor:.1f}x",
-            goal="< 20 µs = 5 % of the ~400 µs HTTP probe budget", met=per < 20),
+        Row(
+            "on_result alone, CPU µs/result",
+            f"{enqueue.cpu / n * 1e6:.2f}",
+            goal="< 1 µs (never blocks)",
+            met=enqueue.cpu / n * 1e6 < 1,
+        ),
+        Row(
+            f"on_result + batched write, CPU µs/result ({n:,} results)",
+            f"{per:.1f}",
+            anchor=f"{floor:.1f} (bare executemany)",
+            ratio=f"{per / floor:.1f}x",
+            goal="< 20 µs = 5 % of the ~400 µs HTTP probe budget",
+            met=per < 20,
+        ),
         Row("store size after checkpoint, bytes/result (5 phases, 2 values)", f"{size / n:.0f}"),
     ]
 
@@ -114,9 +130,14 @@ def bench_reads(tmp: Path, components: int, per_day: int) -> list[Row]:
         rows = raw.execute("SELECT name, at_ms, new FROM transitions WHERE at_ms >= 0").fetchall()
     assert len(rows) == total
     return [
-        Row(f"down_intervals, {components:,} components x 1 year ({total:,} transitions), wall s",
-            f"{sla.wall:.2f}", anchor=f"{scan.wall:.2f} (read every row once)",
-            ratio=f"{sla.wall / scan.wall:.1f}x", goal="< 2 s", met=sla.wall < 2),
+        Row(
+            f"down_intervals, {components:,} components x 1 year ({total:,} transitions), wall s",
+            f"{sla.wall:.2f}",
+            anchor=f"{scan.wall:.2f} (read every row once)",
+            ratio=f"{sla.wall / scan.wall:.1f}x",
+            goal="< 2 s",
+            met=sla.wall < 2,
+        ),
         Row("last_component_status, wall ms", f"{last.wall * 1000:.1f}", goal="< 100 ms", met=last.wall < 0.1),
     ]
 

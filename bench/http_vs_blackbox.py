@@ -26,10 +26,11 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.model import ProbeResult, Status, Target
+from agent.core.model import ProbeResult, Status, Target
+from agent.history.writer import HistoryWriter
 from agent.probes import PROBE_METRICS
-from agent.probes.http import HttpConfig, HttpProbe
-from agent.sinks.history import HistoryWriter
+from agent.probes.http.config import HttpConfig
+from agent.probes.http.probe import HttpProbe
 from agent.sinks.prometheus import PrometheusSink, TargetMeta
 from bench.common import Row, pid_cpu_seconds, report, self_cpu_seconds
 from tests.peers.base import PeerProcess, free_port, require_binary, tcp_listening
@@ -58,9 +59,7 @@ async def _many(n: int, concurrency: int, one: Callable[[int], Awaitable[bool]])
     return failed
 
 
-async def bench_dialtone(
-    urls: list[str], n: int, conc: int, tmp: Path, sinks: bool = True
-) -> tuple[float, int]:
+async def bench_dialtone(urls: list[str], n: int, conc: int, tmp: Path, sinks: bool = True) -> tuple[float, int]:
     """CPU µs per probe for HttpProbe + PrometheusSink.on_result + HistoryWriter (flushed at the end)."""
     from prometheus_client import CollectorRegistry
 
@@ -101,8 +100,14 @@ async def bench_aiohttp(urls: list[str], n: int, conc: int, traced: bool) -> tup
         async def mark(*_: object) -> None:
             marks.append(loop.time())
 
-        for signal in (tc.on_request_start, tc.on_dns_resolvehost_start, tc.on_connection_create_start,
-                       tc.on_connection_create_end, tc.on_request_chunk_sent, tc.on_request_end):
+        for signal in (
+            tc.on_request_start,
+            tc.on_dns_resolvehost_start,
+            tc.on_connection_create_start,
+            tc.on_connection_create_end,
+            tc.on_request_chunk_sent,
+            tc.on_request_end,
+        ):
             signal.append(mark)  # fmt: skip
         return [tc]
 

@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.aggregate import Aggregator
-from agent.aggregate_payload import AggregateConfig
-from agent.model import Transition
+from agent.aggregate.aggregator import Aggregator
+from agent.aggregate.payload import AggregateConfig
+from agent.core.model import Transition
 from agent.sinks.mqtt import MqttConfig, MqttSink
 from bench.common import Row, machine, pid_cpu_seconds, report
 from tests.peers.base import LOOPBACK, free_port, wait_until
@@ -64,7 +64,9 @@ def start_aggregator(tmp: Path, broker: int, port: int) -> subprocess.Popen[byte
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent", "aggregate", "-c", str(cfg), "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(tmp / "agg.log").open("wb"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "agg.log").open("wb"),
     )
     wait_until(lambda: "dialtone_aggregate_mqtt_connected 1.0" in _metrics(port), 30, "aggregator")
     return proc
@@ -134,8 +136,16 @@ def handle_cpu(messages: list[tuple[str, bytes]]) -> float:
     agg = Aggregator(MqttConfig(), AggregateConfig(quorum=2))
     now = datetime.now(UTC).isoformat()
     for v in VANTAGES:
-        online = {"schema": 1, "type": "agent", "id": "b", "seq": 0, "stream": "bench", "vantage": v, "at": now,
-                  "status": "online"}
+        online = {
+            "schema": 1,
+            "type": "agent",
+            "id": "b",
+            "seq": 0,
+            "stream": "bench",
+            "vantage": v,
+            "at": now,
+            "status": "online",
+        }
         agg.handle(f"dialtone/v1/{v}/agent", json.dumps(online).encode())
     t0 = time.process_time()
     for topic, payload in messages:
@@ -161,13 +171,17 @@ def main() -> None:
         agg = start_aggregator(tmp, broker.port, mport)
         out = tmp / "sub.out"
         with out.open("wb") as f:
-            sub = subprocess.Popen(broker.sub_argv("dialtone/v1/+/components/+/status", "-q", "1", "-F", "%U %t %p"),
-                                   stdout=f)
+            sub = subprocess.Popen(
+                broker.sub_argv("dialtone/v1/+/components/+/status", "-q", "1", "-F", "%U %t %p"), stdout=f
+            )
         time.sleep(0.5)
         cpu0, ev0 = pid_cpu_seconds(agg.pid), _sample(_metrics(mport), "dialtone_aggregate_events_total")
         burst_rate, _ = asyncio.run(publish(tmp, broker.port, a.events, 0, a.rate))
-        wait_until(lambda: _sample(_metrics(mport), "dialtone_aggregate_events_total") - ev0 >= a.events, 60,
-                   "aggregator caught up")
+        wait_until(
+            lambda: _sample(_metrics(mport), "dialtone_aggregate_events_total") - ev0 >= a.events,
+            60,
+            "aggregator caught up",
+        )
         cpu = pid_cpu_seconds(agg.pid) - cpu0
         applied = _sample(_metrics(mport), "dialtone_aggregate_events_total") - ev0
         asyncio.run(publish(tmp, broker.port, 0, a.paced, a.rate))

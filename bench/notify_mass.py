@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent
-from agent.config import Config
 from agent.notify.outbox import NoticeOutbox
 from agent.notify.subscribers import SubscriberStore
+from agent.runtime.app import Agent
+from agent.runtime.config import Config
 from bench.common import Row, pid_cpu_seconds, report
 from tests.peers.base import free_port
 
@@ -60,18 +60,38 @@ def smtp_server(port: int) -> None:
 
 def build_config(tmp: Path, targets: int, ports: list[int], smtp: int) -> Config:
     comps = [{"id": "core", "name": "Core call processing", "tier": "core"}]
-    return Config.model_validate({
-        "vantage": "bench", "listen": f"127.0.0.1:{free_port()}", "history": {"path": str(tmp / "h.sqlite")},
-        "components": comps,
-        "targets": [{"id": f"t{i}", "component": "core", "kind": "http", "interval": 5, "timeout": 2,
-                     "http": {"url": f"http://127.0.0.1:{ports[i % len(ports)]}/t/{i}"}} for i in range(targets)],
-        "site": {"out": str(tmp / "site"), "incidents": str(tmp / "incidents"), "listen": f"127.0.0.1:{free_port()}",
-                 "base_url": "https://status.example.com/", "render_interval": 3600},
-        "notify": {"outbox": str(tmp / "notices.db"), "sender": "status@example.com",
-                   "smtp": {"host": "127.0.0.1", "port": smtp, "security": "none"},
-                   "subscriptions": {"database": str(tmp / "subscribers.db"),
-                                     "public_url": "https://status.example.com/"}},
-    })
+    return Config.model_validate(
+        {
+            "vantage": "bench",
+            "listen": f"127.0.0.1:{free_port()}",
+            "history": {"path": str(tmp / "h.sqlite")},
+            "components": comps,
+            "targets": [
+                {
+                    "id": f"t{i}",
+                    "component": "core",
+                    "kind": "http",
+                    "interval": 5,
+                    "timeout": 2,
+                    "http": {"url": f"http://127.0.0.1:{ports[i % len(ports)]}/t/{i}"},
+                }
+                for i in range(targets)
+            ],
+            "site": {
+                "out": str(tmp / "site"),
+                "incidents": str(tmp / "incidents"),
+                "listen": f"127.0.0.1:{free_port()}",
+                "base_url": "https://status.example.com/",
+                "render_interval": 3600,
+            },
+            "notify": {
+                "outbox": str(tmp / "notices.db"),
+                "sender": "status@example.com",
+                "smtp": {"host": "127.0.0.1", "port": smtp, "security": "none"},
+                "subscriptions": {"database": str(tmp / "subscribers.db"), "public_url": "https://status.example.com/"},
+            },
+        }
+    )
 
 
 def seed(tmp: Path, subscribers: int, now: datetime) -> None:
@@ -83,8 +103,16 @@ def seed(tmp: Path, subscribers: int, now: datetime) -> None:
         db.executemany(
             "INSERT INTO subscribers (email, lang, components, confirmed, unsub_token, created) "
             "VALUES (?, ?, '[]', 1, ?, ?)",
-            [(f"user{i:05d}@customer{i % 97}.example", "fr" if i % 3 == 0 else "en", secrets.token_urlsafe(24),
-              now.isoformat()) for i in range(subscribers)])
+            [
+                (
+                    f"user{i:05d}@customer{i % 97}.example",
+                    "fr" if i % 3 == 0 else "en",
+                    secrets.token_urlsafe(24),
+                    now.isoformat(),
+                )
+                for i in range(subscribers)
+            ],
+        )
     db.close()
     (tmp / "incidents").mkdir()
 
@@ -92,7 +120,8 @@ def seed(tmp: Path, subscribers: int, now: datetime) -> None:
 def write_incident(tmp: Path, at: datetime) -> None:
     (tmp / "incidents" / "bench.md").write_text(
         f"---\ntitle: Calls failing to connect\ncomponents: [core]\nstatus: investigating\nimpact: critical\n"
-        f"updates:\n  - at: {at.isoformat()}\n    status: investigating\n    body: Calls fail; we are on it.\n---\n")
+        f"updates:\n  - at: {at.isoformat()}\n    status: investigating\n    body: Calls fail; we are on it.\n---\n"
+    )
 
 
 def p99(values: list[float]) -> float:
@@ -102,11 +131,15 @@ def p99(values: list[float]) -> float:
 
 async def run(subscribers: int, targets: int) -> list[Row]:
     ports = [free_port() for _ in range(2)]
-    web = subprocess.Popen([sys.executable, str(Path(__file__).parent / "targets_server.py"), *map(str, ports)],
-                           stdout=subprocess.PIPE, text=True)
+    web = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "targets_server.py"), *map(str, ports)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     smtp_port = free_port()
-    smtp = subprocess.Popen([sys.executable, __file__, "--smtp-server", str(smtp_port)], stdout=subprocess.PIPE,
-                            text=True)
+    smtp = subprocess.Popen(
+        [sys.executable, __file__, "--smtp-server", str(smtp_port)], stdout=subprocess.PIPE, text=True
+    )
     assert web.stdout and web.stdout.readline().strip() == "READY"
     assert smtp.stdout and smtp.stdout.readline().strip() == "READY"
     tmp = Path(tempfile.mkdtemp(prefix="dialtone-notify-bench-"))
@@ -143,13 +176,25 @@ async def run(subscribers: int, targets: int) -> list[Row]:
     ok = p99(during) < 0.05
     return [
         Row("subscribers notified of one incident", f"{subscribers:,}", goal="10,000"),
-        Row("mails accepted by the relay (distinct Message-IDs)", f"{got['messages']:,} ({got['distinct']:,})",
-            goal=f"{subscribers:,} ({subscribers:,})", met=got["messages"] == got["distinct"] == subscribers),
+        Row(
+            "mails accepted by the relay (distinct Message-IDs)",
+            f"{got['messages']:,} ({got['distinct']:,})",
+            goal=f"{subscribers:,} ({subscribers:,})",
+            met=got["messages"] == got["distinct"] == subscribers,
+        ),
         Row("notice committed with its deliveries (fan-out)", f"{queued:.2f} s"),
-        Row("time to hand every mail to SMTP", f"{handed:.1f} s ({subscribers / handed:,.0f} mails/s)",
-            anchor=f"relay CPU {smtp_cpu:.1f} s"),
-        Row("scheduler lateness p99 during the send", f"{p99(during) * 1000:.1f} ms ({len(during):,} probes)",
-            anchor=f"before: {p99(before) * 1000:.1f} ms ({len(before):,})", goal="< 50 ms", met=ok),
+        Row(
+            "time to hand every mail to SMTP",
+            f"{handed:.1f} s ({subscribers / handed:,.0f} mails/s)",
+            anchor=f"relay CPU {smtp_cpu:.1f} s",
+        ),
+        Row(
+            "scheduler lateness p99 during the send",
+            f"{p99(during) * 1000:.1f} ms ({len(during):,} probes)",
+            anchor=f"before: {p99(before) * 1000:.1f} ms ({len(before):,})",
+            goal="< 50 ms",
+            met=ok,
+        ),
         Row("probes meanwhile", f"{targets:,} targets every 5 s"),
     ]
 

@@ -23,10 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.model import ProbeResult, Target
+from agent.core.model import ProbeResult, Target
 from agent.probes import ProbeContext
-from agent.probes.pstn import PstnCallConfig, PstnCallProbe
-from agent.sip.pstn_metrics import CallCounters
+from agent.probes.pstn.config import PstnCallConfig
+from agent.probes.pstn.metrics import CallCounters
+from agent.probes.pstn.probe import PstnCallProbe
 from bench.common import Row, machine, report, self_cpu_seconds
 from bench.voice_rtp import run_dialtone
 from tests.pstn.peers import TRUNK_PASSWORD, TRUNK_USER, extension_password, start_carrier, start_platform

@@ -19,8 +19,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent
-from agent.config import Config
+from agent.runtime.app import Agent
+from agent.runtime.config import Config
 from bench.common import Row, machine, pid_cpu_seconds, report, rss_bytes, self_cpu_seconds
 from tests.peers.base import free_port
 
@@ -28,14 +28,26 @@ from tests.peers.base import free_port
 def build_config(n: int, ports: list[int], listen: int, history: Path, scheduler: dict[str, float]) -> Config:
     comps = [{"id": f"c{i}", "name": f"Component {i}", "tier": "supporting"} for i in range(max(1, n // 20))]
     targets = [
-        {"id": f"t{i}", "component": f"c{i % len(comps)}", "kind": "http", "interval": 60, "timeout": 5,
-         "http": {"url": f"http://127.0.0.1:{ports[i % len(ports)]}/t/{i}"}}
+        {
+            "id": f"t{i}",
+            "component": f"c{i % len(comps)}",
+            "kind": "http",
+            "interval": 60,
+            "timeout": 5,
+            "http": {"url": f"http://127.0.0.1:{ports[i % len(ports)]}/t/{i}"},
+        }
         for i in range(n)
     ]
-    return Config.model_validate({
-        "vantage": "bench", "listen": f"127.0.0.1:{listen}", "history": {"path": str(history)},
-        "components": comps, "targets": targets, "scheduler": scheduler,
-    })
+    return Config.model_validate(
+        {
+            "vantage": "bench",
+            "listen": f"127.0.0.1:{listen}",
+            "history": {"path": str(history)},
+            "components": comps,
+            "targets": targets,
+            "scheduler": scheduler,
+        }
+    )
 
 
 async def scrape(url: str) -> tuple[float, int]:
@@ -48,8 +60,11 @@ async def scrape(url: str) -> tuple[float, int]:
 
 async def run(n: int, seconds: float, scheduler: dict[str, float]) -> list[Row]:
     ports = [free_port() for _ in range(4)]
-    server = subprocess.Popen([sys.executable, str(Path(__file__).parent / "targets_server.py"), *map(str, ports)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "targets_server.py"), *map(str, ports)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert server.stdout and server.stdout.readline().strip() == "READY"
     listen = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="dialtone-scale-"))
@@ -83,18 +98,29 @@ async def run(n: int, seconds: float, scheduler: dict[str, float]) -> list[Row]:
         server.wait(5)
     lateness.sort()
     p99 = lateness[int(len(lateness) * 0.99) - 1] if lateness else float("nan")
-    full = scrapes[len(scrapes) // 2:] or scrapes  # after every target has reported once
+    full = scrapes[len(scrapes) // 2 :] or scrapes  # after every target has reported once
     return [
         Row("targets", f"{n:,}", goal="10,000"),
         Row("probes completed", f"{probes:,} in {wall:.0f} s", goal=f"{n * wall / 60:,.0f} expected"),
         Row("scheduler lateness p99", f"{p99 * 1000:.1f} ms", goal="< 50 ms", met=p99 < 0.05),
         Row("scheduler lateness median", f"{statistics.median(lateness) * 1000:.2f} ms" if lateness else "-"),
-        Row("RSS after run", f"{rss / 2**20:.0f} MB (start {rss0 / 2**20:.0f} MB)", goal="< 300 MB",
-            met=rss < 300 * 2**20),
-        Row("full /metrics scrape (max)", f"{max(full) * 1000:.0f} ms, {size / 2**20:.1f} MiB", goal="< 250 ms",
-            met=max(full) < 0.25),
-        Row("agent CPU per probe (metrics and history included)", f"{cpu / max(probes, 1) * 1e6:.0f} us",
-            anchor=f"target servers: {srv_cpu / max(probes, 1) * 1e6:.0f} us per request"),
+        Row(
+            "RSS after run",
+            f"{rss / 2**20:.0f} MB (start {rss0 / 2**20:.0f} MB)",
+            goal="< 300 MB",
+            met=rss < 300 * 2**20,
+        ),
+        Row(
+            "full /metrics scrape (max)",
+            f"{max(full) * 1000:.0f} ms, {size / 2**20:.1f} MiB",
+            goal="< 250 ms",
+            met=max(full) < 0.25,
+        ),
+        Row(
+            "agent CPU per probe (metrics and history included)",
+            f"{cpu / max(probes, 1) * 1e6:.0f} us",
+            anchor=f"target servers: {srv_cpu / max(probes, 1) * 1e6:.0f} us per request",
+        ),
     ]
 
 

@@ -38,11 +38,11 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.clock import SystemClock
-from agent.config import SchedulerConfig
-from agent.model import ProbeResult, Target
+from agent.core.clock import SystemClock
+from agent.core.model import ProbeResult, Target
 from agent.probes.sip import SipCallConfig, SipCallProbe, SipOptionsConfig, SipOptionsProbe
-from agent.scheduler import Job, Scheduler
+from agent.runtime.config import SchedulerConfig
+from agent.runtime.scheduler import Job, Scheduler
 from bench.common import Row, Stopwatch, machine, report
 from tests.peers.base import LOOPBACK, free_port, require_binary
 from tests.sip.sipp import SCENARIOS, start_sipp
@@ -158,8 +158,9 @@ def main() -> None:
         try:
             probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
             run(_flat_out(probe, 200, 16))  # warm-up: imports, first sockets
-            probes = [SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
-                      for _ in range(int(args.rate))]  # one per target, as the agent builds them
+            probes = [
+                SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()})) for _ in range(int(args.rate))
+            ]  # one per target, as the agent builds them
             for i in range(args.rounds):
                 with Stopwatch() as sw:
                     done, failed = run(_scheduled(probes, args.count))

@@ -38,22 +38,39 @@ WALKS = ((1, 3, 6, 1, 2, 1, 2), (1, 3, 6, 1, 2, 1, 31, 1, 1))
 _IF = "1.3.6.1.2.1.2.2.1"
 _IFX = "1.3.6.1.2.1.31.1.1.1"
 COLUMNS = [
-    ("ifMtu", f"{_IF}.4", "gauge"), ("ifSpeed", f"{_IF}.5", "gauge"), ("ifAdminStatus", f"{_IF}.7", "gauge"),
-    ("ifOperStatus", f"{_IF}.8", "gauge"), ("ifLastChange", f"{_IF}.9", "gauge"),
-    ("ifInOctets", f"{_IF}.10", "counter"), ("ifInUcastPkts", f"{_IF}.11", "counter"),
-    ("ifInNUcastPkts", f"{_IF}.12", "counter"), ("ifInDiscards", f"{_IF}.13", "counter"),
-    ("ifInErrors", f"{_IF}.14", "counter"), ("ifInUnknownProtos", f"{_IF}.15", "counter"),
-    ("ifOutOctets", f"{_IF}.16", "counter"), ("ifOutUcastPkts", f"{_IF}.17", "counter"),
-    ("ifOutNUcastPkts", f"{_IF}.18", "counter"), ("ifOutDiscards", f"{_IF}.19", "counter"),
-    ("ifOutErrors", f"{_IF}.20", "counter"), ("ifOutQLen", f"{_IF}.21", "gauge"),
-    ("ifInMulticastPkts", f"{_IFX}.2", "counter"), ("ifInBroadcastPkts", f"{_IFX}.3", "counter"),
-    ("ifOutMulticastPkts", f"{_IFX}.4", "counter"), ("ifOutBroadcastPkts", f"{_IFX}.5", "counter"),
-    ("ifHCInOctets", f"{_IFX}.6", "counter"), ("ifHCInUcastPkts", f"{_IFX}.7", "counter"),
-    ("ifHCInMulticastPkts", f"{_IFX}.8", "counter"), ("ifHCInBroadcastPkts", f"{_IFX}.9", "counter"),
-    ("ifHCOutOctets", f"{_IFX}.10", "counter"), ("ifHCOutUcastPkts", f"{_IFX}.11", "counter"),
-    ("ifHCOutMulticastPkts", f"{_IFX}.12", "counter"), ("ifHCOutBroadcastPkts", f"{_IFX}.13", "counter"),
-    ("ifLinkUpDownTrapEnable", f"{_IFX}.14", "gauge"), ("ifHighSpeed", f"{_IFX}.15", "gauge"),
-    ("ifPromiscuousMode", f"{_IFX}.16", "gauge"), ("ifConnectorPresent", f"{_IFX}.17", "gauge"),
+    ("ifMtu", f"{_IF}.4", "gauge"),
+    ("ifSpeed", f"{_IF}.5", "gauge"),
+    ("ifAdminStatus", f"{_IF}.7", "gauge"),
+    ("ifOperStatus", f"{_IF}.8", "gauge"),
+    ("ifLastChange", f"{_IF}.9", "gauge"),
+    ("ifInOctets", f"{_IF}.10", "counter"),
+    ("ifInUcastPkts", f"{_IF}.11", "counter"),
+    ("ifInNUcastPkts", f"{_IF}.12", "counter"),
+    ("ifInDiscards", f"{_IF}.13", "counter"),
+    ("ifInErrors", f"{_IF}.14", "counter"),
+    ("ifInUnknownProtos", f"{_IF}.15", "counter"),
+    ("ifOutOctets", f"{_IF}.16", "counter"),
+    ("ifOutUcastPkts", f"{_IF}.17", "counter"),
+    ("ifOutNUcastPkts", f"{_IF}.18", "counter"),
+    ("ifOutDiscards", f"{_IF}.19", "counter"),
+    ("ifOutErrors", f"{_IF}.20", "counter"),
+    ("ifOutQLen", f"{_IF}.21", "gauge"),
+    ("ifInMulticastPkts", f"{_IFX}.2", "counter"),
+    ("ifInBroadcastPkts", f"{_IFX}.3", "counter"),
+    ("ifOutMulticastPkts", f"{_IFX}.4", "counter"),
+    ("ifOutBroadcastPkts", f"{_IFX}.5", "counter"),
+    ("ifHCInOctets", f"{_IFX}.6", "counter"),
+    ("ifHCInUcastPkts", f"{_IFX}.7", "counter"),
+    ("ifHCInMulticastPkts", f"{_IFX}.8", "counter"),
+    ("ifHCInBroadcastPkts", f"{_IFX}.9", "counter"),
+    ("ifHCOutOctets", f"{_IFX}.10", "counter"),
+    ("ifHCOutUcastPkts", f"{_IFX}.11", "counter"),
+    ("ifHCOutMulticastPkts", f"{_IFX}.12", "counter"),
+    ("ifHCOutBroadcastPkts", f"{_IFX}.13", "counter"),
+    ("ifLinkUpDownTrapEnable", f"{_IFX}.14", "gauge"),
+    ("ifHighSpeed", f"{_IFX}.15", "gauge"),
+    ("ifPromiscuousMode", f"{_IFX}.16", "gauge"),
+    ("ifConnectorPresent", f"{_IFX}.17", "gauge"),
     ("ifCounterDiscontinuityTime", f"{_IFX}.19", "gauge"),
 ]
 
@@ -62,15 +79,19 @@ def exporter_config(community: str) -> str:
     """snmp.yml with an if_mib module as prometheus-snmp-generator would write it (snmp_exporter 0.21 format)."""
     lookups = "".join(
         f"    - labels: [ifIndex]\n      labelname: {name}\n      oid: {oid}\n      type: DisplayString\n"
-        for name, oid in (("ifAlias", f"{_IFX}.18"), ("ifDescr", f"{_IF}.2"), ("ifName", f"{_IFX}.1")))
+        for name, oid in (("ifAlias", f"{_IFX}.18"), ("ifDescr", f"{_IF}.2"), ("ifName", f"{_IFX}.1"))
+    )
     metrics = "".join(
         f"  - name: {name}\n    oid: {oid}\n    type: {kind}\n    help: {name}\n"
         f"    indexes:\n    - labelname: ifIndex\n      type: gauge\n    lookups:\n{lookups}"
-        for name, oid, kind in COLUMNS)
-    return (f"if_mib:\n  walk: [1.3.6.1.2.1.2, 1.3.6.1.2.1.31.1.1]\n  get: [1.3.6.1.2.1.1.3.0]\n"
-            f"  version: 2\n  max_repetitions: 25\n  retries: 1\n  timeout: 5s\n"
-            f"  auth:\n    community: {community}\n  metrics:\n"
-            f"  - name: sysUpTime\n    oid: 1.3.6.1.2.1.1.3\n    type: gauge\n    help: sysUpTime\n{metrics}")
+        for name, oid, kind in COLUMNS
+    )
+    return (
+        f"if_mib:\n  walk: [1.3.6.1.2.1.2, 1.3.6.1.2.1.31.1.1]\n  get: [1.3.6.1.2.1.1.3.0]\n"
+        f"  version: 2\n  max_repetitions: 25\n  retries: 1\n  timeout: 5s\n"
+        f"  auth:\n    community: {community}\n  metrics:\n"
+        f"  - name: sysUpTime\n    oid: 1.3.6.1.2.1.1.3\n    type: gauge\n    help: sysUpTime\n{metrics}"
+    )
 
 
 async def dialtone_walks(client: SnmpClient, n: int) -> tuple[float, int]:
@@ -87,11 +108,24 @@ async def dialtone_walks(client: SnmpClient, n: int) -> tuple[float, int]:
 
 async def dialtone_gets(engine: object, port: int, community: str, n: int, native: bool = True) -> float:
     """CPU seconds per GET of 10 OIDs, 100 clients (devices) polling concurrently."""
-    oids = [mibs.SYS_UPTIME, mibs.SYS_DESCR, mibs.SYS_NAME, *[(*mibs.IF_IN_OCTETS, 1), (*mibs.IF_OUT_OCTETS, 1),
-            (*mibs.IF_IN_ERRORS, 1), (*mibs.IF_OUT_ERRORS, 1), (*mibs.IF_OPER_STATUS, 1),
-            (*mibs.IF_ADMIN_STATUS, 1), (*mibs.IF_HC_IN_OCTETS, 1)]]
-    clients = [SnmpClient(engine, "127.0.0.1", port, Credentials(community=community), timeout=5, native_v2c=native)
-               for _ in range(100)]
+    oids = [
+        mibs.SYS_UPTIME,
+        mibs.SYS_DESCR,
+        mibs.SYS_NAME,
+        *[
+            (*mibs.IF_IN_OCTETS, 1),
+            (*mibs.IF_OUT_OCTETS, 1),
+            (*mibs.IF_IN_ERRORS, 1),
+            (*mibs.IF_OUT_ERRORS, 1),
+            (*mibs.IF_OPER_STATUS, 1),
+            (*mibs.IF_ADMIN_STATUS, 1),
+            (*mibs.IF_HC_IN_OCTETS, 1),
+        ],
+    ]
+    clients = [
+        SnmpClient(engine, "127.0.0.1", port, Credentials(community=community), timeout=5, native_v2c=native)
+        for _ in range(100)
+    ]
     await asyncio.gather(*(c.get(oids) for c in clients))
     c0 = self_cpu_seconds()
     for _ in range(max(1, n // len(clients))):
@@ -110,8 +144,9 @@ def exporter_walks(port: int, target: str, n: int, pid: int) -> tuple[float, int
     return (pid_cpu_seconds(pid) - c0) / n, samples
 
 
-def run_ours(port: int, community: str, walks: int, gets: int, loop: str,
-             native: bool = True) -> tuple[float, int, float]:
+def run_ours(
+    port: int, community: str, walks: int, gets: int, loop: str, native: bool = True
+) -> tuple[float, int, float]:
     """(CPU per walk, varbinds per walk, CPU per GET) on a fresh event loop of the given kind."""
     import uvloop
 
@@ -151,8 +186,9 @@ def main() -> None:
         conf = Path(tmp) / "snmp.yml"
         conf.write_text(exporter_config(community))
         port = free_port()
-        exporter = PeerProcess([binary, f"--config.file={conf}", f"--web.listen-address=127.0.0.1:{port}"],
-                               name="snmp_exporter").start(Path(tmp))
+        exporter = PeerProcess(
+            [binary, f"--config.file={conf}", f"--web.listen-address=127.0.0.1:{port}"], name="snmp_exporter"
+        ).start(Path(tmp))
         try:
             exporter.wait_ready(lambda: tcp_listening(port))
             for _ in range(args.rounds):
@@ -167,21 +203,42 @@ def main() -> None:
             snmpd.stop()
     theirs = sum(runs["exporter"]) / args.rounds
     core_share = per_get * 1000 / 60
-    print(f"machine: {machine()}; {rows} varbinds per walk (dialtone), {samples} samples per scrape (exporter); "
-          f"dialtone's v2c path: {'pysnmp (reference)' if args.pysnmp else 'native codec'}")
-    print(f"{args.rounds} rounds of {per_round} walks each; per-round CPU per walk (ms), min-max: "
-          + ", ".join(f"{side} {_spread(v)}" for side, v in runs.items()))
+    print(
+        f"machine: {machine()}; {rows} varbinds per walk (dialtone), {samples} samples per scrape (exporter); "
+        f"dialtone's v2c path: {'pysnmp (reference)' if args.pysnmp else 'native codec'}"
+    )
+    print(
+        f"{args.rounds} rounds of {per_round} walks each; per-round CPU per walk (ms), min-max: "
+        + ", ".join(f"{side} {_spread(v)}" for side, v in runs.items())
+    )
     walk_rows = []
     for loop, label in (("uvloop", "uvloop, as `dialtone run`"), ("asyncio", "default asyncio loop")):
         mine = sum(runs[loop]) / args.rounds
-        walk_rows.append(Row(f"CPU per IF-MIB walk (ms), {label}", f"{mine * 1e3:.2f}", f"{theirs * 1e3:.2f}",
-                             f"{mine / theirs:.2f}", "<= 1.0x exporter", mine <= theirs))
-    report("SNMP: dialtone vs prometheus-snmp-exporter (IF-MIB walk of a local snmpd)", [
-        *walk_rows,
-        Row("CPU per GET of 10 OIDs (ms)", f"{per_get * 1e3:.3f}"),
-        Row("1,000 devices x 10 OIDs / 60 s (share of a core)", f"{core_share * 100:.1f} %", "-", "-",
-            "< 25 %", core_share < 0.25),
-    ])
+        walk_rows.append(
+            Row(
+                f"CPU per IF-MIB walk (ms), {label}",
+                f"{mine * 1e3:.2f}",
+                f"{theirs * 1e3:.2f}",
+                f"{mine / theirs:.2f}",
+                "<= 1.0x exporter",
+                mine <= theirs,
+            )
+        )
+    report(
+        "SNMP: dialtone vs prometheus-snmp-exporter (IF-MIB walk of a local snmpd)",
+        [
+            *walk_rows,
+            Row("CPU per GET of 10 OIDs (ms)", f"{per_get * 1e3:.3f}"),
+            Row(
+                "1,000 devices x 10 OIDs / 60 s (share of a core)",
+                f"{core_share * 100:.1f} %",
+                "-",
+                "-",
+                "< 25 %",
+                core_share < 0.25,
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

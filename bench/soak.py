@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.app import Agent
-from agent.config import Config
+from agent.runtime.app import Agent
+from agent.runtime.config import Config
 from bench.common import Row, machine, open_fds, report, rss_bytes, self_cpu_seconds
 from tests.peers.base import free_port
 
@@ -89,15 +89,26 @@ def fd_kinds() -> Counter[str]:
 def build_config(n: int, interval: float, ports: list[int], listen: int, tmp: Path) -> Config:
     comps = [{"id": f"c{i}", "name": f"Component {i}", "tier": "supporting"} for i in range(max(1, n // 20))]
     targets = [
-        {"id": f"t{i}", "component": f"c{i % len(comps)}", "kind": "http", "interval": interval,
-         "timeout": min(interval, 2.0), "http": {"url": f"http://127.0.0.1:{ports[i % len(ports)]}/t/{i}"}}
+        {
+            "id": f"t{i}",
+            "component": f"c{i % len(comps)}",
+            "kind": "http",
+            "interval": interval,
+            "timeout": min(interval, 2.0),
+            "http": {"url": f"http://127.0.0.1:{ports[i % len(ports)]}/t/{i}"},
+        }
         for i in range(n)
     ]
-    return Config.model_validate({
-        "vantage": "soak", "listen": f"127.0.0.1:{listen}", "scheduler": {"concurrency": 1000},
-        "history": {"path": str(tmp / "soak.sqlite"), "results_retention": "1h"},
-        "components": comps, "targets": targets,
-    })
+    return Config.model_validate(
+        {
+            "vantage": "soak",
+            "listen": f"127.0.0.1:{listen}",
+            "scheduler": {"concurrency": 1000},
+            "history": {"path": str(tmp / "soak.sqlite"), "results_retention": "1h"},
+            "components": comps,
+            "targets": targets,
+        }
+    )
 
 
 async def wait_for(agent: Agent, count: int, progress: float = 30.0) -> None:
@@ -106,14 +117,20 @@ async def wait_for(agent: Agent, count: int, progress: float = 30.0) -> None:
         await asyncio.sleep(0.5)
         if time.perf_counter() - last >= progress:
             last = time.perf_counter()
-            print(f"  {agent.scheduler.completed:,} probes, RSS {rss_bytes() / 2**20:.1f} MiB, "
-                  f"{open_fds()} fds, {len(asyncio.all_tasks())} tasks", flush=True)
+            print(
+                f"  {agent.scheduler.completed:,} probes, RSS {rss_bytes() / 2**20:.1f} MiB, "
+                f"{open_fds()} fds, {len(asyncio.all_tasks())} tasks",
+                flush=True,
+            )
 
 
 async def run(total: int, n: int, interval: float, warmup: int) -> list[Row]:
     ports = [free_port() for _ in range(4)]
-    server = subprocess.Popen([sys.executable, str(Path(__file__).parent / "targets_server.py"), *map(str, ports)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "targets_server.py"), *map(str, ports)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert server.stdout and server.stdout.readline().strip() == "READY"
     with tempfile.TemporaryDirectory(prefix="dialtone-soak-") as tmp:
         agent = Agent(build_config(n, interval, ports, free_port(), Path(tmp)))
@@ -136,21 +153,45 @@ async def run(total: int, n: int, interval: float, warmup: int) -> list[Row]:
     probes, wall = end.probes - start.probes, end.at - start.at
     growth = (end.rss - start.rss) / start.rss
     return [
-        Row("probes measured (after warm-up)", f"{probes:,} in {wall:.0f} s ({probes / wall:,.0f}/s)",
-            goal=f"{total:,}", met=probes >= total),
+        Row(
+            "probes measured (after warm-up)",
+            f"{probes:,} in {wall:.0f} s ({probes / wall:,.0f}/s)",
+            goal=f"{total:,}",
+            met=probes >= total,
+        ),
         Row("warm-up", f"{start.probes:,} probes; RSS before start {rss_before / 2**20:.1f} MiB"),
-        Row("RSS start -> end", f"{start.rss / 2**20:.1f} -> {end.rss / 2**20:.1f} MiB ({growth:+.2%})",
-            goal="growth < 5 %", met=growth < 0.05),
-        Row(f"open descriptors under load, start -> end (min..max over {WINDOW:g} s)",
-            f"{_span(start.fds)} -> {_span(end.fds)}"),
-        Row("open descriptors quiesced, start -> end", _kinds(start.quiet_fds, end.quiet_fds),
-            goal="no growth", met=not (end.quiet_fds - start.quiet_fds)),
-        Row(f"asyncio tasks under load, start -> end (min..max over {WINDOW:g} s)",
-            f"{_span(start.tasks)} -> {_span(end.tasks)}"),
-        Row("asyncio tasks quiesced, start -> end", f"{start.quiet_tasks} -> {end.quiet_tasks}",
-            goal="no growth", met=end.quiet_tasks <= start.quiet_tasks),
-        Row("failed probes (measured part)", ", ".join(f"{k} {v:,}" for k, v in failures.most_common()) or "0",
-            goal="0 (local, fast targets)", met=not failures),
+        Row(
+            "RSS start -> end",
+            f"{start.rss / 2**20:.1f} -> {end.rss / 2**20:.1f} MiB ({growth:+.2%})",
+            goal="growth < 5 %",
+            met=growth < 0.05,
+        ),
+        Row(
+            f"open descriptors under load, start -> end (min..max over {WINDOW:g} s)",
+            f"{_span(start.fds)} -> {_span(end.fds)}",
+        ),
+        Row(
+            "open descriptors quiesced, start -> end",
+            _kinds(start.quiet_fds, end.quiet_fds),
+            goal="no growth",
+            met=not (end.quiet_fds - start.quiet_fds),
+        ),
+        Row(
+            f"asyncio tasks under load, start -> end (min..max over {WINDOW:g} s)",
+            f"{_span(start.tasks)} -> {_span(end.tasks)}",
+        ),
+        Row(
+            "asyncio tasks quiesced, start -> end",
+            f"{start.quiet_tasks} -> {end.quiet_tasks}",
+            goal="no growth",
+            met=end.quiet_tasks <= start.quiet_tasks,
+        ),
+        Row(
+            "failed probes (measured part)",
+            ", ".join(f"{k} {v:,}" for k, v in failures.most_common()) or "0",
+            goal="0 (local, fast targets)",
+            met=not failures,
+        ),
         Row("agent CPU per probe", f"{cpu / max(probes, 1) * 1e6:.0f} us"),
     ]
 
@@ -169,8 +210,9 @@ def main() -> None:
     ap.add_argument("--probes", type=int, default=1_000_000, help="probes measured after the warm-up")
     ap.add_argument("--targets", type=int, default=1000)
     ap.add_argument("--interval", type=float, default=0.5, help="seconds between probes of one target")
-    ap.add_argument("--warmup", type=int, help="probes before measuring (default: 10 %% of --probes, "
-                                               "at least 20 per target)")
+    ap.add_argument(
+        "--warmup", type=int, help="probes before measuring (default: 10 %% of --probes, at least 20 per target)"
+    )
     args = ap.parse_args()
     warmup = args.warmup if args.warmup is not None else max(args.probes // 10, 20 * args.targets)
     try:
@@ -180,8 +222,10 @@ def main() -> None:
     except ImportError:
         pass
     print(f"machine: {machine()}")
-    print(f"soak: {args.probes:,} probes, {args.targets} targets every {args.interval:g} s, warm-up {warmup:,}",
-          flush=True)
+    print(
+        f"soak: {args.probes:,} probes, {args.targets} targets every {args.interval:g} s, warm-up {warmup:,}",
+        flush=True,
+    )
     rows = asyncio.run(run(args.probes, args.targets, args.interval, warmup))
     report(f"soak: {args.probes:,} HTTP probes", rows)
 

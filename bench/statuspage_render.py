@@ -32,9 +32,9 @@ import jinja2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.model import Component, Status, Transition
-from agent.sinks.history import HistoryReader, HistoryWriter, open_history
-from agent.sinks.history_reader import StatusInterval
+from agent.core.model import Component, Status, Transition
+from agent.history.reader import StatusInterval
+from agent.history.writer import HistoryReader, HistoryWriter, open_history
 from bench.common import Row, Stopwatch, report
 from statuspage.build import ModelBuilder
 from statuspage.config import SiteConfig
@@ -53,10 +53,15 @@ def _incidents(n: int, comps: int, rng: random.Random) -> list[Incident]:
         start = NOW - timedelta(minutes=rng.randrange(60, 89 * 1440))
         end = start + timedelta(minutes=rng.randrange(5, 240))
         cid = f"c{rng.randrange(comps)}"
-        ups = (Update(end, "resolved", "Recovered.", "<p>Recovered.</p>"),
-               Update(start, "investigating", "Calls fail in one region.", "<p>Calls fail in one region.</p>"))
-        out.append(Incident(f"i{k}", f"Incident {k} on {cid}", "resolved", "major", start, end, start, (cid,),
-                            ups, resolved_at=end))
+        ups = (
+            Update(end, "resolved", "Recovered.", "<p>Recovered.</p>"),
+            Update(start, "investigating", "Calls fail in one region.", "<p>Calls fail in one region.</p>"),
+        )
+        out.append(
+            Incident(
+                f"i{k}", f"Incident {k} on {cid}", "resolved", "major", start, end, start, (cid,), ups, resolved_at=end
+            )
+        )
     return sorted(out, key=lambda i: i.started_at, reverse=True)
 
 
@@ -82,10 +87,25 @@ def model(components: int, incidents: int, seed: int = 7) -> StatusModel:
                 t = e
         ivs.append(StatusInterval(t, NOW, Status.OPERATIONAL))
         cells = component_days(ivs, days, zone, NOW, spans.get(cid, []))
-        views.append(ComponentView(cid, f"Component {c}", f"Group {c // 25}", Status.OPERATIONAL, NOW, start,
-                                   c + 1, cells, uptime(cells[-30:]), uptime(cells), 99.95))
-    groups = tuple(GroupView(f"g{g}", f"Group {g}", tuple(v for v in views if v.group == f"Group {g}"))
-                   for g in range((components + 24) // 25))
+        views.append(
+            ComponentView(
+                cid,
+                f"Component {c}",
+                f"Group {c // 25}",
+                Status.OPERATIONAL,
+                NOW,
+                start,
+                c + 1,
+                cells,
+                uptime(cells[-30:]),
+                uptime(cells),
+                99.95,
+            )
+        )
+    groups = tuple(
+        GroupView(f"g{g}", f"Group {g}", tuple(v for v in views if v.group == f"Group {g}"))
+        for g in range((components + 24) // 25)
+    )
     return StatusModel("bench", "Bench", "", SITE.time_zone, NOW, days, groups, tuple(incs))
 
 
@@ -97,9 +117,18 @@ def one_transition(m: StatusModel, k: int = 0) -> StatusModel:
     c = g.components[pos]
     cell = c.days[-1]._replace(status=Status.MAJOR_OUTAGE, down_minutes=1, incidents=((f"new{k}", "New outage"),))
     c = replace(c, status=Status.MAJOR_OUTAGE, updated_at=at, days=(*c.days[:-1], cell))
-    new = Incident(f"new{k}", "New outage", "investigating", "critical", at, at, at, (c.id,),
-                   (Update(at, "investigating", "Down.", "<p>Down.</p>"),))
-    comps = (*g.components[:pos], c, *g.components[pos + 1:])
+    new = Incident(
+        f"new{k}",
+        "New outage",
+        "investigating",
+        "critical",
+        at,
+        at,
+        at,
+        (c.id,),
+        (Update(at, "investigating", "Down.", "<p>Down.</p>"),),
+    )
+    comps = (*g.components[:pos], c, *g.components[pos + 1 :])
     groups = tuple(replace(x, components=comps) if x is g else x for x in m.groups)
     return replace(m, generated_at=at, groups=groups, incidents=(new, *m.incidents))
 
@@ -109,8 +138,9 @@ def history_file(path: Path, components: int, incidents: int) -> Path:
     db = open_history(path)
     writer = HistoryWriter(db, batch_interval=3600)
     for c in range(components):  # each component's first status, as the agent records it at install
-        writer.on_transition(Transition("component", f"c{c}", NOW - timedelta(days=100), "unknown", "operational",
-                                        "bench"))
+        writer.on_transition(
+            Transition("component", f"c{c}", NOW - timedelta(days=100), "unknown", "operational", "bench")
+        )
     for inc in _incidents(incidents, components, random.Random(7)):
         cid, end = inc.components[0], inc.resolved_at or NOW
         writer.on_transition(Transition("component", cid, inc.started_at, "operational", "partial_outage", "bench"))
@@ -122,8 +152,9 @@ def history_file(path: Path, components: int, incidents: int) -> Path:
 def _compile_seconds() -> float:
     """Compiling every template from source, as the very first run after an install does (later runs load
     Jinja's cached bytecode)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-                             lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     with Stopwatch() as sw:
         for name in env.list_templates():
             env.get_template(name)
@@ -146,12 +177,24 @@ def _weights(files: dict[str, bytes]) -> list[Row]:
     rows = []
     for path in ("index.html", "fr/index.html"):
         raw, packed = len(files[path]), len(gzip.compress(files[path], 6))
-        rows.append(Row(f"page weight: {path}, gzipped (kB)", f"{packed / 1e3:.0f}", f"{raw / 1e3:.0f} kB raw",
-                        f"{raw / packed:.1f}x smaller"))
+        rows.append(
+            Row(
+                f"page weight: {path}, gzipped (kB)",
+                f"{packed / 1e3:.0f}",
+                f"{raw / 1e3:.0f} kB raw",
+                f"{raw / packed:.1f}x smaller",
+            )
+        )
     raw = sum(len(b) for b in files.values())
     packed = sum(len(gzip.compress(b, 6)) for b in files.values())
-    rows.append(Row("  whole site, every file gzipped (MB)", f"{packed / 1e6:.1f}", f"{raw / 1e6:.1f} MB raw",
-                    f"{raw / packed:.1f}x smaller"))
+    rows.append(
+        Row(
+            "  whole site, every file gzipped (MB)",
+            f"{packed / 1e6:.1f}",
+            f"{raw / 1e6:.1f} MB raw",
+            f"{raw / packed:.1f}x smaller",
+        )
+    )
     return rows
 
 
@@ -208,23 +251,58 @@ def main() -> None:
         f"status page render ({args.components} components x 90 days x {args.incidents} incidents, en+fr; "
         f"{len(files)} files, {size:.1f} MB; index {len(files['index.html']) / 1e6:.1f} MB per language)",
         [
-            Row("full render, both languages (s)", f"{full.wall:.3f}", f"{io.wall:.3f} (write only)",
-                f"{full.wall / io.wall:.1f}x", "< 1 s", full.wall < 1.0),
-            Row("  of which rendering, no I/O (s)", f"{cpu.wall:.3f}", f"{compile_s:.3f} (+ template compile, "
-                "first run ever)", "-", "< 1 s", cpu.wall < 1.0),
-            Row("  new file on this file system (ms)", f"{per_file:.2f}", f"x {len(files)} files = "
-                f"{per_file * len(files) / 1000:.2f} s"),
-            Row(f"history to site: read 90 days, build the model, full render ({auto} incidents from history) (s)",
-                f"{whole.wall:.3f}", f"{full.wall:.3f} (render from a ready model)", f"{whole.wall / full.wall:.2f}x",
-                "< 1 s", whole.wall < 1.0),
+            Row(
+                "full render, both languages (s)",
+                f"{full.wall:.3f}",
+                f"{io.wall:.3f} (write only)",
+                f"{full.wall / io.wall:.1f}x",
+                "< 1 s",
+                full.wall < 1.0,
+            ),
+            Row(
+                "  of which rendering, no I/O (s)",
+                f"{cpu.wall:.3f}",
+                f"{compile_s:.3f} (+ template compile, first run ever)",
+                "-",
+                "< 1 s",
+                cpu.wall < 1.0,
+            ),
+            Row(
+                "  new file on this file system (ms)",
+                f"{per_file:.2f}",
+                f"x {len(files)} files = {per_file * len(files) / 1000:.2f} s",
+            ),
+            Row(
+                f"history to site: read 90 days, build the model, full render ({auto} incidents from history) (s)",
+                f"{whole.wall:.3f}",
+                f"{full.wall:.3f} (render from a ready model)",
+                f"{whole.wall / full.wall:.2f}x",
+                "< 1 s",
+                whole.wall < 1.0,
+            ),
             Row("  of which reading history and building the model (s)", f"{build.wall:.3f}"),
-            Row("first re-render after one transition (s)", f"{first[0]:.3f}", f"{full.wall:.3f} (cold render)",
-                f"{first[0] / full.wall:.2f}x", "< 0.2 s", first[0] < 0.2),
-            Row(f"  later re-renders, median of {len(rest)} (s)", f"{steady[0]:.3f}", f"max {worst:.3f}",
-                f"{steady[0] / full.wall:.2f}x", "< 0.2 s", steady[0] < 0.2),
+            Row(
+                "first re-render after one transition (s)",
+                f"{first[0]:.3f}",
+                f"{full.wall:.3f} (cold render)",
+                f"{first[0] / full.wall:.2f}x",
+                "< 0.2 s",
+                first[0] < 0.2,
+            ),
+            Row(
+                f"  later re-renders, median of {len(rest)} (s)",
+                f"{steady[0]:.3f}",
+                f"max {worst:.3f}",
+                f"{steady[0] / full.wall:.2f}x",
+                "< 0.2 s",
+                steady[0] < 0.2,
+            ),
             Row("  of which rendering, no I/O (s)", f"{steady[1]:.3f}", f"{steady[3]} fragments rebuilt"),
-            Row("files written / unchanged on a re-render", f"{s.written} / {s.linked}",
-                f"first: {first[2].written} / {first[2].linked} (hard-linked)"),
+            Row(
+                "files written / unchanged on a re-render",
+                f"{s.written} / {s.linked}",
+                f"first: {first[2].written} / {first[2].linked} (hard-linked)",
+            ),
             *weight,
         ],
     )

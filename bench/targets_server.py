@@ -1,6 +1,6 @@
 """Fast local HTTP targets for benchmarks, in their own process so their CPU is not counted as ours.
 
-    python bench/targets_server.py PORT [PORT ...]   # prints READY when listening
+python bench/targets_server.py PORT [PORT ...]   # prints READY when listening
 """
 
 from __future__ import annotations

@@ -165,22 +165,46 @@ def main() -> None:
     ours = asyncio.run(run_dialtone(args.pairs, args.seconds))
     naive = asyncio.run(run_naive(args.pairs, args.seconds))
     print(f"machine: {machine()}")
-    print(f"{args.pairs} pairs x {args.seconds:g} s each way; packets received: dialtone {ours.packets}, "
-          f"anchor {naive.packets}; DTMF tokens detected both ways: {ours.digits_ok}/{args.pairs}")
+    print(
+        f"{args.pairs} pairs x {args.seconds:g} s each way; packets received: dialtone {ours.packets}, "
+        f"anchor {naive.packets}; DTMF tokens detected both ways: {ours.digits_ok}/{args.pairs}"
+    )
     ms = 1000.0
     report(
         f"voice RTP: {args.pairs} concurrent calls (anchor: naive asyncio.sleep(0.02) sender)",
         [
-            Row("CPU share of one core", f"{ours.cpu_share:.1%}", f"{naive.cpu_share:.1%}",
-                _ratio(ours.cpu_share, naive.cpu_share), "< 20 %", ours.cpu_share < 0.20),
-            Row("worst send-time error (ms)", f"{ours.worst_send_error * ms:.3f}",
-                f"{naive.worst_send_error * ms:.3f}", _ratio(ours.worst_send_error, naive.worst_send_error),
-                "< 1 ms", ours.worst_send_error < 0.001),
-            Row("send-time error p99, worst stream (ms)", f"{ours.send_error_p99 * ms:.1f}", "-", "-",
-                "< 1 ms", ours.send_error_p99 < 0.001),
-            Row("worst jitter reading, clean loopback (ms)", f"{ours.worst_jitter * ms:.3f}",
-                f"{naive.worst_jitter * ms:.3f}", _ratio(ours.worst_jitter, naive.worst_jitter),
-                "< 1 ms", ours.worst_jitter < 0.001),
+            Row(
+                "CPU share of one core",
+                f"{ours.cpu_share:.1%}",
+                f"{naive.cpu_share:.1%}",
+                _ratio(ours.cpu_share, naive.cpu_share),
+                "< 20 %",
+                ours.cpu_share < 0.20,
+            ),
+            Row(
+                "worst send-time error (ms)",
+                f"{ours.worst_send_error * ms:.3f}",
+                f"{naive.worst_send_error * ms:.3f}",
+                _ratio(ours.worst_send_error, naive.worst_send_error),
+                "< 1 ms",
+                ours.worst_send_error < 0.001,
+            ),
+            Row(
+                "send-time error p99, worst stream (ms)",
+                f"{ours.send_error_p99 * ms:.1f}",
+                "-",
+                "-",
+                "< 1 ms",
+                ours.send_error_p99 < 0.001,
+            ),
+            Row(
+                "worst jitter reading, clean loopback (ms)",
+                f"{ours.worst_jitter * ms:.3f}",
+                f"{naive.worst_jitter * ms:.3f}",
+                _ratio(ours.worst_jitter, naive.worst_jitter),
+                "< 1 ms",
+                ours.worst_jitter < 0.001,
+            ),
         ],
     )
 

@@ -14,7 +14,7 @@ from datetime import date
 
 from markupsafe import escape
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.fmt import Fmt
 from statuspage.i18n import Locale
 from statuspage.model import DayCell

@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from agent.calendar import MaintenanceCalendar, Occurrence
-from agent.calendar_rules import CERTIFICATE_TITLE
-from agent.model import Component, Status, Transition
-from agent.sinks.history_reader import StatusInterval
-from agent.sla import SlaCalculator, month_bounds, month_of
+from agent.contract.sla import SlaCalculator, month_bounds, month_of
+from agent.core.model import Component, Status, Transition
+from agent.history.reader import StatusInterval
+from agent.maintenance.calendar import MaintenanceCalendar, Occurrence
+from agent.maintenance.rules import CERTIFICATE_TITLE
 from statuspage.config import SiteConfig
 from statuspage.days import IncidentSpan, component_days, uptime
 from statuspage.incidents import automatic_incidents, link_incidents
@@ -43,7 +43,7 @@ MAINTENANCE_AHEAD = timedelta(days=62)
 
 
 class History(Protocol):
-    """What the builder reads from history (agent.sinks.history_reader.HistoryReader provides it)."""
+    """What the builder reads from history (agent.history.reader.HistoryReader provides it)."""
 
     def transitions(
         self, start: datetime, end: datetime, *, subject: str | None = None, id: str | None = None
@@ -291,8 +291,11 @@ def maintenance_updates(o: Occurrence, now: datetime) -> tuple[Update, ...]:
             break
         start, end = f"{o.start.astimezone(UTC):%Y-%m-%d %H:%M}", f"{o.end.astimezone(UTC):%Y-%m-%d %H:%M}"
         body = _MAINT_TEXT[status].format(name=o.title, start=start, end=end)
-        out.append(Update(at=at, status=status, body=body, key=f"maint.{status}", subject=o.title,
-                          subject_key=builtin_name_key(o)))
+        out.append(
+            Update(
+                at=at, status=status, body=body, key=f"maint.{status}", subject=o.title, subject_key=builtin_name_key(o)
+            )
+        )
     return tuple(reversed(out))
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier
+from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier
 
 Language = Literal["en", "fr"]
 

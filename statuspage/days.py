@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.model import DayCell, GroupView
 
 IncidentSpan = tuple[datetime, datetime, str, str]
@@ -16,7 +16,7 @@ IncidentSpan = tuple[datetime, datetime, str, str]
 
 
 class Interval(Protocol):
-    """A stretch [start, end) with one status (agent.sinks.history_reader.StatusInterval)."""
+    """A stretch [start, end) with one status (agent.history.reader.StatusInterval)."""
 
     @property
     def start(self) -> datetime: ...

@@ -238,9 +238,7 @@ class _Json:
             self.by_id.update(zip((c.id for c in g.components), members, strict=True))
             listed += members
             if g.name and g.components:
-                listed.append(
-                    memo(("json-group", g.id), (g.name, tuple(members)), partial(_group_json, m, g))
-                )
+                listed.append(memo(("json-group", g.id), (g.name, tuple(members)), partial(_group_json, m, g)))
         self.components = _arr(listed)
 
     def affected(self, ids: Sequence[str]) -> tuple[str, ...]:
@@ -251,7 +249,8 @@ class _Json:
         """One incident, with its components as they are now."""
         comps = self.affected(i.components)
         text: str = self.memo(
-            ("json-incident", i.id), (i, comps, self.m.url, self.m.page_id),
+            ("json-incident", i.id),
+            (i, comps, self.m.url, self.m.page_id),
             lambda: _spliced(_incident(self.m, i, None), _arr(comps)),
         )
         return text
@@ -260,7 +259,8 @@ class _Json:
         """One scheduled maintenance (with no components named, every component)."""
         comps = self.affected(maintenance_components(self.m, mt))
         text: str = self.memo(
-            ("json-maintenance", mt.id), (mt, comps, self.m.url, self.m.page_id),
+            ("json-maintenance", mt.id),
+            (mt, comps, self.m.url, self.m.page_id),
             lambda: _spliced(_maintenance(self.m, mt, None), _arr(comps)),
         )
         return text
@@ -276,17 +276,22 @@ def json_files(m: StatusModel, memo: Memo | None = None) -> dict[str, bytes]:
     recent_mt = sorted(m.maintenances, key=lambda x: x.scheduled_for, reverse=True)[:JSON_INCIDENT_LIMIT]
     docs: dict[str, list[tuple[str, str]]] = {
         "summary.json": [
-            ("page", page), ("components", comps), ("incidents", unresolved),
-            ("scheduled_maintenances", _arr(active + upcoming)), ("status", stat),
+            ("page", page),
+            ("components", comps),
+            ("incidents", unresolved),
+            ("scheduled_maintenances", _arr(active + upcoming)),
+            ("status", stat),
         ],
         "status.json": [("page", page), ("status", stat)],
         "components.json": [("page", page), ("components", comps)],
         "incidents.json": [
-            ("page", page), ("incidents", _arr(js.incident(i) for i in m.incidents[:JSON_INCIDENT_LIMIT])),
+            ("page", page),
+            ("incidents", _arr(js.incident(i) for i in m.incidents[:JSON_INCIDENT_LIMIT])),
         ],
         "incidents/unresolved.json": [("page", page), ("incidents", unresolved)],
         "scheduled-maintenances.json": [
-            ("page", page), ("scheduled_maintenances", _arr(js.maintenance(x) for x in recent_mt)),
+            ("page", page),
+            ("scheduled_maintenances", _arr(js.maintenance(x) for x in recent_mt)),
         ],
         "scheduled-maintenances/upcoming.json": [("page", page), ("scheduled_maintenances", _arr(upcoming))],
         "scheduled-maintenances/active.json": [("page", page), ("scheduled_maintenances", _arr(active))],
@@ -322,8 +327,9 @@ def atom(env: jinja2.Environment, loc: Locale, m: StatusModel, lang_root: str, m
     _text(feed, "title", f"{m.name} · {loc('nav.history')}")
     _text(feed, "updated", iso(m.generated_at) or "")
     ET.SubElement(feed, f"{{{_ATOM}}}link", {"rel": "alternate", "href": f"{lang_root}history.html"})
-    ET.SubElement(feed, f"{{{_ATOM}}}link", {"rel": "self", "href": f"{lang_root}history.atom",
-                                              "type": "application/atom+xml"})
+    ET.SubElement(
+        feed, f"{{{_ATOM}}}link", {"rel": "self", "href": f"{lang_root}history.atom", "type": "application/atom+xml"}
+    )
     ET.SubElement(feed, f"{{{_ATOM}}}author").append(_el("name", m.name))
     entries: list[tuple[datetime, Incident | Maintenance]] = [(i.updated_at, i) for i in m.incidents]
     entries += [(x.updated_at, x) for x in m.maintenances if x.status != "scheduled" or x.notice_at <= m.generated_at]

@@ -48,8 +48,11 @@ class Fmt:
             return self.loc("ui.from_to", start=self.dt(start, zone), end=self.dt(end, zone))
         loc = self.loc
         return loc(
-            "ui.span_day", date=loc.date(a.date()), start=loc("fmt.time", hour=a.hour, minute=a.minute),
-            end=loc("fmt.time", hour=b.hour, minute=b.minute), zone=b.tzname(),
+            "ui.span_day",
+            date=loc.date(a.date()),
+            start=loc("fmt.time", hour=a.hour, minute=a.minute),
+            end=loc("fmt.time", hour=b.hour, minute=b.minute),
+            zone=b.tzname(),
         )
 
     def date(self, d: _dt.date | datetime) -> str:

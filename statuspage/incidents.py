@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from agent.model import Status, Transition
+from agent.core.model import Status, Transition
 from statuspage.model import Impact, Incident, IncidentStatus, Update, component_impact
 from statuspage.safe_markdown import markdown_html
 
@@ -124,8 +124,9 @@ def _advance(inc: Incident, t: Transition, name: str, tier: str) -> Incident:
         return replace(inc, status="resolved", resolved_at=t.at, updated_at=t.at, updates=(update, *inc.updates))
     update = _auto_update(t, name, status, "update" if status == inc.status else "")
     monitoring_at = t.at if status == "monitoring" and inc.status != "monitoring" else inc.monitoring_at
-    return replace(inc, status=status, impact=impact, monitoring_at=monitoring_at, updated_at=t.at,
-                   updates=(update, *inc.updates))
+    return replace(
+        inc, status=status, impact=impact, monitoring_at=monitoring_at, updated_at=t.at, updates=(update, *inc.updates)
+    )
 
 
 # --- human incidents --------------------------------------------------------------------------------------
@@ -163,8 +164,9 @@ def parse_incident(text: str, source: str) -> Incident:
         raise IncidentFileError(f"{source}: invalid YAML front matter: nested too deeply") from None
     except (ValueError, TypeError, LookupError, ArithmeticError):
         # PyYAML's scalar constructors raise these for values they cannot build (`2001-02-30`, `!!float x`).
-        raise IncidentFileError(f"{source}: invalid YAML front matter: a date-like or !!tagged value "
-                                "cannot be read") from None
+        raise IncidentFileError(
+            f"{source}: invalid YAML front matter: a date-like or !!tagged value cannot be read"
+        ) from None
     if not isinstance(data, dict):
         raise IncidentFileError(f"{source}: the front matter must be a mapping of keys")
     try:
@@ -301,7 +303,8 @@ def merged_timeline(human: Sequence[Update], auto: Sequence[Update]) -> tuple[Up
     said = {u.status for u in human}
     first = min((u.at for u in human), default=None)
     kept = [
-        u for u in auto
+        u
+        for u in auto
         if (u.label or u.status not in said)
         and (first is None or u.at < first or (u.status == "resolved" and "resolved" not in said))
     ]

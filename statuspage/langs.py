@@ -51,15 +51,25 @@ class Lang:
         loc = Locale(lang)
         fmt = Fmt(loc, site.zone)
         names: dict[str, str] = {}
-        labels = {"ago90": loc("ui.days_ago", n=90), "ago30": loc("ui.days_ago", n=30),
-                  "today": loc("ui.today"), "up30": loc("label.uptime_30"), "up90": loc("label.uptime_90")}
+        labels = {
+            "ago90": loc("ui.days_ago", n=90),
+            "ago30": loc("ui.days_ago", n=30),
+            "today": loc("ui.today"),
+            "up30": loc("label.uptime_30"),
+            "up90": loc("label.uptime_90"),
+        }
         prefix = "" if lang == site.default_language else f"{lang}/"
         env = _environment(loc, fmt, brand, names, labels)
         # The provider writes names, posts and windows in its default language: marked as such elsewhere.
         source = Locale(site.default_language).tag
         src = Markup("") if source == loc.tag else Markup(f' lang="{source}"')
-        env.globals.update(lang_tag=loc.tag, src=src, phrase=partial(_phrase, loc, src),
-                           live_refresh=int(site.live_refresh), subscribe_url=site.subscribe_url)
+        env.globals.update(
+            lang_tag=loc.tag,
+            src=src,
+            phrase=partial(_phrase, loc, src),
+            live_refresh=int(site.live_refresh),
+            subscribe_url=site.subscribe_url,
+        )
         return cls(lang, env, loc, fmt, prefix, names)
 
 

@@ -11,37 +11,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
-from agent.model import ProbeResult, Transition
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import ProbeResult, Transition
 from statuspage.incidents import IncidentFileError, load_incidents, unknown_components
 from statuspage.model import Incident, StatusModel
 from statuspage.output import AtomicSite, WriteStats
 from statuspage.render import Renderer
 
 log = logging.getLogger("dialtone.statuspage")
-
-
-class Clock(Protocol):
-    """What the renderer needs of agent.clock.Clock (structural, so statuspage does not import it)."""
-
-    def now(self) -> datetime: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """Real time."""
-
-    def now(self) -> datetime:
-        """Aware UTC now."""
-        return datetime.now(UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep on the event loop."""
-        await asyncio.sleep(max(0.0, seconds))
 
 
 class SiteRenderer:
@@ -167,4 +146,3 @@ class IncidentFolder:
                 log.error("incidents: %s (keeping the last good set)", exc)
             self.error = str(exc)
         return self._good
-

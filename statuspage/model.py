@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, NamedTuple
 
-from agent.model import Status
+from agent.core.model import Status
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved", "postmortem"]
 MaintenanceStatus = Literal["scheduled", "in_progress", "verifying", "completed"]

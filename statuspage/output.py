@@ -57,7 +57,8 @@ def check_owned(out: Path) -> None:
     what = "a link" if out.is_symlink() else "a folder" if out.is_dir() else "a file"
     raise OutputNotOwned(
         f"site output {out}: refusing to replace {what} that dialtone did not write (no {MARKER} in it); "
-        "choose another folder, or empty or remove this one")
+        "choose another folder, or empty or remove this one"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,10 @@ class AtomicSite:
         gens = [
             p
             for p in self.out.parent.iterdir()
-            if p.name.startswith(prefix) and p not in keep and p.is_dir() and not p.is_symlink()
+            if p.name.startswith(prefix)
+            and p not in keep
+            and p.is_dir()
+            and not p.is_symlink()
             and (p / MARKER).is_file()  # only folders dialtone wrote
         ]
         gens.sort(key=lambda p: p.stat().st_mtime, reverse=True)

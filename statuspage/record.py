@@ -29,7 +29,11 @@ class PageMaker(Protocol):
 
 
 def history_pages(
-    frags: Fragments, lg: Lang, model: StatusModel, record: list[Month], cards: Mapping[str, Callable[[], Markup]],
+    frags: Fragments,
+    lg: Lang,
+    model: StatusModel,
+    record: list[Month],
+    cards: Mapping[str, Callable[[], Markup]],
     page: PageMaker,
 ) -> dict[str, bytes]:
     """One page per month of the record (history.html is the newest too), its days' blocks reused."""
@@ -46,7 +50,8 @@ def history_pages(
             blocks.append(frags.get(("day", lg.code, d.day), (made, d.maintenances, names), make))
         for path in [month.path] + (["history.html"] if month is record[0] else []):
             out[path] = frags.get(
-                (path, lg.code), (month.month, tuple(blocks), paths),
+                (path, lg.code),
+                (month.month, tuple(blocks), paths),
                 partial(page, lg, "history.html", path, month=month, blocks=blocks, record=record),
             )
     return out
@@ -71,8 +76,9 @@ def maintenance_page(frags: Fragments, lg: Lang, model: StatusModel, page: PageM
         tuple(mt.notice_at <= model.generated_at for mt in mts),
         tuple(lg.names.get(c, c) for mt in mts for c in mt.components),
     )
-    make = partial(page, lg, "maintenance.html", "maintenance.html", m=model, in_progress=now, scheduled=ahead,
-                   completed=done)
+    make = partial(
+        page, lg, "maintenance.html", "maintenance.html", m=model, in_progress=now, scheduled=ahead, completed=done
+    )
     return frags.get(("maintenance.html", lg.code), inputs, make)
 
 

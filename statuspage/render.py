@@ -19,7 +19,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from agent.calendar import MaintenanceCalendar, build_ics
+from agent.maintenance.calendar import MaintenanceCalendar, build_ics
 from statuspage import feeds
 from statuspage.archive import Month, months
 from statuspage.bar import Bars, CellText
@@ -117,8 +117,9 @@ class Renderer:
         name = f"{self.site.branding.name} maintenance"
         names = {c.id: c.name for c in model.components}
         url = f"{self.site.base_url}maintenance.html" if self.site.base_url else ""
-        return build_ics(self._calendar, now=model.generated_at, name=name, uid_domain=feeds.uid_domain(model),
-                         names=names, url=url)
+        return build_ics(
+            self._calendar, now=model.generated_at, name=name, uid_domain=feeds.uid_domain(model), names=names, url=url
+        )
 
     # --- fragments ----------------------------------------------------------------------------------------
 
@@ -143,6 +144,7 @@ class Renderer:
 
     def _card(self, lg: Lang, inc: Incident, kept: Bundle) -> Markup:
         """An incident's short card (history and past incidents), linking to its page."""
+
         def make() -> Markup:
             return Markup(lg.parts.incident_card(inc, incident_title(lg.loc, inc), ""))
 
@@ -175,7 +177,12 @@ class Renderer:
         return lg.env.get_template(name).render(root=root, top=top, alternates=alternates, **ctx)
 
     def _pages(
-        self, lg: Lang, model: StatusModel, rows: dict[str, Markup], record: list[Month], bundles: dict[str, Bundle],
+        self,
+        lg: Lang,
+        model: StatusModel,
+        rows: dict[str, Markup],
+        record: list[Month],
+        bundles: dict[str, Bundle],
     ) -> dict[str, bytes]:
         pages = {
             "index.html": self._index(lg, model, rows, bundles),

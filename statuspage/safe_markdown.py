@@ -81,8 +81,7 @@ def markdown_html(text: str) -> str:
     """Markdown source -> sanitised HTML. Raw HTML in the source is escaped, never passed through."""
     if any(len(block) > MAX_MARKDOWN_BLOCK for block in _BLOCKS.split(text)):
         return _plain_html(text)
-    html: str = markdown.markdown(_escape_unclosed_brackets(text), extensions=[_SafeExtension()],
-                                  output_format="html")
+    html: str = markdown.markdown(_escape_unclosed_brackets(text), extensions=[_SafeExtension()], output_format="html")
     return html
 
 

@@ -67,6 +67,8 @@ class _GzipCache:
         else:
             self._items.move_to_end(etag)
         return found
+
+
 _NOT_FOUND = b"<!doctype html><html lang=en><meta charset=utf-8><title>Not found</title><p>Not found.</p>"
 
 

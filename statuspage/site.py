@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from agent.calendar import MaintenanceCalendar
-from agent.model import Component
-from agent.sinks.history_reader import HistoryReader
-from agent.sla import SlaCalculator
+from agent.contract.sla import SlaCalculator
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import Component
+from agent.history.reader import HistoryReader
+from agent.maintenance.calendar import MaintenanceCalendar
 from statuspage.build import ModelBuilder
 from statuspage.config import SiteConfig
-from statuspage.live import Clock, IncidentFolder, SiteRenderer, SystemClock
+from statuspage.live import IncidentFolder, SiteRenderer
 from statuspage.model import StatusModel
 from statuspage.output import AtomicSite, WriteStats
 from statuspage.render import Renderer

@@ -10,8 +10,23 @@ import xml.etree.ElementTree as ET
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
-_DROP = frozenset({"script", "foreignObject", "iframe", "embed", "object", "audio", "video", "handler",
-                   "listener", "animate", "set", "animateMotion", "animateTransform"})
+_DROP = frozenset(
+    {
+        "script",
+        "foreignObject",
+        "iframe",
+        "embed",
+        "object",
+        "audio",
+        "video",
+        "handler",
+        "listener",
+        "animate",
+        "set",
+        "animateMotion",
+        "animateTransform",
+    }
+)
 _HREFS = frozenset({"href", f"{{{XLINK_NS}}}href"})
 MAX_SVG_BYTES = 1 << 20
 
@@ -34,8 +49,12 @@ def _clean(element: ET.Element) -> None:
         value = element.attrib[name].strip().lower()
         if _local(name).lower().startswith("on"):
             del element.attrib[name]  # onload=, onclick=...
-        elif name in _HREFS and not (value.startswith("#") or value.startswith("data:image/png")
-                                     or value.startswith("data:image/jpeg") or value.startswith("data:image/webp")):
+        elif name in _HREFS and not (
+            value.startswith("#")
+            or value.startswith("data:image/png")
+            or value.startswith("data:image/jpeg")
+            or value.startswith("data:image/webp")
+        ):
             del element.attrib[name]  # javascript:, outside documents, nested SVG data: URLs
         elif "javascript:" in value or "url(http" in value or "@import" in value:
             del element.attrib[name]  # style="background:url(https://...)" would load from outside

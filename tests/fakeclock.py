@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 
 class FakeClock:
-    """Implements agent.clock.Clock; `advance()` wakes sleepers in deadline order."""
+    """Implements agent.core.clock.Clock; `advance()` wakes sleepers in deadline order."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self.wall0 = start or datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from agent.config_base import _BASE_DIR, ConfigModel, Duration, Identifier
+from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier
 
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")

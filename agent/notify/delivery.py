@@ -14,7 +14,7 @@ from datetime import datetime
 
 import aiohttp
 
-from agent.clock import Clock
+from agent.core.clock import Clock
 from agent.notify import webhook
 from agent.notify.config import NotifyConfig
 from agent.notify.mailproc import MailProcess, retry_at
@@ -48,8 +48,15 @@ class Deliverer:
         at, give_up = retry_at(self.config, d, now, permanent)
         self.outbox.retry(d.id, error, at, give_up)
         self.failures[d.recipient.channel] += 1
-        log.warning("notice %s to %s %s failed (attempt %d): %s%s", d.notice.id, d.recipient.channel,
-                    d.recipient.target, d.attempts + 1, error, "; giving up" if give_up else "")
+        log.warning(
+            "notice %s to %s %s failed (attempt %d): %s%s",
+            d.notice.id,
+            d.recipient.channel,
+            d.recipient.target,
+            d.attempts + 1,
+            error,
+            "; giving up" if give_up else "",
+        )
 
     # --- e-mail -------------------------------------------------------------------------------------------
 
@@ -80,8 +87,9 @@ class Deliverer:
                 return
             assert self.session is not None
             async with gate:
-                error = await webhook.post(self.session, hook.url, hook.secret.get_secret_value(), d.notice,
-                                           self.clock.now(), hook.timeout)
+                error = await webhook.post(
+                    self.session, hook.url, hook.secret.get_secret_value(), d.notice, self.clock.now(), hook.timeout
+                )
             if error is None:
                 await asyncio.to_thread(self.outbox.sent, d.id, self.clock.now())
                 self.sent["webhook"] += 1

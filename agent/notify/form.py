@@ -22,7 +22,7 @@ import jinja2
 from aiohttp import web
 
 import statuspage
-from agent.model import Component
+from agent.core.model import Component
 from agent.notify.config import SubscriptionsConfig
 from agent.notify.subscribers import Subscriber, SubscriberStore
 from agent.notify.words import word
@@ -30,7 +30,7 @@ from agent.notify.words import word
 MAX_BODY = 8192
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_CSP = ("default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 _TEMPLATES = Path(statuspage.__file__).parent / "templates"
 
 
@@ -92,11 +92,25 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
     def page(lang: str, status: int = 200, **values: Any) -> web.Response:
         defaults = {"action": "subscribe", "show_form": False, "message": "", "button": ""}
         html = env.get_template("subscribe.html").render(
-            lang=lang, w=lambda key, **v: word(lang, key, **v), page=ctx.page, top="../",
-            components=ctx.components, **(defaults | values))
-        return web.Response(text=html, status=status, content_type="text/html", headers={
-            "Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+            lang=lang,
+            w=lambda key, **v: word(lang, key, **v),
+            page=ctx.page,
+            top="../",
+            components=ctx.components,
+            **(defaults | values),
+        )
+        return web.Response(
+            text=html,
+            status=status,
+            content_type="text/html",
+            headers={
+                "Content-Security-Policy": _CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+                "X-Frame-Options": "DENY",
+            },
+        )
 
     def client_of(request: web.Request) -> str:
         forwarded = request.headers.get("X-Forwarded-For", "") if ctx.config.trust_forwarded_for else ""
@@ -128,8 +142,12 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         sub = await asyncio.to_thread(ctx.store.awaiting, token, ctx.notifier.clock.now()) if token else None
         if sub is None:
             return page("en", 404, message=word("en", "form.bad_token"))
-        return page(sub.lang, message=word(sub.lang, "form.confirm_prompt", page=ctx.page, email=sub.email),
-                    button=word(sub.lang, "form.confirm_button"), action=f"confirm?token={quote(token)}")
+        return page(
+            sub.lang,
+            message=word(sub.lang, "form.confirm_prompt", page=ctx.page, email=sub.email),
+            button=word(sub.lang, "form.confirm_button"),
+            action=f"confirm?token={quote(token)}",
+        )
 
     async def confirm(request: web.Request) -> web.Response:
         token = request.query.get("token", "")[:200]
@@ -144,8 +162,12 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
         sub = await asyncio.to_thread(ctx.store.by_unsub_token, token) if token else None
         if sub is None:
             return page("en", 404, message=word("en", "form.bad_token"))
-        return page(sub.lang, message=word(sub.lang, "form.unsubscribe_confirm", email=sub.email, page=ctx.page),
-                    button=word(sub.lang, "unsubscribe"), action=f"unsubscribe?token={quote(token)}")
+        return page(
+            sub.lang,
+            message=word(sub.lang, "form.unsubscribe_confirm", email=sub.email, page=ctx.page),
+            button=word(sub.lang, "unsubscribe"),
+            action=f"unsubscribe?token={quote(token)}",
+        )
 
     async def unsubscribe(request: web.Request) -> web.Response:
         # RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the URL (token in the query).
@@ -156,10 +178,14 @@ def subscription_routes(ctx: FormContext) -> list[web.RouteDef]:
             return page("en", 404, message=word("en", "form.bad_token"))
         return page(sub.lang, message=word(sub.lang, "form.unsubscribed", email=sub.email))
 
-    return [web.get("/notify/subscribe", show), web.post("/notify/subscribe", subscribe),
-            web.get("/notify/confirm", confirm_page), web.post("/notify/confirm", confirm),
-            web.get("/notify/unsubscribe", unsubscribe_page),
-            web.post("/notify/unsubscribe", unsubscribe)]
+    return [
+        web.get("/notify/subscribe", show),
+        web.post("/notify/subscribe", subscribe),
+        web.get("/notify/confirm", confirm_page),
+        web.post("/notify/confirm", confirm),
+        web.get("/notify/unsubscribe", unsubscribe_page),
+        web.post("/notify/unsubscribe", unsubscribe),
+    ]
 
 
 def _lang(value: object) -> str:

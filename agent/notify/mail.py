@@ -30,8 +30,12 @@ _TEMPLATES = Path(__file__).parent / "templates"
 
 @cache
 def _env(autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=autoescape,
-                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=autoescape,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def message_id(notice_id: str, target: str, domain: str) -> str:
@@ -63,11 +67,22 @@ def _fill(notice: Notice, lang: str) -> dict[str, Any]:
             body = _try(loc, d["key"], name=d.get("subject", "")) or body
     names = d.get("component_names") or []
     return {
-        "lang": lang, "heading": word(lang, notice.kind), "title": d["title"], "status": status, "body": body,
-        "body_html": d.get("postmortem_html", ""), "when_local": when_local, "when_utc": when_utc,
-        "when_iso": at.isoformat(), "affects": ", ".join(names) if names else _try(loc, "ui.all_components"),
-        "url": d.get("url", ""), "page": d.get("page", {}).get("name", ""), "emergency": d.get("emergency", False),
-        "reason": d.get("reason", ""), "ics": maintenance, "w": lambda key, **v: word(lang, key, **v),
+        "lang": lang,
+        "heading": word(lang, notice.kind),
+        "title": d["title"],
+        "status": status,
+        "body": body,
+        "body_html": d.get("postmortem_html", ""),
+        "when_local": when_local,
+        "when_utc": when_utc,
+        "when_iso": at.isoformat(),
+        "affects": ", ".join(names) if names else _try(loc, "ui.all_components"),
+        "url": d.get("url", ""),
+        "page": d.get("page", {}).get("name", ""),
+        "emergency": d.get("emergency", False),
+        "reason": d.get("reason", ""),
+        "ics": maintenance,
+        "w": lambda key, **v: word(lang, key, **v),
     }
 
 
@@ -105,11 +120,18 @@ class NoticeMailer:
         boundary = f"==dialtone-{hashlib.sha256(f'{notice.id}|{to.target}'.encode()).hexdigest()[:24]}"
         alt = f"{boundary}-alt" if r.ics else boundary
         head = [
-            f"From: {self.sender}", f"To: {to.target}", f"Subject: {r.subject}", f"Date: {format_datetime(now)}",
-            f"Message-ID: {message_id(notice.id, to.target, self.domain)}", f"List-Unsubscribe: <{unsub}>",
-            "List-Unsubscribe-Post: List-Unsubscribe=One-Click", "Auto-Submitted: auto-generated",
-            f"X-Dialtone-Notice: {notice.id}", "MIME-Version: 1.0",
-            f'Content-Type: multipart/{"mixed" if r.ics else "alternative"}; boundary="{boundary}"', "",
+            f"From: {self.sender}",
+            f"To: {to.target}",
+            f"Subject: {r.subject}",
+            f"Date: {format_datetime(now)}",
+            f"Message-ID: {message_id(notice.id, to.target, self.domain)}",
+            f"List-Unsubscribe: <{unsub}>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Auto-Submitted: auto-generated",
+            f"X-Dialtone-Notice: {notice.id}",
+            "MIME-Version: 1.0",
+            f'Content-Type: multipart/{"mixed" if r.ics else "alternative"}; boundary="{boundary}"',
+            "",
         ]
         out = ["\r\n".join(head).encode()]
         if r.ics:
@@ -119,8 +141,14 @@ class NoticeMailer:
         out.append(f"\r\n--{alt}--\r\n".encode())
         if r.ics:
             name = f"{notice.ref}.ics"
-            out.append(_part(boundary, "text/calendar; charset=\"utf-8\"; method=PUBLISH", r.ics,
-                             f'Content-Disposition: attachment; filename="{name}"\r\n'))
+            out.append(
+                _part(
+                    boundary,
+                    'text/calendar; charset="utf-8"; method=PUBLISH',
+                    r.ics,
+                    f'Content-Disposition: attachment; filename="{name}"\r\n',
+                )
+            )
             out.append(f"\r\n--{boundary}--\r\n".encode())
         return b"".join(out)
 
@@ -135,7 +163,8 @@ class NoticeMailer:
                 Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n"),
                 _env(False).get_template("notice.txt").render(values),
                 _env(True).get_template("notice.html").render(values),
-                occurrence_ics(notice, self.domain, now) if values["ics"] else None)
+                occurrence_ics(notice, self.domain, now) if values["ics"] else None,
+            )
             self._cache[(notice.id, lang)] = found
         return found
 
@@ -146,8 +175,9 @@ def _part(boundary: str, content_type: str, body: bytes, extra: str = "") -> byt
     return head.encode() + base64.encodebytes(body).replace(b"\n", b"\r\n")
 
 
-def confirm_mail(address: str, lang: str, link: str, *, sender: str, page: str, domain: str, hours: int,
-                 now: datetime, nonce: str) -> EmailMessage:
+def confirm_mail(
+    address: str, lang: str, link: str, *, sender: str, page: str, domain: str, hours: int, now: datetime, nonce: str
+) -> EmailMessage:
     """The double opt-in mail: a single-use link that expires."""
     msg = EmailMessage()
     msg["From"] = sender
@@ -156,8 +186,11 @@ def confirm_mail(address: str, lang: str, link: str, *, sender: str, page: str, 
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<confirm.{nonce}@{domain}>"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(_env(False).get_template("confirm.txt").render(
-        w=lambda key, **v: word(lang, key, **v), page=page, hours=hours, link=link))
+    msg.set_content(
+        _env(False)
+        .get_template("confirm.txt")
+        .render(w=lambda key, **v: word(lang, key, **v), page=page, hours=hours, link=link)
+    )
     return msg
 
 
@@ -168,15 +201,27 @@ def occurrence_ics(notice: Notice, domain: str, now: datetime) -> bytes:
     step = ("scheduled", "reminder", "started", "completed").index(d["step"])
     desc = _ics_text(d.get("reason") or d["title"])
     lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//dialtone//notices//EN", "METHOD:PUBLISH", "BEGIN:VEVENT",
-        f"UID:{notice.ref}@{domain}", f"SEQUENCE:{step}", f"DTSTAMP:{now:%Y%m%dT%H%M%SZ}",
-        f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"DTEND:{end:%Y%m%dT%H%M%SZ}",
-        f"SUMMARY:{_ics_text(d['title'])}", f"DESCRIPTION:{desc}", f"URL:{d.get('url', '')}",
-        "STATUS:CONFIRMED", "TRANSP:OPAQUE", "END:VEVENT", "END:VCALENDAR", "",
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//dialtone//notices//EN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{notice.ref}@{domain}",
+        f"SEQUENCE:{step}",
+        f"DTSTAMP:{now:%Y%m%dT%H%M%SZ}",
+        f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+        f"DTEND:{end:%Y%m%dT%H%M%SZ}",
+        f"SUMMARY:{_ics_text(d['title'])}",
+        f"DESCRIPTION:{desc}",
+        f"URL:{d.get('url', '')}",
+        "STATUS:CONFIRMED",
+        "TRANSP:OPAQUE",
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
     ]
     return "\r\n".join(lines).encode()
 
 
 def _ics_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace(",", "\\,").replace(";", "\\;")
-

@@ -53,9 +53,17 @@ class EmailSender:
         assert c.sender is not None
         if d.notice.kind == "subscription.confirm":
             data = d.notice.data
-            return confirm_mail(d.recipient.target, d.recipient.lang, data["link"], sender=c.sender,
-                                page=data["page"], domain=c.domain, hours=data["hours"], now=now,
-                                nonce=d.notice.id).as_bytes(policy=SMTP)
+            return confirm_mail(
+                d.recipient.target,
+                d.recipient.lang,
+                data["link"],
+                sender=c.sender,
+                page=data["page"],
+                domain=c.domain,
+                hours=data["hours"],
+                now=now,
+                nonce=d.notice.id,
+            ).as_bytes(policy=SMTP)
         return self.mailer.build(d.notice, d.recipient, now)
 
     def batch(self, now: datetime) -> tuple[int, int, bool]:
@@ -78,8 +86,14 @@ class EmailSender:
             self.outbox.retry(did, why, at, give_up)
             failed[0] += 1
             done.add(did)
-            log.warning("notice %s to %s failed (attempt %d): %s%s", d.notice.id, d.recipient.target,
-                        d.attempts + 1, why, "; giving up" if give_up else "")
+            log.warning(
+                "notice %s to %s failed (attempt %d): %s%s",
+                d.notice.id,
+                d.recipient.target,
+                d.attempts + 1,
+                why,
+                "; giving up" if give_up else "",
+            )
 
         messages = [(d.id, d.recipient.target, self._mail(d, now)) for d in batch]
         try:
@@ -125,8 +139,9 @@ class MailProcess:
     async def batch(self, now: datetime) -> tuple[int, int, bool]:
         """One batch in the child; a crashed child is logged and replaced at the next call."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_child_init,
-                                             initargs=(self.config,))
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=get_context("spawn"), initializer=_child_init, initargs=(self.config,)
+            )
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, _child_batch, now)
         except BrokenProcessPool:

@@ -23,21 +23,22 @@ class NotifyCollector:
         for s in ("pending", "sent", "failed", "cancelled"):
             state.add_metric([s], counts.get(s, 0))
         yield state
-        sent = CounterMetricFamily("dialtone_notify_sent", "Deliveries accepted by the peer, by channel.",
-                                   labels=["channel"])
-        failed = CounterMetricFamily("dialtone_notify_attempt_failures",
-                                     "Failed delivery attempts (retried with backoff), by channel.",
-                                     labels=["channel"])
+        sent = CounterMetricFamily(
+            "dialtone_notify_sent", "Deliveries accepted by the peer, by channel.", labels=["channel"]
+        )
+        failed = CounterMetricFamily(
+            "dialtone_notify_attempt_failures",
+            "Failed delivery attempts (retried with backoff), by channel.",
+            labels=["channel"],
+        )
         for ch in ("email", "webhook", "apprise"):
             sent.add_metric([ch], n.deliverer.sent[ch])
             failed.add_metric([ch], n.deliverer.failures[ch])
         yield sent
         yield failed
-        yield CounterMetricFamily("dialtone_notify_notices_queued", "Notices committed to the outbox.",
-                                  value=n.queued)
+        yield CounterMetricFamily("dialtone_notify_notices_queued", "Notices committed to the outbox.", value=n.queued)
         if n.subscribers is not None:
-            subs = GaugeMetricFamily("dialtone_notify_subscribers", "E-mail subscribers by state.",
-                                     labels=["state"])
+            subs = GaugeMetricFamily("dialtone_notify_subscribers", "E-mail subscribers by state.", labels=["state"])
             by = n.stats["subscribers"]
             for s in ("confirmed", "pending"):
                 subs.add_metric([s], by.get(s, 0))

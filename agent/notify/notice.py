@@ -8,8 +8,14 @@ from datetime import datetime
 from typing import Any
 
 KINDS: tuple[str, ...] = (
-    "incident.opened", "incident.updated", "incident.resolved", "incident.postmortem",
-    "maintenance.scheduled", "maintenance.reminder", "maintenance.started", "maintenance.completed",
+    "incident.opened",
+    "incident.updated",
+    "incident.resolved",
+    "incident.postmortem",
+    "maintenance.scheduled",
+    "maintenance.reminder",
+    "maintenance.started",
+    "maintenance.completed",
 )
 
 
@@ -29,8 +35,17 @@ class Notice:
 
     def to_json(self) -> str:
         """The notice as stored in the outbox."""
-        return json.dumps({"id": self.id, "kind": self.kind, "ref": self.ref, "due": self.due.isoformat(),
-                           "components": list(self.components), "data": self.data}, ensure_ascii=False)
+        return json.dumps(
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "ref": self.ref,
+                "due": self.due.isoformat(),
+                "components": list(self.components),
+                "data": self.data,
+            },
+            ensure_ascii=False,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Notice:

@@ -90,7 +90,7 @@ class NoticeOutbox:
         found: set[str] = set()
         with self._lock:
             for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
+                chunk = ids[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 found.update(r[0] for r in self._conn.execute(f"SELECT id FROM notices WHERE id IN ({marks})", chunk))
         return found
@@ -102,19 +102,23 @@ class NoticeOutbox:
             self._conn.execute("BEGIN IMMEDIATE")
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO notices VALUES (?, ?, ?, ?, ?, ?)",
-                (notice.id, notice.kind, notice.ref, notice.due.isoformat(), now.isoformat(), notice.to_json()))
+                (notice.id, notice.kind, notice.ref, notice.due.isoformat(), now.isoformat(), notice.to_json()),
+            )
             if cur.rowcount == 0:
                 return False
             self._conn.executemany(
                 "INSERT OR IGNORE INTO deliveries (notice, channel, target, lang, token, next_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(notice.id, r.channel, r.target, r.lang, r.token, ts) for r in recipients])
+                [(notice.id, r.channel, r.target, r.lang, r.token, ts) for r in recipients],
+            )
         return True
 
     def due(self, now: datetime, limit: int, channel: str | None = None) -> list[Delivery]:
         """Pending deliveries whose next attempt is due, oldest notice first."""
-        sql = ("SELECT d.id, n.body, d.channel, d.target, d.lang, d.token, d.attempts FROM deliveries d "
-               "JOIN notices n ON n.id = d.notice WHERE d.state = 'pending' AND d.next_at <= ?")
+        sql = (
+            "SELECT d.id, n.body, d.channel, d.target, d.lang, d.token, d.attempts FROM deliveries d "
+            "JOIN notices n ON n.id = d.notice WHERE d.state = 'pending' AND d.next_at <= ?"
+        )
         args: list[object] = [now.timestamp()]
         if channel is not None:
             sql += " AND d.channel = ?"
@@ -139,21 +143,26 @@ class NoticeOutbox:
     def sent(self, delivery_id: int, now: datetime) -> None:
         """Record one accepted delivery (a commit of its own: this is what closes the at-least-once window)."""
         with self._lock:
-            self._conn.execute("UPDATE deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1, "
-                               "error = '' WHERE id = ?", (now.isoformat(), delivery_id))
+            self._conn.execute(
+                "UPDATE deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1, error = '' WHERE id = ?",
+                (now.isoformat(), delivery_id),
+            )
 
     def retry(self, delivery_id: int, error: str, next_at: datetime, give_up: bool) -> None:
         """Record a failed attempt: try again at `next_at`, or mark it failed for good."""
         with self._lock:
             self._conn.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, error = ?, next_at = ?, state = ? WHERE id = ?",
-                (error[:500], next_at.timestamp(), "failed" if give_up else "pending", delivery_id))
+                (error[:500], next_at.timestamp(), "failed" if give_up else "pending", delivery_id),
+            )
 
     def drop_target(self, channel: str, target: str) -> int:
         """Cancel pending deliveries to a recipient who left (an unsubscribed address)."""
         with self._lock:
-            cur = self._conn.execute("UPDATE deliveries SET state = 'cancelled' WHERE state = 'pending' "
-                                     "AND channel = ? AND target = ?", (channel, target))
+            cur = self._conn.execute(
+                "UPDATE deliveries SET state = 'cancelled' WHERE state = 'pending' AND channel = ? AND target = ?",
+                (channel, target),
+            )
         return int(cur.rowcount)
 
     def prune(self, before: datetime) -> int:
@@ -161,7 +170,9 @@ class NoticeOutbox:
         with self._lock:
             cur = self._conn.execute(
                 "DELETE FROM deliveries WHERE state != 'pending' AND notice IN "
-                "(SELECT id FROM notices WHERE queued < ?)", (before.astimezone(UTC).isoformat(),))
+                "(SELECT id FROM notices WHERE queued < ?)",
+                (before.astimezone(UTC).isoformat(),),
+            )
         return int(cur.rowcount)
 
     def counts(self) -> dict[str, int]:
@@ -203,6 +214,10 @@ def _rows(conn: sqlite3.Connection, limit: int) -> list[NoticeRow]:
         "SELECT n.id, n.kind, n.due, n.queued, "
         "sum(d.state = 'pending'), sum(d.state = 'sent'), sum(d.state = 'failed') "
         "FROM notices n LEFT JOIN deliveries d ON d.notice = n.id "
-        "GROUP BY n.id ORDER BY n.due DESC LIMIT ?", (limit,)).fetchall()
-    return [NoticeRow(i, k, datetime.fromisoformat(d), datetime.fromisoformat(q), int(p or 0), int(s or 0),
-                      int(f or 0)) for i, k, d, q, p, s, f in rows]
+        "GROUP BY n.id ORDER BY n.due DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [
+        NoticeRow(i, k, datetime.fromisoformat(d), datetime.fromisoformat(q), int(p or 0), int(s or 0), int(f or 0))
+        for i, k, d, q, p, s, f in rows
+    ]

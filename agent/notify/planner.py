@@ -14,7 +14,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent.calendar import MaintenanceCalendar, Occurrence
+from agent.maintenance.calendar import MaintenanceCalendar, Occurrence
 from agent.notify.notice import Notice
 from statuspage import feeds
 from statuspage.build import occurrence_view
@@ -30,8 +30,11 @@ def incident_notices(m: StatusModel, since: datetime) -> list[Notice]:
         for n, u in enumerate(updates):
             if u.at < since:
                 continue
-            kind = "incident.opened" if n == 0 else (
-                "incident.resolved" if u.status in ("resolved", "postmortem") else "incident.updated")
+            kind = (
+                "incident.opened"
+                if n == 0
+                else ("incident.resolved" if u.status in ("resolved", "postmortem") else "incident.updated")
+            )
             out.append(Notice(f"inc-{_digest(u)}", kind, i.id, u.at, i.components, _incident_data(m, i, u, obj)))
         if i.postmortem_html and (i.resolved_at or i.updated_at) >= since:
             digest = hashlib.sha256(f"postmortem|{i.id}".encode()).hexdigest()[:20]
@@ -48,10 +51,18 @@ def _digest(u: Update) -> str:
 def _incident_data(m: StatusModel, i: Incident, u: Update, obj: dict[str, Any]) -> dict[str, Any]:
     names = {c.id: c.name for g in m.groups for c in g.components}
     return {
-        "title": i.name, "subject": i.subject or u.subject, "status": u.status, "impact": i.impact,
-        "body": u.body, "key": u.key, "at": u.at.isoformat(), "zone": m.time_zone,
+        "title": i.name,
+        "subject": i.subject or u.subject,
+        "status": u.status,
+        "impact": i.impact,
+        "body": u.body,
+        "key": u.key,
+        "at": u.at.isoformat(),
+        "zone": m.time_zone,
         "component_names": [names.get(c, c) for c in i.components],
-        "url": f"{m.url}incidents/{i.id}.html", "page": _page(m), "incident": obj,
+        "url": f"{m.url}incidents/{i.id}.html",
+        "page": _page(m),
+        "incident": obj,
     }
 
 
@@ -70,8 +81,16 @@ def occurrence_steps(o: Occurrence, reminder: timedelta) -> list[tuple[str, date
     return [*steps, ("started", o.start), ("completed", o.end)]
 
 
-def maintenance_notices(m: StatusModel | None, calendar: MaintenanceCalendar, now: datetime, since: datetime,
-                        *, reminder: timedelta, horizon: timedelta, future: bool = False) -> list[Notice]:
+def maintenance_notices(
+    m: StatusModel | None,
+    calendar: MaintenanceCalendar,
+    now: datetime,
+    since: datetime,
+    *,
+    reminder: timedelta,
+    horizon: timedelta,
+    future: bool = False,
+) -> list[Notice]:
     """Maintenance notices due in [since, now] (or, with `future`, due after `now`: what will be sent)."""
     out: list[Notice] = []
     for o in calendar.occurrences(now - timedelta(days=2), now + horizon, informational=False):
@@ -84,21 +103,39 @@ def maintenance_notices(m: StatusModel | None, calendar: MaintenanceCalendar, no
                 # late if the work has not started: late notice beats none.
                 continue
             mid = f"{o.window}-{o.start:%Y%m%dT%H%MZ}"
-            out.append(Notice(f"mnt-{mid}-{step}", f"maintenance.{step}", mid, due,
-                              tuple(sorted(o.components)), _maintenance_data(m, o, now, step)))
+            out.append(
+                Notice(
+                    f"mnt-{mid}-{step}",
+                    f"maintenance.{step}",
+                    mid,
+                    due,
+                    tuple(sorted(o.components)),
+                    _maintenance_data(m, o, now, step),
+                )
+            )
     return out
 
 
 def _maintenance_data(m: StatusModel | None, o: Occurrence, now: datetime, step: str) -> dict[str, Any]:
     view = occurrence_view(o, now)
     data: dict[str, Any] = {
-        "title": o.title, "step": step, "window": o.window, "kind": o.kind, "start": o.start.isoformat(),
-        "end": o.end.isoformat(), "zone": o.zone, "emergency": o.emergency, "reason": o.reason,
+        "title": o.title,
+        "step": step,
+        "window": o.window,
+        "kind": o.kind,
+        "start": o.start.isoformat(),
+        "end": o.end.isoformat(),
+        "zone": o.zone,
+        "emergency": o.emergency,
+        "reason": o.reason,
         "notice_at": o.notice_at.isoformat(),
     }
     if m is not None:
         names = {c.id: c.name for g in m.groups for c in g.components}
-        data |= {"component_names": [names.get(c, c) for c in sorted(o.components)] or [],
-                 "url": f"{m.url}maintenance.html#{view.id}", "page": _page(m),
-                 "scheduled_maintenance": feeds.maintenance(m, view)}
+        data |= {
+            "component_names": [names.get(c, c) for c in sorted(o.components)] or [],
+            "url": f"{m.url}maintenance.html#{view.id}",
+            "page": _page(m),
+            "scheduled_maintenance": feeds.maintenance(m, view),
+        }
     return data

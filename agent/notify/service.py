@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from agent.calendar import MaintenanceCalendar
-from agent.clock import Clock
+from agent.core.clock import Clock
+from agent.maintenance.calendar import MaintenanceCalendar
 from agent.notify.config import NotifyConfig
 from agent.notify.delivery import Deliverer
 from agent.notify.notice import Notice, Recipient
@@ -37,8 +37,14 @@ KEEP = timedelta(days=30)
 class Notifier:
     """Owns the outbox and the subscriber store; `observe(model)` feeds it every page model built."""
 
-    def __init__(self, config: NotifyConfig, calendar: MaintenanceCalendar, clock: Clock,
-                 outbox: NoticeOutbox, subscribers: SubscriberStore | None) -> None:
+    def __init__(
+        self,
+        config: NotifyConfig,
+        calendar: MaintenanceCalendar,
+        clock: Clock,
+        outbox: NoticeOutbox,
+        subscribers: SubscriberStore | None,
+    ) -> None:
         self.config = config
         self.calendar = calendar
         self.clock = clock
@@ -140,16 +146,27 @@ class Notifier:
         with self._model_lock:
             model = self._model
         found = [] if model is None else incident_notices(model, self.outbox.since)
-        found += maintenance_notices(model, self.calendar, now, self.outbox.since,
-                                     reminder=timedelta(seconds=self.config.reminder),
-                                     horizon=timedelta(seconds=self.config.horizon))
+        found += maintenance_notices(
+            model,
+            self.calendar,
+            now,
+            self.outbox.since,
+            reminder=timedelta(seconds=self.config.reminder),
+            horizon=timedelta(seconds=self.config.horizon),
+        )
         return found
 
     def future(self, now: datetime) -> list[Notice]:
         """Maintenance notices that will fall due after `now` (within the horizon)."""
-        return maintenance_notices(None, self.calendar, now, self.outbox.since, future=True,
-                                   reminder=timedelta(seconds=self.config.reminder),
-                                   horizon=timedelta(seconds=self.config.horizon))
+        return maintenance_notices(
+            None,
+            self.calendar,
+            now,
+            self.outbox.since,
+            future=True,
+            reminder=timedelta(seconds=self.config.reminder),
+            horizon=timedelta(seconds=self.config.horizon),
+        )
 
     def plan(self, now: datetime) -> int:
         """Commit every due notice not yet in the outbox, with its recipients; returns how many."""

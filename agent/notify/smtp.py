@@ -25,9 +25,14 @@ def _connect(c: SmtpConfig, context: ssl.SSLContext | None) -> smtplib.SMTP:
     return conn
 
 
-def send_batch(c: SmtpConfig, messages: Sequence[tuple[int, str, bytes]], sender: str,
-               on_sent: Callable[[int], None], on_refused: Callable[[int, str, bool], None],
-               context: ssl.SSLContext | None = None) -> int:
+def send_batch(
+    c: SmtpConfig,
+    messages: Sequence[tuple[int, str, bytes]],
+    sender: str,
+    on_sent: Callable[[int], None],
+    on_refused: Callable[[int, str, bool], None],
+    context: ssl.SSLContext | None = None,
+) -> int:
     """Send each (id, recipient, bytes) over one connection; call `on_sent(id)` right after each is accepted.
 
     A recipient refused with a 5xx is reported permanent (`on_refused(id, why, True)`), a 4xx temporary.
@@ -47,8 +52,7 @@ def send_batch(c: SmtpConfig, messages: Sequence[tuple[int, str, bytes]], sender
                 on_refused(delivery_id, f"{code} {_text(why)}", code >= 500)
                 continue
             except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-                on_refused(delivery_id, f"{exc.smtp_code} {_text(exc.smtp_error)}",
-                           exc.smtp_code >= 500)
+                on_refused(delivery_id, f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code >= 500)
                 continue
             on_sent(delivery_id)
             sent += 1

@@ -67,8 +67,9 @@ class SubscriberStore:
     def sends_since(self, email: str, since: float) -> int:
         """Confirmation mails sent to `email` since `since` (epoch seconds): the per-address rate limit."""
         with self._lock:
-            row = self._conn.execute("SELECT count(*) FROM confirm_sends WHERE email = ? AND at >= ?",
-                                     (email, since)).fetchone()
+            row = self._conn.execute(
+                "SELECT count(*) FROM confirm_sends WHERE email = ? AND at >= ?", (email, since)
+            ).fetchone()
         return int(row[0])
 
     def request(self, email: str, lang: str, components: list[str], now: datetime, ttl: float) -> str:
@@ -83,8 +84,18 @@ class SubscriberStore:
                 "ON CONFLICT(email) DO UPDATE SET confirm_hash = excluded.confirm_hash, "
                 "confirm_expires = excluded.confirm_expires, pending_lang = excluded.pending_lang, "
                 "pending_components = excluded.pending_components",
-                (email, lang, json.dumps(sorted(components)), _hash(token), expires, secrets.token_urlsafe(24),
-                 now.isoformat(), lang, json.dumps(sorted(components))))
+                (
+                    email,
+                    lang,
+                    json.dumps(sorted(components)),
+                    _hash(token),
+                    expires,
+                    secrets.token_urlsafe(24),
+                    now.isoformat(),
+                    lang,
+                    json.dumps(sorted(components)),
+                ),
+            )
             # The new choices wait beside the token: a confirmed subscriber keeps the old ones until it is used.
             self._conn.execute("INSERT INTO confirm_sends VALUES (?, ?)", (email, now.timestamp()))
             self._conn.execute("DELETE FROM confirm_sends WHERE at < ?", (now.timestamp() - 86400 * 7,))
@@ -96,15 +107,17 @@ class SubscriberStore:
             row = self._conn.execute(
                 "SELECT email, coalesce(pending_lang, lang), coalesce(pending_components, components), confirmed, "
                 "unsub_token FROM subscribers WHERE confirm_hash = ? AND confirm_expires >= ?",
-                (_hash(token), now.timestamp())).fetchone()
+                (_hash(token), now.timestamp()),
+            ).fetchone()
         return None if row is None else _subscriber(row)
 
     def confirm(self, token: str, now: datetime) -> Subscriber | None:
         """Confirm the subscription `token` was issued for; None if unknown, used or expired."""
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            row = self._conn.execute("SELECT email, confirm_expires FROM subscribers WHERE confirm_hash = ?",
-                                     (_hash(token),)).fetchone()
+            row = self._conn.execute(
+                "SELECT email, confirm_expires FROM subscribers WHERE confirm_hash = ?", (_hash(token),)
+            ).fetchone()
             if row is None or float(row[1]) < now.timestamp():
                 return None
             email = str(row[0])
@@ -112,21 +125,26 @@ class SubscriberStore:
                 "UPDATE subscribers SET confirmed = 1, confirm_hash = NULL, confirm_expires = NULL, "
                 "confirmed_at = ?, lang = coalesce(pending_lang, lang), "
                 "components = coalesce(pending_components, components), pending_lang = NULL, "
-                "pending_components = NULL WHERE email = ?", (now.isoformat(), email))
+                "pending_components = NULL WHERE email = ?",
+                (now.isoformat(), email),
+            )
         return self.get(email)
 
     def get(self, email: str) -> Subscriber | None:
         """The subscriber with this address."""
         with self._lock:
-            row = self._conn.execute("SELECT email, lang, components, confirmed, unsub_token FROM subscribers "
-                                     "WHERE email = ?", (email,)).fetchone()
+            row = self._conn.execute(
+                "SELECT email, lang, components, confirmed, unsub_token FROM subscribers WHERE email = ?", (email,)
+            ).fetchone()
         return None if row is None else _subscriber(row)
 
     def by_unsub_token(self, token: str) -> Subscriber | None:
         """The subscriber an unsubscribe link names."""
         with self._lock:
-            row = self._conn.execute("SELECT email, lang, components, confirmed, unsub_token FROM subscribers "
-                                     "WHERE unsub_token = ?", (token,)).fetchone()
+            row = self._conn.execute(
+                "SELECT email, lang, components, confirmed, unsub_token FROM subscribers WHERE unsub_token = ?",
+                (token,),
+            ).fetchone()
         return None if row is None else _subscriber(row)
 
     def unsubscribe(self, token: str) -> str | None:
@@ -142,10 +160,10 @@ class SubscriberStore:
     def recipients(self, notice: Notice) -> list[Recipient]:
         """Confirmed subscribers who chose all components or one the notice concerns."""
         with self._lock:
-            rows = self._conn.execute("SELECT email, lang, components, unsub_token FROM subscribers "
-                                      "WHERE confirmed = 1").fetchall()
-        return [Recipient("email", e, lang, tok) for e, lang, comps, tok in rows
-                if notice.concerns(json.loads(comps))]
+            rows = self._conn.execute(
+                "SELECT email, lang, components, unsub_token FROM subscribers WHERE confirmed = 1"
+            ).fetchall()
+        return [Recipient("email", e, lang, tok) for e, lang, comps, tok in rows if notice.concerns(json.loads(comps))]
 
     def count(self) -> dict[str, int]:
         """Subscribers by state."""

@@ -27,16 +27,24 @@ def payload(notice: Notice, now: datetime) -> bytes:
     """The JSON body: meta, page, and the incident or scheduled_maintenance object in Statuspage v2 shape."""
     d = notice.data
     doc: dict[str, Any] = {
-        "meta": {"notice_id": notice.id, "kind": notice.kind, "generated_at": now.isoformat(),
-                 "due_at": notice.due.isoformat()},
+        "meta": {
+            "notice_id": notice.id,
+            "kind": notice.kind,
+            "generated_at": now.isoformat(),
+            "due_at": notice.due.isoformat(),
+        },
         "page": d.get("page", {}),
     }
     if "incident" in d:
         doc["incident"] = d["incident"]
     if "scheduled_maintenance" in d:
         obj = dict(d["scheduled_maintenance"])
-        obj["status"] = {"scheduled": "scheduled", "reminder": "scheduled", "started": "in_progress",
-                         "completed": "completed"}[d["step"]]
+        obj["status"] = {
+            "scheduled": "scheduled",
+            "reminder": "scheduled",
+            "started": "in_progress",
+            "completed": "completed",
+        }[d["step"]]
         doc["scheduled_maintenance"] = obj
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -61,15 +69,19 @@ def verify(secret: str, header: str, body: bytes, now: float, tolerance: float =
     return hmac.compare_digest(expected, given)
 
 
-async def post(session: aiohttp.ClientSession, url: str, secret: str, notice: Notice, now: datetime,
-               seconds: float) -> str | None:
+async def post(
+    session: aiohttp.ClientSession, url: str, secret: str, notice: Notice, now: datetime, seconds: float
+) -> str | None:
     """POST one notice; None when the receiver answered 2xx, else why it failed (retried later)."""
     body = payload(notice, now)
-    headers = {"Content-Type": "application/json", NOTICE_HEADER: notice.id,
-               SIGNATURE_HEADER: sign(secret, int(now.timestamp()), body), "User-Agent": "dialtone-notify"}
+    headers = {
+        "Content-Type": "application/json",
+        NOTICE_HEADER: notice.id,
+        SIGNATURE_HEADER: sign(secret, int(now.timestamp()), body),
+        "User-Agent": "dialtone-notify",
+    }
     try:
-        async with session.post(url, data=body, headers=headers,
-                                timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
+        async with session.post(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
             await resp.read()
             return None if 200 <= resp.status < 300 else f"HTTP {resp.status}"
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:

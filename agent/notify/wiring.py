@@ -1,4 +1,4 @@
-"""Building the notifier, its stores and its routes for the composition root (agent.app)."""
+"""Building the notifier, its stores and its routes for the composition root (agent.runtime.app)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.calendar import MaintenanceCalendar
-from agent.clock import Clock
-from agent.model import Component
+from agent.core.clock import Clock
+from agent.core.model import Component
+from agent.maintenance.calendar import MaintenanceCalendar
 from agent.notify.config import NotifyConfig
 from agent.notify.outbox import NoticeOutbox, NoticeOutboxError
 from agent.notify.service import Notifier
@@ -30,8 +30,9 @@ class NotifyParts:
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
 
-def build_notify(config: NotifyConfig, calendar: MaintenanceCalendar, clock: Clock,
-                 components: Sequence[Component], page: str) -> NotifyParts:
+def build_notify(
+    config: NotifyConfig, calendar: MaintenanceCalendar, clock: Clock, components: Sequence[Component], page: str
+) -> NotifyParts:
     """Open the outbox (and the subscriber store when subscriptions are on) and build the notifier."""
     try:
         outbox = NoticeOutbox(config.outbox, clock.now())

@@ -14,16 +14,16 @@ from datetime import datetime
 from time import perf_counter
 from typing import TypeVar
 
-from agent.clock import Clock, SystemClock
-from agent.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
 from agent.probes import ProbeContext
+from agent.probes.pstn.metrics import CALL_COUNTERS, CallCounters, outcome
 from agent.probes.sip_config import SipCallConfig, SipConfig, SipOptionsConfig, SipRegisterConfig
 from agent.sip import call as call_flow
 from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError
 from agent.sip.errors import CODEC_REJECTED, classify, codec_rejected, codec_values, error_response, response_values
 from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError
-from agent.sip.pstn_metrics import CALL_COUNTERS, CallCounters, outcome
 from agent.sip.register import aor_of, register, registrar_uri
 from agent.sip.resolve import Hop, resolve
 from agent.sip.sdp import build_offer, parse_answer
@@ -36,8 +36,18 @@ from agent.voice.media_stats import MediaStats
 from agent.voice.session import RtpSession
 from agent.voice.verdict import AudioVerdict, classify_audio
 
-__all__ = ["CALL_METRICS", "OPTIONS_METRICS", "REGISTER_METRICS", "SipCallConfig", "SipCallProbe", "SipConfig",
-           "SipOptionsConfig", "SipOptionsProbe", "SipRegisterConfig", "SipRegisterProbe"]
+__all__ = [
+    "CALL_METRICS",
+    "OPTIONS_METRICS",
+    "REGISTER_METRICS",
+    "SipCallConfig",
+    "SipCallProbe",
+    "SipConfig",
+    "SipOptionsConfig",
+    "SipOptionsProbe",
+    "SipRegisterConfig",
+    "SipRegisterProbe",
+]
 
 T = TypeVar("T")
 Failure = tuple[str, str] | None
@@ -233,8 +243,9 @@ class SipCallProbe(_SipProbe):
         """Place one test call and count it in the per-route ASR/NER counters (route label, else target id)."""
         result = await super().probe(target)
         status = result.values.get("status_code")
-        self.counters.record(target.labels.get("route") or target.id,
-                             outcome(int(status) if isinstance(status, int | float) else None))
+        self.counters.record(
+            target.labels.get("route") or target.id, outcome(int(status) if isinstance(status, int | float) else None)
+        )
         return result
 
     async def _dialogue(self, ua: UserAgent, deadline: float, phases: Phases, values: Values) -> Failure:
@@ -325,8 +336,9 @@ CALL_METRICS = KindMetrics(
         MetricSpec("rtp_packets_sent", "probe_rtp_packets_sent", "RTP packets sent during the test call"),
         MetricSpec("rtp_packets_received", "probe_rtp_packets_received", "RTP packets received during the call"),
         # What the agent (A) receives of the far end (B): the same direction label as pstn_call's b_to_a.
-        MetricSpec("packet_loss_ratio", "probe_rtp_packet_loss_ratio", "RTP packets lost / expected (RFC 3550)",
-                   _RECEIVED),
+        MetricSpec(
+            "packet_loss_ratio", "probe_rtp_packet_loss_ratio", "RTP packets lost / expected (RFC 3550)", _RECEIVED
+        ),
         MetricSpec("jitter_seconds", "probe_rtp_jitter_seconds", "RFC 3550 interarrival jitter", _RECEIVED),
         MetricSpec("round_trip_seconds", "probe_rtp_round_trip_seconds", "Media round trip from the echo"),
         MetricSpec("mos", "probe_voice_mos", "E-model (ITU-T G.107) MOS estimate", _RECEIVED),

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from agent.config_base import DEFAULT_CODECS, Codec, ConfigModel, Duration, codec_shorthand, unique_codecs
+from agent.core.config_base import DEFAULT_CODECS, Codec, ConfigModel, Duration, codec_shorthand, unique_codecs
 from agent.sip.uri import SipUri
 
 __all__ = ["ANONYMOUS_FROM", "SipCallConfig", "SipConfig", "SipOptionsConfig", "SipRegisterConfig"]

@@ -1,1 +1,1 @@
-"""Sinks: where results and transitions go (Prometheus, MQTT, SQLite history); each imports agent.model."""
+"""Sinks: where results and transitions go (Prometheus, MQTT, SQLite history); each imports agent.core.model."""

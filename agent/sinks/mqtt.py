@@ -29,8 +29,8 @@ from urllib.parse import quote
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
-from agent.clock import Clock, SystemClock
-from agent.model import ProbeResult, Transition
+from agent.core.clock import Clock, SystemClock
+from agent.core.model import ProbeResult, Transition
 from agent.sinks.mqtt_config import MqttConfig, MqttSetupError, MqttTlsConfig, tls_context
 from agent.sinks.outbox import Outbox, OutboxError, OutboxItem
 
@@ -248,9 +248,7 @@ class MqttSink:
                 continue
             await self._send(client, items, results)
 
-    async def _send(
-        self, client: aiomqtt.Client, items: list[OutboxItem], results: list[tuple[str, bytes]]
-    ) -> None:
+    async def _send(self, client: aiomqtt.Client, items: list[OutboxItem], results: list[tuple[str, bytes]]) -> None:
         timeout = self.config.timeout
         # Started in order on one connection, so the broker receives (and forwards) them in order.
         calls = [client.publish(i.topic, i.payload, qos=1, retain=i.retain, timeout=timeout) for i in items]

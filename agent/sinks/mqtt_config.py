@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from agent.config_base import _BASE_DIR, ConfigModel, Duration
+from agent.core.config_base import _BASE_DIR, ConfigModel, Duration
 
 DEFAULT_PREFIX = "dialtone/v1"
 

@@ -16,7 +16,7 @@ from prometheus_client import exposition as text_exposition
 from prometheus_client.openmetrics import exposition as om_exposition
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.model import ALL_STATUSES, KindMetrics, ProbeResult, Status, Transition
+from agent.core.model import ALL_STATUSES, KindMetrics, ProbeResult, Status, Transition
 
 OPENMETRICS = om_exposition.CONTENT_TYPE_LATEST
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -93,8 +93,10 @@ class PrometheusSink:
             "dialtone_probes", "Probes run, by kind and result.", ["kind", "result"], registry=registry
         )
         self.lateness = Histogram(
-            "dialtone_scheduler_lateness_seconds", "How late probes started against their schedule.",
-            buckets=LATENESS_BUCKETS, registry=registry,
+            "dialtone_scheduler_lateness_seconds",
+            "How late probes started against their schedule.",
+            buckets=LATENESS_BUCKETS,
+            registry=registry,
         )
         self.transitions_total = Counter(
             "dialtone_transitions", "Confirmed state transitions, by subject.", ["subject"], registry=registry
@@ -122,8 +124,10 @@ class PrometheusSink:
         sla = self._families["dialtone_component_sla_target_ratio"][1]
         sla.clear()
         for cid, (tier, ratio) in targets.items():
-            sla[cid] = (f'dialtone_component_sla_target_ratio{{component="{cid}",tier="{escape_label(tier)}"}} '
-                        f"{format_value(round(ratio, 12))}\n")  # 99.99 / 100 is 0.9998999999999999
+            sla[cid] = (
+                f'dialtone_component_sla_target_ratio{{component="{cid}",tier="{escape_label(tier)}"}} '
+                f"{format_value(round(ratio, 12))}\n"
+            )  # 99.99 / 100 is 0.9998999999999999
 
     def sync_status(self) -> None:
         """Rebuild the status fragments from the state machine (at start and reload; transitions keep them)."""
@@ -195,8 +199,11 @@ class PrometheusSink:
             return
         if spec.phase_metric:
             self._family(spec.phase_metric, spec.phase_help or "Duration of each probe phase, in seconds.")
-            yield spec.phase_metric, "".join(
-                f'{spec.phase_metric}{{{labels},phase="{p}"}} {format_value(v)}\n' for p, v in result.phases.items()
+            yield (
+                spec.phase_metric,
+                "".join(
+                    f'{spec.phase_metric}{{{labels},phase="{p}"}} {format_value(v)}\n' for p, v in result.phases.items()
+                ),
             )
         values = result.values
         for m in spec.values:
@@ -207,10 +214,13 @@ class PrometheusSink:
                 yield m.name, f"{m.name}{{{labels}{extra}}} {format_value(float(v))}\n"
         for ls in spec.labelled:
             self._family(ls.name, ls.help)
-            yield ls.name, "".join(
-                f'{ls.name}{{{labels},{ls.label}="{escape_label(k[len(ls.prefix):])}"}} {format_value(float(v))}\n'
-                for k, v in values.items()
-                if k.startswith(ls.prefix) and isinstance(v, int | float) and not isinstance(v, bool)
+            yield (
+                ls.name,
+                "".join(
+                    f'{ls.name}{{{labels},{ls.label}="{escape_label(k[len(ls.prefix) :])}"}} {format_value(float(v))}\n'
+                    for k, v in values.items()
+                    if k.startswith(ls.prefix) and isinstance(v, int | float) and not isinstance(v, bool)
+                ),
             )
 
     def exposition(self, openmetrics: bool = False) -> bytes:
@@ -263,10 +273,16 @@ def _up_line(m: TargetMeta, up: bool) -> str:
 def agent_gauges(registry: CollectorRegistry) -> dict[str, Gauge]:
     """Gauges the composition root keeps current (reload state, scheduler and history health)."""
     return {
-        "reload_ok": Gauge("dialtone_config_last_reload_successful",
-                           "Whether the last configuration reload attempt was successful.", registry=registry),
-        "reload_ts": Gauge("dialtone_config_last_reload_success_timestamp_seconds",
-                           "Timestamp of the last successful configuration reload.", registry=registry),
+        "reload_ok": Gauge(
+            "dialtone_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful.",
+            registry=registry,
+        ),
+        "reload_ts": Gauge(
+            "dialtone_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload.",
+            registry=registry,
+        ),
         "targets": Gauge("dialtone_scheduler_targets", "Targets scheduled.", registry=registry),
         "inflight": Gauge("dialtone_scheduler_inflight", "Probes running now.", registry=registry),
     }

@@ -107,9 +107,7 @@ class DigestClient:
         """Take the challenges of a 401/407; AuthError when retrying cannot help."""
         offered = challenges(response)
         if not offered:
-            raise AuthError(
-                "auth_failed", f"{response.status} {response.reason}: no usable Digest challenge", response
-            )
+            raise AuthError("auth_failed", f"{response.status} {response.reason}: no usable Digest challenge", response)
         chosen: dict[tuple[bool, str], Challenge] = {}
         for ch in offered:
             chosen.setdefault((ch.proxy, ch.realm), ch)  # the strongest per realm: offered is sorted

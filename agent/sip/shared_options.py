@@ -79,6 +79,5 @@ class OptionsTemplate:
         return SipMessage(method="OPTIONS", uri=self.uri, headers=headers)
 
 
-
 def _fixed(text: str) -> str:
     return text.replace("%", "%%")

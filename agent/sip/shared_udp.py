@@ -165,8 +165,9 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
     def start_linger(self) -> None:
         """Close LINGER seconds after the last use unless a view or ping holds the socket then."""
         if self._linger is None and not self.closed:
-            self._linger = self.registry.loop.call_at(max(self.last_used, self.registry.loop.time()) + LINGER,
-                                                      self._idle)
+            self._linger = self.registry.loop.call_at(
+                max(self.last_used, self.registry.loop.time()) + LINGER, self._idle
+            )
 
     def _idle(self) -> None:
         self._linger = None

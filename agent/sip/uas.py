@@ -1,7 +1,7 @@
 """The answering side of a test call (UAS, RFC 3261 sections 13.3, 9.2 and 15) on a registered extension.
 
 `Uas` takes over a `UserAgent`'s incoming requests: it answers the first new INVITE that passes `screen`
-(agent/sip/pstn_screen.py) at once (180, then 200 with an SDP answer, retransmitted on UDP until the ACK),
+(agent/probes/pstn/screen.py) at once (180, then 200 with an SDP answer, retransmitted on UDP until the ACK),
 refuses the others with the screen's status, answers a CANCEL that arrives before that with
 200 and 487, turns away any further INVITE with 486, and hangs up with BYE (or is hung up on).
 """

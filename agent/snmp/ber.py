@@ -31,8 +31,13 @@ MAX_BINDINGS, MAX_ERROR_STATUS = 2**31 - 1, 18  # RFC 3416
 
 _U32, _U64, _I32 = (1 << 32) - 1, (1 << 64) - 1, 1 << 31
 # Integer types: (lowest, highest, most content octets).
-_RANGES = {INTEGER: (-_I32, _I32 - 1, 4), COUNTER32: (0, _U32, 5), GAUGE32: (0, _U32, 5),
-           TIMETICKS: (0, _U32, 5), COUNTER64: (0, _U64, 9)}
+_RANGES = {
+    INTEGER: (-_I32, _I32 - 1, 4),
+    COUNTER32: (0, _U32, 5),
+    GAUGE32: (0, _U32, 5),
+    TIMETICKS: (0, _U32, 5),
+    COUNTER64: (0, _U64, 9),
+}
 _FIRST_ARCS = tuple((0, b) if b < 40 else (1, b - 40) if b < 80 else (2, b - 80) for b in range(128))
 
 
@@ -53,6 +58,7 @@ class Message:
 
 
 # --- decoding -----------------------------------------------------------------------------------------------
+
 
 def decode(data: bytes) -> Message:
     """Decode one whole datagram; BerError on anything that is not an exact SNMPv2c message."""
@@ -222,30 +228,42 @@ def decode_oid(raw: bytes) -> Oid:
 
 
 _VALUES: dict[int, Callable[[bytes], Value]] = {
-    OCTET_STRING: bytes, OPAQUE: bytes, IP_ADDRESS: _ip, OBJECT_ID: decode_oid,
-    NULL: _null, NO_SUCH_OBJECT: _null, NO_SUCH_INSTANCE: _null, END_OF_MIB_VIEW: _null,
+    OCTET_STRING: bytes,
+    OPAQUE: bytes,
+    IP_ADDRESS: _ip,
+    OBJECT_ID: decode_oid,
+    NULL: _null,
+    NO_SUCH_OBJECT: _null,
+    NO_SUCH_INSTANCE: _null,
+    END_OF_MIB_VIEW: _null,
 }
 
 
 # --- encoding -----------------------------------------------------------------------------------------------
+
 
 def encode(msg: Message) -> bytes:
     """Encode a message; BerError when a field or value does not fit its SNMP type."""
     if msg.pdu_type not in PDU_TYPES:
         raise BerError(f"unknown PDU type 0x{msg.pdu_type:02x}")
     _check_fields(msg.pdu_type, msg.error_status, msg.error_index)
-    vbl = b"".join(_tlv(0x30, _tlv(OBJECT_ID, encode_oid(oid)) + encode_value(tag, value))
-                   for oid, tag, value in msg.varbinds)
-    pdu = (encode_int(INTEGER, msg.request_id) + encode_int(INTEGER, msg.error_status)
-           + encode_int(INTEGER, msg.error_index) + _tlv(0x30, vbl))
+    vbl = b"".join(
+        _tlv(0x30, _tlv(OBJECT_ID, encode_oid(oid)) + encode_value(tag, value)) for oid, tag, value in msg.varbinds
+    )
+    pdu = (
+        encode_int(INTEGER, msg.request_id)
+        + encode_int(INTEGER, msg.error_status)
+        + encode_int(INTEGER, msg.error_index)
+        + _tlv(0x30, vbl)
+    )
     return _tlv(0x30, b"\x02\x01\x01" + _tlv(OCTET_STRING, msg.community) + _tlv(msg.pdu_type, pdu))
 
 
-def request(community: bytes, pdu_type: int, request_id: int, oids: Sequence[Oid], first: int = 0,
-            second: int = 0) -> bytes:
+def request(
+    community: bytes, pdu_type: int, request_id: int, oids: Sequence[Oid], first: int = 0, second: int = 0
+) -> bytes:
     """A GET, GETNEXT or GETBULK request: every varbind's value is NULL."""
-    return encode(Message(community, pdu_type, request_id, first, second,
-                          tuple((oid, NULL, None) for oid in oids)))
+    return encode(Message(community, pdu_type, request_id, first, second, tuple((oid, NULL, None) for oid in oids)))
 
 
 def _tlv(tag: int, body: bytes) -> bytes:

@@ -28,8 +28,16 @@ from agent.snmp import ber, v2c
 from agent.snmp.mibs import Oid, format_oid, under
 from agent.snmp.v2c import SnmpError, Varbind, from_raw
 
-__all__ = ["Credentials", "SnmpClient", "SnmpError", "Varbind", "close_engine", "convert", "new_engine",
-           "v2c_transport"]
+__all__ = [
+    "Credentials",
+    "SnmpClient",
+    "SnmpError",
+    "Varbind",
+    "close_engine",
+    "convert",
+    "new_engine",
+    "v2c_transport",
+]
 
 AUTH_PROTOCOLS: dict[str, Any] = {
     "MD5": auth.USM_AUTH_HMAC96_MD5,
@@ -49,9 +57,15 @@ PRIV_PROTOCOLS: dict[str, Any] = {
 
 # Report PDUs and local USM failures that mean "these credentials are wrong" (RFC 3414 usmStats*).
 _AUTH_FAILURES = (
-    errind.WrongDigest, errind.UnknownUserName, errind.UnsupportedSecurityLevel, errind.DecryptionError,
-    errind.AuthenticationFailure, errind.AuthenticationError, errind.UnknownSecurityName,
-    errind.NotInTimeWindow, errind.UnknownCommunityName,
+    errind.WrongDigest,
+    errind.UnknownUserName,
+    errind.UnsupportedSecurityLevel,
+    errind.DecryptionError,
+    errind.AuthenticationFailure,
+    errind.AuthenticationError,
+    errind.UnknownSecurityName,
+    errind.NotInTimeWindow,
+    errind.UnknownCommunityName,
 )
 MAX_WALK_VARBINDS = 20_000
 """A walk stops with snmp_error beyond this many rows: an agent looping or a table far larger than meant."""
@@ -124,8 +138,18 @@ def convert(oid: Oid, value: Any) -> Varbind:
 class SnmpClient:
     """One agent's client. Cheap to keep: the engine (and its socket) is shared and passed in."""
 
-    def __init__(self, engine: SnmpEngine, host: str, port: int, credentials: Credentials, *,
-                 timeout: float = 2.0, retries: int = 1, max_repetitions: int = 25, native_v2c: bool = True) -> None:
+    def __init__(
+        self,
+        engine: SnmpEngine,
+        host: str,
+        port: int,
+        credentials: Credentials,
+        *,
+        timeout: float = 2.0,
+        retries: int = 1,
+        max_repetitions: int = 25,
+        native_v2c: bool = True,
+    ) -> None:
         self.engine = engine
         self.host, self.port = host, port
         self.credentials = credentials
@@ -142,8 +166,9 @@ class SnmpClient:
         if self._addr_name is None:
             per_try = max(0.1, self.timeout / (self.retries + 1))
             try:
-                transport = await UdpTransportTarget.create((self.host, self.port), timeout=per_try,
-                                                            retries=self.retries)
+                transport = await UdpTransportTarget.create(
+                    (self.host, self.port), timeout=per_try, retries=self.retries
+                )
             except Exception as exc:  # pysnmp wraps resolver failures in its own error type
                 raise SnmpError("snmp_error", f"cannot resolve {self.host}: {exc}") from None
             self._addr_name, _ = LCD.configure(self.engine, self._auth, transport, b"")
@@ -173,8 +198,9 @@ class SnmpClient:
             self._resolved = await v2c.resolve(self.host, self.port)
         family, addr = self._resolved
         try:
-            msg = await self._v2c.request(family, addr, self._community, pdu_type, oids, 0, reps,
-                                          within=self.timeout, retries=self.retries)
+            msg = await self._v2c.request(
+                family, addr, self._community, pdu_type, oids, 0, reps, within=self.timeout, retries=self.retries
+            )
         except TimeoutError:
             raise self.timeout_error() from None
         except (ber.BerError, OSError) as exc:  # an OID we cannot encode; a socket that cannot send
@@ -196,8 +222,10 @@ class SnmpClient:
                 if vb.kind == "missing" or not under(vb.oid, root):
                     return rows
                 if vb.oid <= current:
-                    raise SnmpError("snmp_error", f"agent returned non-increasing OID {format_oid(vb.oid)} "
-                                                  f"after {format_oid(current)}")
+                    raise SnmpError(
+                        "snmp_error",
+                        f"agent returned non-increasing OID {format_oid(vb.oid)} after {format_oid(current)}",
+                    )
                 rows.append(vb)
                 current = vb.oid
             if not batch:
@@ -210,8 +238,7 @@ class SnmpClient:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Any, Any, Any, Any]] = loop.create_future()
 
-        def done(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any, vbs: Any,
-                 _ctx: Any) -> None:
+        def done(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any, vbs: Any, _ctx: Any) -> None:
             if not future.done():
                 future.set_result((indication, status, index, vbs))
 
@@ -219,11 +246,11 @@ class SnmpClient:
             if op == "get":
                 cmdgen.GetCommandGenerator().send_varbinds(self.engine, addr_name, None, b"", varbinds, done)
             elif op == "next":
-                cmdgen.NextCommandGeneratorSingleRun().send_varbinds(
-                    self.engine, addr_name, None, b"", varbinds, done)
+                cmdgen.NextCommandGeneratorSingleRun().send_varbinds(self.engine, addr_name, None, b"", varbinds, done)
             else:
                 cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
-                    self.engine, addr_name, None, b"", 0, reps, varbinds, done)
+                    self.engine, addr_name, None, b"", 0, reps, varbinds, done
+                )
             # The engine has its own retry timer; this outer bound is the hard deadline that never slips.
             async with asyncio.timeout(self.timeout + 0.5):
                 indication, status, index, vbs = await future
@@ -244,10 +271,15 @@ class SnmpClient:
 
     def timeout_error(self) -> SnmpError:
         """The timeout error for this agent, with the likely causes."""
-        hint = ("; v2c agents silently drop a wrong community" if self.credentials.version == "2c"
-                else "; a wrong v3 privacy key also goes unanswered")
-        return SnmpError("timeout", f"no SNMP response from {self.host}:{self.port} within "
-                                    f"{self.timeout:g}s ({self.retries} retries){hint}")
+        hint = (
+            "; v2c agents silently drop a wrong community"
+            if self.credentials.version == "2c"
+            else "; a wrong v3 privacy key also goes unanswered"
+        )
+        return SnmpError(
+            "timeout",
+            f"no SNMP response from {self.host}:{self.port} within {self.timeout:g}s ({self.retries} retries){hint}",
+        )
 
     def _translate(self, indication: Any) -> SnmpError:
         if isinstance(indication, errind.RequestTimedOut):

@@ -25,10 +25,14 @@ _DAY_TICKS = 8_640_000
 PRECEDENCE = ("interface_down", "threshold_crit", "no_such_object", "snmp_error")
 
 _IF_COLUMNS: tuple[tuple[str, Oid], ...] = (
-    ("admin_status", mibs.IF_ADMIN_STATUS), ("oper_status", mibs.IF_OPER_STATUS),
-    ("in_errors", mibs.IF_IN_ERRORS), ("out_errors", mibs.IF_OUT_ERRORS),
-    ("in_discards", mibs.IF_IN_DISCARDS), ("out_discards", mibs.IF_OUT_DISCARDS),
-    ("in_octets", mibs.IF_HC_IN_OCTETS), ("out_octets", mibs.IF_HC_OUT_OCTETS),
+    ("admin_status", mibs.IF_ADMIN_STATUS),
+    ("oper_status", mibs.IF_OPER_STATUS),
+    ("in_errors", mibs.IF_IN_ERRORS),
+    ("out_errors", mibs.IF_OUT_ERRORS),
+    ("in_discards", mibs.IF_IN_DISCARDS),
+    ("out_discards", mibs.IF_OUT_DISCARDS),
+    ("in_octets", mibs.IF_HC_IN_OCTETS),
+    ("out_octets", mibs.IF_HC_OUT_OCTETS),
 )
 
 
@@ -102,8 +106,12 @@ async def poll(client: SnmpClient, spec: PollSpec, state: DeviceState, now: floa
     p = Poll()
     scalars = [mibs.SYS_UPTIME]
     if spec.ups:
-        scalars += [mibs.UPS_BATTERY_STATUS, mibs.UPS_CHARGE_REMAINING, mibs.UPS_SECONDS_ON_BATTERY,
-                    mibs.UPS_MINUTES_REMAINING]
+        scalars += [
+            mibs.UPS_BATTERY_STATUS,
+            mibs.UPS_CHARGE_REMAINING,
+            mibs.UPS_SECONDS_ON_BATTERY,
+            mibs.UPS_MINUTES_REMAINING,
+        ]
     scalars += [c.oid for c in spec.checks if c.oid is not None]
     got = await get_many(client, scalars)
     _uptime(got.get(mibs.SYS_UPTIME), state, p)
@@ -154,9 +162,11 @@ def _ups(got: dict[Oid, Varbind], p: Poll) -> None:
         p.warnings.append("UPS battery low")
     elif status.value == 4:
         p.problems.append(("threshold_crit", f"UPS battery {name}"))
-    for oid, key, scale in ((mibs.UPS_CHARGE_REMAINING, "snmp.ups.charge_ratio", 0.01),
-                            (mibs.UPS_SECONDS_ON_BATTERY, "snmp.ups.seconds_on_battery", 1.0),
-                            (mibs.UPS_MINUTES_REMAINING, "snmp.ups.runtime_remaining_seconds", 60.0)):
+    for oid, key, scale in (
+        (mibs.UPS_CHARGE_REMAINING, "snmp.ups.charge_ratio", 0.01),
+        (mibs.UPS_SECONDS_ON_BATTERY, "snmp.ups.seconds_on_battery", 1.0),
+        (mibs.UPS_MINUTES_REMAINING, "snmp.ups.runtime_remaining_seconds", 60.0),
+    ):
         vb = got.get(oid)
         if vb is not None and isinstance(vb.value, int):
             p.values[key] = vb.value * scale
@@ -198,13 +208,13 @@ def _interface_row(name: str, row: dict[str, Varbind | None], state: DeviceState
     p.values[prefix + "admin_status"] = admin
     p.values[prefix + "oper_status"] = oper
     if admin == 1 and oper != 1:
-        p.problems.append(("interface_down", f"interface {name} is {mibs.IF_STATUS.get(oper, oper)} "
-                                             "while admin up"))
+        p.problems.append(("interface_down", f"interface {name} is {mibs.IF_STATUS.get(oper, oper)} while admin up"))
     before = state.oper.get(name)
     if before is not None and (before == 1) != (oper == 1):
         kind = LINK_UP if oper == 1 else LINK_DOWN
-        p.events.append((kind, {"interface": name, "oper_status": mibs.IF_STATUS.get(oper, str(oper)),
-                                "source": "poll"}))
+        p.events.append(
+            (kind, {"interface": name, "oper_status": mibs.IF_STATUS.get(oper, str(oper)), "source": "poll"})
+        )
     state.oper[name] = oper
     for key, vb in row.items():
         if vb is None or vb.kind not in ("counter32", "counter64") or not isinstance(vb.value, int):
@@ -216,8 +226,7 @@ def _interface_row(name: str, row: dict[str, Varbind | None], state: DeviceState
 
 
 async def _processor(client: SnmpClient, spec: PollSpec, p: Poll) -> None:
-    loads = [vb.value for vb in await client.walk(mibs.HR_PROCESSOR_LOAD, bulk=spec.bulk)
-             if isinstance(vb.value, int)]
+    loads = [vb.value for vb in await client.walk(mibs.HR_PROCESSOR_LOAD, bulk=spec.bulk) if isinstance(vb.value, int)]
     if not loads:
         p.problems.append(("no_such_object", "hrProcessorLoad table is empty"))
         return
@@ -259,13 +268,11 @@ def _check(check: CheckSpec, got: dict[Oid, Varbind], state: DeviceState, now: f
         p.warnings.append(f"{check.name} = {value:g} crosses warn {check.warn:g}")
     previous = state.levels.get(check.name, "ok")
     if level != previous:
-        p.events.append((THRESHOLD, {"check": check.name, "level": level, "previous": previous,
-                                     "value": value}))
+        p.events.append((THRESHOLD, {"check": check.name, "level": level, "previous": previous, "value": value}))
     state.levels[check.name] = level
 
 
-def _check_value(check: CheckSpec, got: dict[Oid, Varbind], state: DeviceState, now: float,
-                 p: Poll) -> float | None:
+def _check_value(check: CheckSpec, got: dict[Oid, Varbind], state: DeviceState, now: float, p: Poll) -> float | None:
     if check.reading is not None:
         raw = p.values.get(f"snmp.{check.reading}")
         return None if raw is None or isinstance(raw, str) else float(raw) * check.scale

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from agent.model import Transition
+from agent.core.model import Transition
 from agent.snmp.events import LINK_DOWN, REBOOT, THRESHOLD, TRAP
 
 SAME_INCIDENT = timedelta(minutes=10)
@@ -50,13 +50,19 @@ class RollupLike(Protocol):
 
 
 class HistorySource(Protocol):
-    """The part of agent.sinks.history_reader.HistoryReader the report reads."""
+    """The part of agent.history.reader.HistoryReader the report reads."""
 
-    def transitions(self, start: datetime, end: datetime, *, subject: str | None = None,
-                    id: str | None = None) -> list[Transition]: ...
+    def transitions(
+        self, start: datetime, end: datetime, *, subject: str | None = None, id: str | None = None
+    ) -> list[Transition]: ...
 
-    def events(self, kind: str | None = None, start: datetime | None = None, end: datetime | None = None,
-               subject: str | None = None) -> Sequence[EventLike]: ...
+    def events(
+        self,
+        kind: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        subject: str | None = None,
+    ) -> Sequence[EventLike]: ...
 
     def daily_rollups(self, target: str, first_day: date, last_day: date) -> Sequence[RollupLike]: ...
 
@@ -126,8 +132,9 @@ class MonthlyHealth:
     devices: list[DeviceHealth]
 
 
-def build_report(source: HistorySource, devices: Mapping[str, str], month: str, start: datetime,
-                 end: datetime) -> MonthlyHealth:
+def build_report(
+    source: HistorySource, devices: Mapping[str, str], month: str, start: datetime, end: datetime
+) -> MonthlyHealth:
     """The report for `devices` (target id -> display name) over [start, end)."""
     return MonthlyHealth(month, start, end, [device_health(source, t, n, start, end) for t, n in devices.items()])
 
@@ -148,8 +155,9 @@ def device_health(source: HistorySource, target: str, name: str, start: datetime
     return h
 
 
-def _down_spans(transitions: list[Transition], start: datetime, end: datetime,
-                h: DeviceHealth) -> list[tuple[datetime, datetime]]:
+def _down_spans(
+    transitions: list[Transition], start: datetime, end: datetime, h: DeviceHealth
+) -> list[tuple[datetime, datetime]]:
     state: str | None = None
     since = start
     spans: list[tuple[datetime, datetime]] = []
@@ -213,8 +221,9 @@ def _breaches(events: list[EventLike], end: datetime) -> list[Breach]:
     return sorted(out, key=lambda b: (-b.seconds, b.check))
 
 
-def _worst_hours(down: list[tuple[datetime, datetime]], breaches: list[Breach],
-                 events: list[EventLike]) -> list[HourScore]:
+def _worst_hours(
+    down: list[tuple[datetime, datetime]], breaches: list[Breach], events: list[EventLike]
+) -> list[HourScore]:
     down_s: dict[datetime, float] = defaultdict(float)
     breach_s: dict[datetime, float] = defaultdict(float)
     count: dict[datetime, int] = defaultdict(int)

@@ -24,14 +24,18 @@ def render(report: MonthlyHealth, fmt: str, zone: str) -> str:
     if fmt == "html":
         body = markdown.markdown(text, extensions=["tables"], output_format="html")
         title = html.escape(f"System health check — {report.month}")
-        return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
-                f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+        return (
+            f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
+        )
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232a}"
-        "table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccd;padding:.3rem .6rem;"
-        "text-align:left}th{background:#f2f4f7}h2{margin-top:2rem;border-bottom:1px solid #ccd}")
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232a}"
+    "table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccd;padding:.3rem .6rem;"
+    "text-align:left}th{background:#f2f4f7}h2{margin-top:2rem;border-bottom:1px solid #ccd}"
+)
 
 
 def _pct(value: float | None) -> str:
@@ -57,14 +61,20 @@ def _md(text: str) -> str:
 
 def to_markdown(report: MonthlyHealth, zone: str) -> str:
     """The customer-facing Markdown text."""
-    lines = [f"# System health check — {report.month}", "",
-             f"Period: {_local(report.start, zone)} to {_local(report.end, zone)}. "
-             "Availability counts the time each device was confirmed down by monitoring.", "",
-             "| Device | Availability | Reboots | Interface flaps | Threshold breaches |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"# System health check — {report.month}",
+        "",
+        f"Period: {_local(report.start, zone)} to {_local(report.end, zone)}. "
+        "Availability counts the time each device was confirmed down by monitoring.",
+        "",
+        "| Device | Availability | Reboots | Interface flaps | Threshold breaches |",
+        "|---|---|---|---|---|",
+    ]
     for d in report.devices:
-        lines.append(f"| {_md(d.name)} | {_pct(d.availability)} | {len(d.reboots)} | {sum(d.flaps.values())} "
-                     f"| {len(d.breaches)} |")
+        lines.append(
+            f"| {_md(d.name)} | {_pct(d.availability)} | {len(d.reboots)} | {sum(d.flaps.values())} "
+            f"| {len(d.breaches)} |"
+        )
     if not report.devices:
         lines += ["", "No managed devices are configured."]
     for d in report.devices:
@@ -73,11 +83,14 @@ def to_markdown(report: MonthlyHealth, zone: str) -> str:
 
 
 def _device_md(d: DeviceHealth, zone: str) -> list[str]:
-    out = [f"## {_md(d.name)}", "",
-           f"- Availability: **{_pct(d.availability)}** (down {_duration(d.down_seconds)})",
-           f"- Successful polls: {_pct(d.poll_success)} of {d.polls_ok + d.polls_failed}",
-           f"- Reboots: {len(d.reboots)}" + (" (" + ", ".join(_local(r, zone) for r in d.reboots) + ")"
-                                             if d.reboots else "")]
+    out = [
+        f"## {_md(d.name)}",
+        "",
+        f"- Availability: **{_pct(d.availability)}** (down {_duration(d.down_seconds)})",
+        f"- Successful polls: {_pct(d.poll_success)} of {d.polls_ok + d.polls_failed}",
+        f"- Reboots: {len(d.reboots)}"
+        + (" (" + ", ".join(_local(r, zone) for r in d.reboots) + ")" if d.reboots else ""),
+    ]
     if d.flaps:
         out += ["", "| Interface | Times it went down |", "|---|---|"]
         out += [f"| {_md(i)} | {n} |" for i, n in d.flaps.items()]
@@ -85,8 +98,10 @@ def _device_md(d: DeviceHealth, zone: str) -> list[str]:
         out.append("- Interface flaps: none")
     if d.breaches:
         out += ["", "| Check | Level | Started | Lasted | Peak |", "|---|---|---|---|---|"]
-        out += [f"| {_md(b.check)} | {b.level} | {_local(b.start, zone)} | {_duration(b.seconds)} | {b.peak:g} |"
-                for b in d.breaches]
+        out += [
+            f"| {_md(b.check)} | {b.level} | {_local(b.start, zone)} | {_duration(b.seconds)} | {b.peak:g} |"
+            for b in d.breaches
+        ]
     else:
         out.append("- Threshold breaches: none")
     if d.worst_hours:
@@ -109,16 +124,41 @@ def _hour_text(h: HourScore) -> str:
 def to_json(report: MonthlyHealth) -> dict[str, object]:
     """A stable JSON shape; instants are ISO 8601 UTC."""
     return {
-        "month": report.month, "start": report.start.isoformat(), "end": report.end.isoformat(),
-        "devices": [{
-            "target": d.target, "name": d.name, "availability_percent": d.availability,
-            "down_seconds": d.down_seconds, "observed_seconds": d.observed_seconds,
-            "poll_success_percent": d.poll_success, "polls": d.polls_ok + d.polls_failed,
-            "reboots": [r.isoformat() for r in d.reboots], "interface_flaps": d.flaps,
-            "threshold_breaches": [{"check": b.check, "level": b.level, "start": b.start.isoformat(),
-                                    "end": b.end.isoformat(), "seconds": b.seconds, "peak": b.peak}
-                                   for b in d.breaches],
-            "worst_hours": [{"start": h.start.isoformat(), "down_seconds": h.down_seconds,
-                             "breach_seconds": h.breach_seconds, "events": h.events} for h in d.worst_hours],
-        } for d in report.devices],
+        "month": report.month,
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "devices": [
+            {
+                "target": d.target,
+                "name": d.name,
+                "availability_percent": d.availability,
+                "down_seconds": d.down_seconds,
+                "observed_seconds": d.observed_seconds,
+                "poll_success_percent": d.poll_success,
+                "polls": d.polls_ok + d.polls_failed,
+                "reboots": [r.isoformat() for r in d.reboots],
+                "interface_flaps": d.flaps,
+                "threshold_breaches": [
+                    {
+                        "check": b.check,
+                        "level": b.level,
+                        "start": b.start.isoformat(),
+                        "end": b.end.isoformat(),
+                        "seconds": b.seconds,
+                        "peak": b.peak,
+                    }
+                    for b in d.breaches
+                ],
+                "worst_hours": [
+                    {
+                        "start": h.start.isoformat(),
+                        "down_seconds": h.down_seconds,
+                        "breach_seconds": h.breach_seconds,
+                        "events": h.events,
+                    }
+                    for h in d.worst_hours
+                ],
+            }
+            for d in report.devices
+        ],
     }

@@ -12,110 +12,53 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config as snmp_config
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto import rfc1902
 
-from agent.config_base import ConfigModel
 from agent.snmp import mibs
 from agent.snmp.client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, convert
 from agent.snmp.events import TRAP, DeviceEvent
 from agent.snmp.mibs import Oid, format_oid, parse_oid
+from agent.snmp.traps_config import TrapReceiverConfig, TrapState, TrapUserConfig
 
 log = logging.getLogger("dialtone.snmp.traps")
 
-TrapState = Literal["down", "up", "degraded", "info"]
 RESULTS = ("accepted", "unknown_source", "bad_community", "bad_auth", "malformed", "ignored")
 """The `result` label values of dialtone_snmp_traps_total."""
 
 DEFAULT_STATES: Mapping[str, TrapState] = {
-    "link_down": "down", "link_up": "up", "cold_start": "up", "warm_start": "up",
+    "link_down": "down",
+    "link_up": "up",
+    "cold_start": "up",
+    "warm_start": "up",
 }
 
 # pysnmp's own RFC counters, read back to count what its security layers dropped before our callback.
 _ENGINE_COUNTERS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "bad_community": (("__SNMPv2-MIB", "snmpInBadCommunityNames"),),
-    "bad_auth": tuple(("__SNMP-USER-BASED-SM-MIB", n) for n in (
-        "usmStatsUnknownUserNames", "usmStatsWrongDigests", "usmStatsDecryptionErrors",
-        "usmStatsUnsupportedSecLevels", "usmStatsNotInTimeWindows", "usmStatsUnknownEngineIDs")),
-    "malformed": (("__SNMPv2-MIB", "snmpInASNParseErrs"), ("__SNMP-MPD-MIB", "snmpInvalidMsgs"),
-                  ("__SNMP-MPD-MIB", "snmpUnknownSecurityModels"), ("__SNMPv2-MIB", "snmpInBadVersions")),
+    "bad_auth": tuple(
+        ("__SNMP-USER-BASED-SM-MIB", n)
+        for n in (
+            "usmStatsUnknownUserNames",
+            "usmStatsWrongDigests",
+            "usmStatsDecryptionErrors",
+            "usmStatsUnsupportedSecLevels",
+            "usmStatsNotInTimeWindows",
+            "usmStatsUnknownEngineIDs",
+        )
+    ),
+    "malformed": (
+        ("__SNMPv2-MIB", "snmpInASNParseErrs"),
+        ("__SNMP-MPD-MIB", "snmpInvalidMsgs"),
+        ("__SNMP-MPD-MIB", "snmpUnknownSecurityModels"),
+        ("__SNMPv2-MIB", "snmpInBadVersions"),
+    ),
 }
-
-
-class TrapUserConfig(ConfigModel):
-    """A v3 user allowed to send traps (give engine_id) and informs (the receiver's own engine ID)."""
-
-    user: str = Field(min_length=1, max_length=32)
-    auth_protocol: Literal["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"] = "SHA-256"
-    auth_key: SecretStr | None = None
-    priv_protocol: Literal["AES", "AES-192", "AES-256"] = "AES"
-    priv_key: SecretStr | None = None
-    engine_id: str | None = Field(default=None, description="the sender's snmpEngineID in hex, for traps")
-
-    @field_validator("engine_id")
-    @classmethod
-    def _hex(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        v = v.lower().removeprefix("0x").replace(":", "")
-        try:
-            raw = bytes.fromhex(v)
-        except ValueError:
-            raise ValueError("engine_id must be hexadecimal, e.g. 0x80001f8880...") from None
-        if not 5 <= len(raw) <= 32:
-            raise ValueError("engine_id must be 5 to 32 bytes (RFC 3411)")
-        return v
-
-    @model_validator(mode="after")
-    def _keys(self) -> TrapUserConfig:
-        for name in ("auth_key", "priv_key"):
-            secret = getattr(self, name)
-            if secret is not None and len(secret.get_secret_value()) < 8:
-                raise ValueError(f"{name} must have at least 8 characters")
-        if self.priv_key is not None and self.auth_key is None:
-            raise ValueError("priv_key needs auth_key (there is no privacy without authentication)")
-        return self
-
-
-class TrapOidConfig(ConfigModel):
-    """A vendor (or overridden standard) trap OID, its name and the state it signals."""
-
-    oid: str
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
-    state: TrapState = "info"
-
-    @field_validator("oid")
-    @classmethod
-    def _oid(cls, v: str) -> str:
-        parse_oid(v)
-        return v
-
-
-class TrapReceiverConfig(ConfigModel):
-    """The `snmp_traps:` block: where to listen, whom to believe, which trap OIDs matter."""
-
-    listen: str = Field(default="127.0.0.1:9162", pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$")
-    communities: list[SecretStr] = Field(default_factory=list)
-    users: list[TrapUserConfig] = Field(default_factory=list)
-    sources: dict[str, str] = Field(default_factory=dict, description="sender IP -> target id")
-    trap_oids: list[TrapOidConfig] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _someone(self) -> TrapReceiverConfig:
-        if not self.communities and not self.users:
-            raise ValueError("give at least one community or v3 user, or no trap would ever be accepted")
-        return self
-
-    def host_port(self) -> tuple[str, int]:
-        """(host, port) to bind."""
-        host, _, port = self.listen.rpartition(":")
-        return host.strip("[]"), int(port)
 
 
 TrapHook = Callable[[DeviceEvent], None]
@@ -146,15 +89,21 @@ class _GuardedUdp(udp.UdpAsyncioTransport):  # type: ignore[misc]
 class TrapReceiver:
     """Listens on UDP; calls `on_trap` for each trusted notification; counts the rest."""
 
-    def __init__(self, config: TrapReceiverConfig, on_trap: TrapHook,
-                 sources: Mapping[str, str] | None = None, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        config: TrapReceiverConfig,
+        on_trap: TrapHook,
+        sources: Mapping[str, str] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.config = config
         self.on_trap = on_trap
         self.sources = {**(sources or {}), **config.sources}
         self._now = now or (lambda: datetime.now(UTC))
         self._counts: Counter[str] = Counter()
         self._names: dict[Oid, tuple[str, TrapState]] = {
-            oid: (name, DEFAULT_STATES[name]) for oid, name in mibs.STANDARD_TRAPS.items()}
+            oid: (name, DEFAULT_STATES[name]) for oid, name in mibs.STANDARD_TRAPS.items()
+        }
         for t in config.trap_oids:
             self._names[parse_oid(t.oid)] = (t.name, t.state)
         self._engine: SnmpEngine | None = None
@@ -207,8 +156,9 @@ class TrapReceiver:
                     out[result] += int(obj.syntax)
         return out
 
-    def _received(self, engine: SnmpEngine, _state_ref: Any, _ctx_engine: Any, _ctx_name: Any,
-                  varbinds: Any, _cb_ctx: Any) -> None:
+    def _received(
+        self, engine: SnmpEngine, _state_ref: Any, _ctx_engine: Any, _ctx_name: Any, varbinds: Any, _cb_ctx: Any
+    ) -> None:
         context = engine.observer.get_execution_context("rfc3412.receiveMessage:request")
         source = str(context["transportAddress"][0])
         target = self.sources.get(source)
@@ -226,7 +176,10 @@ class TrapReceiver:
         self._counts["accepted"] += 1
         name, state = known
         data: dict[str, str | int | float | bool] = {
-            "trap": name, "oid": format_oid(trap_oid), "state": state, "source": source,
+            "trap": name,
+            "oid": format_oid(trap_oid),
+            "state": state,
+            "source": source,
             "security": str(context["securityName"]),
         }
         data.update(_interface_details(values))
@@ -240,8 +193,12 @@ def _interface_details(values: Mapping[Oid, Any]) -> dict[str, str | int]:
     """ifIndex / ifDescr / ifName / oper status carried by linkDown and linkUp (RFC 2863)."""
     out: dict[str, str | int] = {}
     for oid, vb in values.items():
-        for column, key in ((mibs.IF_INDEX, "if_index"), (mibs.IF_DESCR, "interface"),
-                            (mibs.IF_NAME, "interface"), (mibs.IF_OPER_STATUS, "oper_status")):
+        for column, key in (
+            (mibs.IF_INDEX, "if_index"),
+            (mibs.IF_DESCR, "interface"),
+            (mibs.IF_NAME, "interface"),
+            (mibs.IF_OPER_STATUS, "oper_status"),
+        ):
             if mibs.under(oid, column) and vb.value is not None:
                 value = vb.value
                 if key == "oper_status" and isinstance(value, int):
@@ -261,5 +218,6 @@ def _add_user(engine: SnmpEngine, user: TrapUserConfig) -> None:
     # Informs are authenticated against our own engine ID; traps against the sender's.
     snmp_config.add_v3_user(engine, user.user, **kwargs)
     if user.engine_id:
-        snmp_config.add_v3_user(engine, user.user, securityEngineId=rfc1902.OctetString(
-            hexValue=user.engine_id), **kwargs)
+        snmp_config.add_v3_user(
+            engine, user.user, securityEngineId=rfc1902.OctetString(hexValue=user.engine_id), **kwargs
+        )

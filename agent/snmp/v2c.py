@@ -21,9 +21,25 @@ from agent.snmp import ber
 from agent.snmp.ber import Oid
 
 ERROR_STATUS = (
-    "noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess", "wrongType",
-    "wrongLength", "wrongEncoding", "wrongValue", "noCreation", "inconsistentValue", "resourceUnavailable",
-    "commitFailed", "undoFailed", "authorizationError", "notWritable", "inconsistentName",
+    "noError",
+    "tooBig",
+    "noSuchName",
+    "badValue",
+    "readOnly",
+    "genErr",
+    "noAccess",
+    "wrongType",
+    "wrongLength",
+    "wrongEncoding",
+    "wrongValue",
+    "noCreation",
+    "inconsistentValue",
+    "resourceUnavailable",
+    "commitFailed",
+    "undoFailed",
+    "authorizationError",
+    "notWritable",
+    "inconsistentName",
 )
 """RFC 3416 error-status names by value."""
 
@@ -48,8 +64,13 @@ class Varbind(NamedTuple):
     value: int | str | None
 
 
-_NUMBER_KINDS = {ber.INTEGER: "integer", ber.COUNTER32: "counter32", ber.COUNTER64: "counter64",
-                 ber.GAUGE32: "gauge", ber.TIMETICKS: "timeticks"}
+_NUMBER_KINDS = {
+    ber.INTEGER: "integer",
+    ber.COUNTER32: "counter32",
+    ber.COUNTER64: "counter64",
+    ber.GAUGE32: "gauge",
+    ber.TIMETICKS: "timeticks",
+}
 
 
 def from_raw(raw: Sequence[ber.RawVarbind]) -> list[Varbind]:
@@ -85,8 +106,15 @@ class _Pending:
 
     __slots__ = ("addr", "community", "future", "malformed", "packet", "sock", "timer", "tries_left")
 
-    def __init__(self, addr: Address, community: bytes, future: asyncio.Future[ber.Message], packet: bytes,
-                 sock: asyncio.DatagramTransport, tries_left: int) -> None:
+    def __init__(
+        self,
+        addr: Address,
+        community: bytes,
+        future: asyncio.Future[ber.Message],
+        packet: bytes,
+        sock: asyncio.DatagramTransport,
+        tries_left: int,
+    ) -> None:
         self.addr, self.community, self.future = addr, community, future
         self.packet, self.sock, self.tries_left = packet, sock, tries_left
         self.malformed = ""
@@ -110,12 +138,24 @@ class V2cTransport(asyncio.DatagramProtocol):
                 if sock is None:
                     local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
                     sock, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                        lambda: self, local_addr=local, family=family)
+                        lambda: self, local_addr=local, family=family
+                    )
                     self._socks[family] = sock
         return sock
 
-    async def request(self, family: int, addr: Address, community: bytes, pdu_type: int, oids: Sequence[Oid],
-                      first: int = 0, second: int = 0, *, within: float, retries: int) -> ber.Message:
+    async def request(
+        self,
+        family: int,
+        addr: Address,
+        community: bytes,
+        pdu_type: int,
+        oids: Sequence[Oid],
+        first: int = 0,
+        second: int = 0,
+        *,
+        within: float,
+        retries: int,
+    ) -> ber.Message:
         """Send one request, retried inside `within` seconds; its response, or TimeoutError when none came."""
         sock = self._socks.get(family) or await self._sock(family)
         loop = asyncio.get_running_loop()
@@ -145,8 +185,9 @@ class V2cTransport(asyncio.DatagramProtocol):
             pending.timer = asyncio.get_running_loop().call_later(per_try, self._expire, rid, per_try)
         elif pending.malformed:
             host, port = pending.addr
-            pending.future.set_exception(SnmpError(
-                "snmp_error", f"malformed response from {host}:{port}: {pending.malformed}"))
+            pending.future.set_exception(
+                SnmpError("snmp_error", f"malformed response from {host}:{port}: {pending.malformed}")
+            )
         else:
             pending.future.set_exception(TimeoutError())
 
@@ -161,8 +202,14 @@ class V2cTransport(asyncio.DatagramProtocol):
                     waiting.malformed = str(exc)
             return
         pending = self._pending.get(msg.request_id)
-        if (pending is None or pending.future.done() or msg.pdu_type != ber.RESPONSE
-                or pending.addr[0] != addr[0] or pending.addr[1] != addr[1] or msg.community != pending.community):
+        if (
+            pending is None
+            or pending.future.done()
+            or msg.pdu_type != ber.RESPONSE
+            or pending.addr[0] != addr[0]
+            or pending.addr[1] != addr[1]
+            or msg.community != pending.community
+        ):
             self.counters["stray"] += 1
             return
         pending.future.set_result(msg)

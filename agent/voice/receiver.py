@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
-from agent.clock import Clock
+from agent.core.clock import Clock
 from agent.voice import g711
 from agent.voice.g711 import Codec
 from agent.voice.rtp import PT_CN, RtpParseError, is_rtcp, parse_rtp

@@ -14,7 +14,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 
-from agent.clock import Clock, SystemClock
+from agent.core.clock import Clock, SystemClock
 from agent.voice import g711
 from agent.voice.g711 import Codec
 from agent.voice.media_stats import MediaStats, SendTiming, build_media_stats

@@ -70,8 +70,7 @@ def plan_event(digit: str, duration: float, frame_samples: int = 160, rate: int 
     code = event_code(digit)
     ticks = max(1, round(duration * rate / frame_samples))
     out = [
-        TelephoneEvent(code, False, DEFAULT_VOLUME, min(k * frame_samples, 0xFFFF)).to_bytes()
-        for k in range(1, ticks)
+        TelephoneEvent(code, False, DEFAULT_VOLUME, min(k * frame_samples, 0xFFFF)).to_bytes() for k in range(1, ticks)
     ]
     final = TelephoneEvent(code, True, DEFAULT_VOLUME, min(ticks * frame_samples, 0xFFFF)).to_bytes()
     return out + [final] * END_REPEATS

@@ -28,9 +28,9 @@ def standard_windows(first_year: int, years: int) -> list[tuple[datetime, dateti
 
 def utc(*args: int) -> datetime:
     """A UTC instant."""
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type, misc]  # *args are year, month, day...
 
 
 def denver(*args: int) -> datetime:
     """A Denver wall time as a UTC instant."""
-    return datetime(*args, tzinfo=DENVER).astimezone(UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=DENVER).astimezone(UTC)  # type: ignore[arg-type, misc]  # *args are year, month...

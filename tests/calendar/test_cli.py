@@ -1,4 +1,4 @@
-"""The maintenance, sla and deadlines subcommands through agent.cli.main, including bad input (exit 2)."""
+"""The maintenance, sla and deadlines subcommands through agent.cli.entry, including bad input (exit 2)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from agent.cli import main
-from agent.sinks.history import HistoryWriter, open_history
+from agent.cli.entry import main
+from agent.history.writer import HistoryWriter, open_history
 from tests.calendar.helpers import denver
 from tests.sinks.history_helpers import FakeClock, comp
 
@@ -54,8 +54,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_maintenance_list_json_shows_utc_local_scope_and_notice(
     capsys: pytest.CaptureFixture[str], config: Path
 ) -> None:
-    code, out, _ = run(capsys, "maintenance", "list", "--from", "2026-04-01", "--to", "2026-04-30", "--json",
-                       "-c", str(config))
+    code, out, _ = run(
+        capsys, "maintenance", "list", "--from", "2026-04-01", "--to", "2026-04-30", "--json", "-c", str(config)
+    )
     assert code == 0
     found = json.loads(out)
     counted = [o for o in found if o["kind"] != "informational"]
@@ -83,7 +84,9 @@ def test_maintenance_ics_to_a_file(capsys: pytest.CaptureFixture[str], config: P
     assert code == 0
     cal = icalendar.Calendar.from_ical(out_file.read_bytes())
     assert sorted(str(e["UID"]) for e in cal.walk("VEVENT")) == [
-        "certificate-upload@dialtone", "sbc-upgrade@dialtone", "standard@dialtone"
+        "certificate-upload@dialtone",
+        "sbc-upgrade@dialtone",
+        "standard@dialtone",
     ]
 
 
@@ -135,13 +138,15 @@ def test_sla_compute_from_csv_in_every_format(capsys: pytest.CaptureFixture[str]
         "2026-04-02T10:00:00Z,2026-04-02T12:00:00Z,voice,\n"
         "2026-04-03T10:00:00Z,2026-04-03T11:00:00Z,voice,dns\n"
     )
-    code, out, _ = run(capsys, "sla", "compute", "--events", str(events), "--month", "2026-04", "--target",
-                       "99.95", "--format", "json")
+    code, out, _ = run(
+        capsys, "sla", "compute", "--events", str(events), "--month", "2026-04", "--target", "99.95", "--format", "json"
+    )
     (r,) = json.loads(out)["reports"]
     assert code == 0 and r["unavailable_minutes"] == 120 and r["excluded_minutes"] == {"dns": 60}
     assert r["credit_days"] == 1 and r["hours_beyond"] == pytest.approx(1.64)
-    code, out, _ = run(capsys, "sla", "compute", "--events", str(events), "--month", "2026-04", "--target",
-                       "99.95", "--format", "html")
+    code, out, _ = run(
+        capsys, "sla", "compute", "--events", str(events), "--month", "2026-04", "--target", "99.95", "--format", "html"
+    )
     assert code == 0 and out.startswith("<!doctype html>") and "<td>dns 60.0</td>" in out
 
 

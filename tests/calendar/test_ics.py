@@ -8,7 +8,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig, build_ics
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig, build_ics
 from tests.calendar.helpers import utc
 
 NOW = utc(2026, 1, 5, 12)
@@ -38,11 +38,23 @@ def test_feed_with_exdates_scopes_and_one_off_windows_matches() -> None:
     config = MaintenanceConfig.model_validate(
         {
             "windows": [
-                {"id": "pbx", "kind": "standard", "start": "2026-02-03T23:00", "zone": "America/New_York",
-                 "rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20270101T000000Z", "duration": "90m",
-                 "exdates": ["2026-03-10T23:00", "2026-11-03T23:00"], "components": ["voice"]},
-                {"id": "move", "start": "2026-06-01T21:00", "duration": "3h",
-                 "published": "2026-05-01T00:00:00Z", "title": "Data centre move"},
+                {
+                    "id": "pbx",
+                    "kind": "standard",
+                    "start": "2026-02-03T23:00",
+                    "zone": "America/New_York",
+                    "rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20270101T000000Z",
+                    "duration": "90m",
+                    "exdates": ["2026-03-10T23:00", "2026-11-03T23:00"],
+                    "components": ["voice"],
+                },
+                {
+                    "id": "move",
+                    "start": "2026-06-01T21:00",
+                    "duration": "3h",
+                    "published": "2026-05-01T00:00:00Z",
+                    "title": "Data centre move",
+                },
             ]
         }
     )
@@ -63,4 +75,4 @@ def test_certificate_upload_is_transparent_and_marked_informational() -> None:
     assert str(cert["TRANSP"]) == "TRANSPARENT"
     assert "not counted" in str(cert["DESCRIPTION"])
     assert cert["DTSTAMP"].dt == NOW
-    assert cert.duration == timedelta(minutes=30)
+    assert cert.duration == timedelta(minutes=30)  # type: ignore[attr-defined]  # icalendar: a VEVENT property

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config_text
-from agent.sla_exclusions import load_exclusions, parse_events, parse_exclusions
+from agent.contract.exclusions import load_exclusions, parse_events, parse_exclusions
+from agent.runtime.config import load_config_text
 from tests.calendar.helpers import utc
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "exclusions.yaml"
@@ -24,20 +24,31 @@ def test_shipped_example_loads() -> None:
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        ("{cause: carrier, start: 2026-01-01T10:00:00, end: 2026-01-01T11:00:00Z, components: [voice]}",
-         r"exclusions\[0\]: start needs a UTC offset"),
-        ("{cause: carrier, start: 2026-01-01T12:00:00Z, end: 2026-01-01T11:00:00Z, components: [voice]}",
-         "end must be after start"),
-        ("{cause: weather, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: [voice]}",
-         r"exclusions\[0\]\.cause: Input should be 'carrier'"),
-        ("{cause: other, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: [voice]}",
-         "other needs a note"),
-        ("{cause: dns, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: ['*', voice]}",
-         "cannot be mixed"),
-        ("{cause: dns, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: []}",
-         "at least 1 item"),
-        ("{cause: dns, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: [x], colour: red}",
-         r"exclusions\[0\]\.colour: unknown key"),
+        (
+            "{cause: carrier, start: 2026-01-01T10:00:00, end: 2026-01-01T11:00:00Z, components: [voice]}",
+            r"exclusions\[0\]: start needs a UTC offset",
+        ),
+        (
+            "{cause: carrier, start: 2026-01-01T12:00:00Z, end: 2026-01-01T11:00:00Z, components: [voice]}",
+            "end must be after start",
+        ),
+        (
+            "{cause: weather, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: [voice]}",
+            r"exclusions\[0\]\.cause: Input should be 'carrier'",
+        ),
+        (
+            "{cause: other, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: [voice]}",
+            "other needs a note",
+        ),
+        (
+            "{cause: dns, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: ['*', voice]}",
+            "cannot be mixed",
+        ),
+        ("{cause: dns, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: []}", "at least 1 item"),
+        (
+            "{cause: dns, start: 2026-01-01T10:00:00Z, end: 2026-01-01T11:00:00Z, components: [x], colour: red}",
+            r"exclusions\[0\]\.colour: unknown key",
+        ),
     ],
 )
 def test_bad_exclusions_name_the_record_and_the_reason(record: str, message: str) -> None:
@@ -54,11 +65,15 @@ def test_unreadable_exclusions_file(tmp_path: Path) -> None:
 
 
 def test_events_from_csv_and_json_agree() -> None:
-    csv_text = "start,end,component,cause\n2026-03-05T10:00:00Z,2026-03-05T12:00:00Z,voice,\n" \
-               "2026-03-06T10:00:00-07:00,2026-03-06T11:00:00-07:00,portal,carrier\n"
-    json_text = '[{"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T12:00:00Z", "component": "voice"},' \
-                '{"start": "2026-03-06T17:00:00Z", "end": "2026-03-06T18:00:00Z", "component": "portal",' \
-                ' "cause": "carrier"}]'
+    csv_text = (
+        "start,end,component,cause\n2026-03-05T10:00:00Z,2026-03-05T12:00:00Z,voice,\n"
+        "2026-03-06T10:00:00-07:00,2026-03-06T11:00:00-07:00,portal,carrier\n"
+    )
+    json_text = (
+        '[{"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T12:00:00Z", "component": "voice"},'
+        '{"start": "2026-03-06T17:00:00Z", "end": "2026-03-06T18:00:00Z", "component": "portal",'
+        ' "cause": "carrier"}]'
+    )
     assert parse_events(csv_text, "e.csv") == parse_events(json_text, "e.json")
     second = parse_events(csv_text, "e.csv")[1]
     assert (second.start, second.cause) == (utc(2026, 3, 6, 17), "carrier")
@@ -72,8 +87,10 @@ def test_events_from_csv_and_json_agree() -> None:
         ("start,end,component\n2026-03-05T10:00:00Z,2026-03-05T09:00:00Z,voice\n", "event 1: end must be after"),
         ("start,end,component\nyesterday,2026-03-05T09:00:00Z,voice\n", r"event 1: start: Input should be"),
         ('[{"start": 1}', "invalid JSON"),
-        ('[{"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T11:00:00Z", "component": "v", "cause": "x"}]',
-         r"event 1: cause: Input should be"),
+        (
+            '[{"start": "2026-03-05T10:00:00Z", "end": "2026-03-05T11:00:00Z", "component": "v", "cause": "x"}]',
+            r"event 1: cause: Input should be",
+        ),
     ],
 )
 def test_bad_events_are_refused_with_the_row(text: str, message: str) -> None:

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from agent.calendar import MaintenanceCalendar
-from agent.calendar_metrics import CalendarCollector
-from agent.sla import SlaCalculator, SlaReport
+from agent.contract.metrics import CalendarCollector
+from agent.contract.sla import SlaCalculator, SlaReport
+from agent.maintenance.calendar import MaintenanceCalendar
 from tests.calendar.helpers import denver
 from tests.sinks.history_helpers import FakeClock
 

@@ -9,16 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig
-from agent.sla import Exclusion, SlaCalculator, SlaConfig, credit_days, month_bounds, parse_month
-from agent.sla_intervals import clip_merge, overlap, subtract, total
+from agent.contract.intervals import clip_merge, overlap, subtract, total
+from agent.contract.sla import Exclusion, SlaCalculator, SlaConfig, credit_days, month_bounds, parse_month
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from tests.calendar.helpers import denver, utc
 
 APRIL_MIN = 30 * 24 * 60  # April 2026 in Denver: no DST change
 
 
-def calc(exclusions: tuple[Exclusion, ...] = (), windows: list[dict[str, Any]] | None = None,
-         **sla: Any) -> SlaCalculator:
+def calc(
+    exclusions: tuple[Exclusion, ...] = (), windows: list[dict[str, Any]] | None = None, **sla: Any
+) -> SlaCalculator:
     cal = MaintenanceCalendar(MaintenanceConfig.model_validate({"windows": windows or []}))
     return SlaCalculator(SlaConfig.model_validate(sla), cal, exclusions)
 

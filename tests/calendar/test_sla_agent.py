@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.app import Agent, components_of
-from agent.config import load_config
-from agent.sinks.history import HistoryReader
-from agent.sla_format import render
+from agent.contract.format import render
+from agent.history.writer import HistoryReader
+from agent.runtime.app import Agent, components_of
+from agent.runtime.config import load_config
 from statuspage.config import SiteConfig
 from statuspage.site import StatusSite
 from tests.core.helpers import http_target
@@ -42,7 +42,7 @@ def _config(tmp: Path, port: int, listen: int, uas: Sipp) -> Path:
 vantage: test
 listen: 127.0.0.1:{listen}
 thresholds: {{failures: 3, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp / "history.sqlite"}, batch_interval: 100ms}}
 maintenance:
   windows:
     - {{id: fix, kind: emergency, reason: power supply, start: "{start}", zone: UTC, duration: 2h,
@@ -57,7 +57,7 @@ targets:
   - {{id: racks-http, component: racks, kind: http, interval: 200ms, timeout: 150ms,
       http: {{url: "http://127.0.0.1:{port}/health", valid_status_codes: [200]}}}}
   - {{id: voice-call, component: voice, kind: sip_call, interval: 1s, timeout: 900ms,
-      sip_call: {{uri: "{uas.uri('100')}", duration: 300ms}}}}
+      sip_call: {{uri: "{uas.uri("100")}", duration: 300ms}}}}
 """)
     return path
 
@@ -125,8 +125,13 @@ async def test_sla_figures_from_the_running_agent(tmp_path: Path, silent_uas: Si
 async def _sla_page_row(tmp: Path, agent: Agent, name: str) -> list[str]:
     """The SLA page's cells for component `name`, from the DOM headless Chromium built."""
     site_config = SiteConfig(out=tmp / "site", languages=["en"], incidents=tmp / "incidents")
-    site = StatusSite(site_config, components_of(agent.config), agent.history.path,  # type: ignore[union-attr]
-                      calendar=agent.calendar, sla=agent.sla)
+    site = StatusSite(
+        site_config,
+        components_of(agent.config),
+        agent.history.path,  # type: ignore[union-attr]
+        calendar=agent.calendar,
+        sla=agent.sla,
+    )
     try:
         await asyncio.to_thread(site.render, datetime.now(UTC))
     finally:

@@ -6,13 +6,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from agent.calendar_support import HOLIDAYS, SupportCalendar, SupportConfig, holiday_dates, nth_weekday
-from agent.priority import Priority, deadlines, priority_from_evidence
+from agent.contract.priority import Priority, deadlines, priority_from_evidence
+from agent.contract.support_hours import HOLIDAYS, SupportCalendar, SupportConfig, holiday_dates, nth_weekday
 from tests.calendar.helpers import LA, utc
 
 
 def la(*args: int) -> datetime:
-    return datetime(*args, tzinfo=LA)  # type: ignore[misc]
+    return datetime(*args, tzinfo=LA)  # type: ignore[arg-type, misc]  # *args are year, month, day...
 
 
 def test_holidays_2026_by_rule() -> None:
@@ -32,8 +32,12 @@ def test_holidays_2026_by_rule() -> None:
 
 @pytest.mark.parametrize(
     ("year", "good_friday", "thanksgiving"),
-    [(2024, date(2024, 3, 29), date(2024, 11, 28)), (2025, date(2025, 4, 18), date(2025, 11, 27)),
-     (2027, date(2027, 3, 26), date(2027, 11, 25)), (2038, date(2038, 4, 23), date(2038, 11, 25))],
+    [
+        (2024, date(2024, 3, 29), date(2024, 11, 28)),
+        (2025, date(2025, 4, 18), date(2025, 11, 27)),
+        (2027, date(2027, 3, 26), date(2027, 11, 25)),
+        (2038, date(2038, 4, 23), date(2038, 11, 25)),
+    ],
 )
 def test_easter_and_nth_weekday_rules(year: int, good_friday: date, thanksgiving: date) -> None:
     found = holiday_dates(year)
@@ -42,8 +46,11 @@ def test_easter_and_nth_weekday_rules(year: int, good_friday: date, thanksgiving
 
 
 def test_nth_weekday_last_monday_of_may() -> None:
-    assert [nth_weekday(y, 5, 0, -1) for y in (2026, 2027, 2028)] == [date(2026, 5, 25), date(2027, 5, 31),
-                                                                      date(2028, 5, 29)]
+    assert [nth_weekday(y, 5, 0, -1) for y in (2026, 2027, 2028)] == [
+        date(2026, 5, 25),
+        date(2027, 5, 31),
+        date(2028, 5, 29),
+    ]
 
 
 def test_weekend_holidays_are_not_moved_to_an_observed_weekday() -> None:
@@ -92,7 +99,9 @@ def test_p1_runs_24x7_over_a_weekend() -> None:
     opened = la(2026, 11, 21, 23, 0)  # a Saturday night
     d = deadlines(Priority.P1, opened)
     assert (d.response, d.rfo, d.resolution) == (
-        opened + timedelta(hours=4), opened + timedelta(hours=48), opened + timedelta(days=2)
+        opened + timedelta(hours=4),
+        opened + timedelta(hours=48),
+        opened + timedelta(days=2),
     )
 
 

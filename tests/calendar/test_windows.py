@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from tests.calendar.helpers import DENVER, denver, standard_windows, utc
 
 REFERENCE = standard_windows(2026, 20)
@@ -119,8 +119,14 @@ def test_leap_day_rule_occurs_only_in_leap_years() -> None:
 
 def test_exdate_cancels_one_occurrence() -> None:
     cal = calendar(
-        {"id": "std", "kind": "standard", "start": "2026-01-16T22:00", "rrule": STD,
-         "duration": "6h", "exdates": ["2026-12-18T22:00"]},
+        {
+            "id": "std",
+            "kind": "standard",
+            "start": "2026-01-16T22:00",
+            "rrule": STD,
+            "duration": "6h",
+            "exdates": ["2026-12-18T22:00"],
+        },
         standard=False,
     )
     months = [o.local(o.start).month for o in cal.occurrences(utc(2026, 1, 1), utc(2027, 1, 1), informational=False)]
@@ -130,8 +136,14 @@ def test_exdate_cancels_one_occurrence() -> None:
 
 def test_scope_limits_a_window_to_its_components() -> None:
     cal = calendar(
-        {"id": "sbc", "kind": "planned", "start": "2026-05-05T01:00", "duration": "2h",
-         "components": ["voice"], "published": "2026-04-20T09:00:00-06:00"},
+        {
+            "id": "sbc",
+            "kind": "planned",
+            "start": "2026-05-05T01:00",
+            "duration": "2h",
+            "components": ["voice"],
+            "published": "2026-04-20T09:00:00-06:00",
+        },
         standard=False,
     )
     at = denver(2026, 5, 5, 2)
@@ -173,14 +185,29 @@ def test_enough_notice_and_emergency_work_are_accepted() -> None:
     ("window", "message"),
     [
         ({"id": "a", "start": "2026-01-01T00:00", "duration": "1h", "zone": "Mars/Olympus"}, "unknown time zone"),
-        ({"id": "a", "kind": "standard", "start": "2026-01-01T00:00", "duration": "1h", "rrule": "FREQ=SOMETIMES"},
-         "rrule: invalid 'FREQ'"),
-        ({"id": "a", "kind": "standard", "start": "2026-01-01T00:00", "duration": "1h", "rrule": "FREQ=MINUTELY"},
-         "HOURLY or coarser"),
-        ({"id": "a", "kind": "standard", "start": "2026-01-01T22:00", "duration": "6h", "rrule": STD},
-         "not an occurrence of rrule"),
-        ({"id": "a", "kind": "standard", "start": "2026-01-16T22:00", "duration": "6h", "rrule": STD,
-          "exdates": ["2026-02-20T21:00"]}, r"exdates\[0\]: 2026-02-20T21:00:00 is not an occurrence"),
+        (
+            {"id": "a", "kind": "standard", "start": "2026-01-01T00:00", "duration": "1h", "rrule": "FREQ=SOMETIMES"},
+            "rrule: invalid 'FREQ'",
+        ),
+        (
+            {"id": "a", "kind": "standard", "start": "2026-01-01T00:00", "duration": "1h", "rrule": "FREQ=MINUTELY"},
+            "HOURLY or coarser",
+        ),
+        (
+            {"id": "a", "kind": "standard", "start": "2026-01-01T22:00", "duration": "6h", "rrule": STD},
+            "not an occurrence of rrule",
+        ),
+        (
+            {
+                "id": "a",
+                "kind": "standard",
+                "start": "2026-01-16T22:00",
+                "duration": "6h",
+                "rrule": STD,
+                "exdates": ["2026-02-20T21:00"],
+            },
+            r"exdates\[0\]: 2026-02-20T21:00:00 is not an occurrence",
+        ),
         ({"id": "a", "kind": "emergency", "start": "2026-01-01T00:00", "duration": "1h"}, "needs a reason"),
         ({"id": "a", "start": "2026-01-01T00:00", "duration": "1h"}, "planned work needs `published`"),
         ({"id": "a", "kind": "standard", "start": "2026-01-01T00:00", "duration": "0s"}, "greater than 0"),

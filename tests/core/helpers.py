@@ -30,15 +30,16 @@ async def http_target(status: dict[str, int]) -> AsyncIterator[int]:
         await runner.cleanup()
 
 
-def agent_config(tmp: Path, target_port: int, listen_port: int, *, interval: str = "200ms",
-                 extra_targets: str = "") -> Path:
+def agent_config(
+    tmp: Path, target_port: int, listen_port: int, *, interval: str = "200ms", extra_targets: str = ""
+) -> Path:
     """Write a small agent config probing the local target and return its path."""
     path = tmp / "dialtone.yaml"
     path.write_text(f"""
 vantage: test
 listen: 127.0.0.1:{listen_port}
 thresholds: {{failures: 1, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp / "history.sqlite"}, batch_interval: 100ms}}
 web: {{enable_reload: true}}
 components:
   - {{id: portal, name: Portal, tier: supporting}}

@@ -10,9 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.app import Agent, StartupError
-from agent.config import load_config
-from agent.sinks.history import HistoryReader
+from agent.history.writer import HistoryReader
+from agent.runtime.app import Agent, StartupError
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port, require_binary
 
@@ -66,7 +66,10 @@ async def test_metrics_follow_the_target_and_transitions_are_recorded(running) -
     trans = HistoryReader(agent.history.path).transitions(*far, subject="component", id="portal")
     # The first confirmed status is recorded too: a healthy component has history from its first probe.
     assert [(t.old, t.new) for t in trans] == [
-        ("unknown", "operational"), ("operational", "major_outage"), ("major_outage", "operational")]
+        ("unknown", "operational"),
+        ("operational", "major_outage"),
+        ("major_outage", "operational"),
+    ]
     assert "all 1 targets down" in trans[1].cause
 
 

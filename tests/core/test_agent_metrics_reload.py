@@ -9,8 +9,8 @@ from pathlib import Path
 
 import aiohttp
 
-from agent.app import Agent
-from agent.config import load_config
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port
 
@@ -75,8 +75,9 @@ async def test_reload_adding_an_emergency_window_masks_the_component(tmp_path: P
             # The collector reads the new calendar at the next scrape, and the state machine's next
             # refresh (or result) flips the status: a 200 ms probe interval makes that immediate.
             await _until_in(base, 'dialtone_maintenance_active{component="portal"} 1.0', timeout=3)
-            await _until_in(base, 'dialtone_component_status{component="portal",status="under_maintenance"} 1',
-                            timeout=3)
+            await _until_in(
+                base, 'dialtone_component_status{component="portal",status="under_maintenance"} 1', timeout=3
+            )
             assert agent.sla.calendar is agent.calendar
             assert agent.maintenance("portal", datetime.now(UTC))
         finally:

@@ -40,5 +40,7 @@ def test_a_broken_post_is_refused(tmp_path: Path) -> None:
     (tmp_path / "incidents" / "bad.md").write_text("title: no front matter\n")
     r = dialtone("check-config", str(config))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip() == (f"site.incidents: {tmp_path / 'incidents' / 'bad.md'}: must start with a '---' "
-                                "line opening the YAML front matter")
+    assert r.stderr.strip() == (
+        f"site.incidents: {tmp_path / 'incidents' / 'bad.md'}: must start with a '---' "
+        "line opening the YAML front matter"
+    )

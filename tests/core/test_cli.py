@@ -20,13 +20,19 @@ ROOT = Path(__file__).parent.parent.parent
 
 
 def dialtone(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def start_agent(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "agent", "run", "-c", str(config)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "-c", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def metrics(port: int) -> str:
@@ -38,8 +44,12 @@ def metrics(port: int) -> str:
 def target_server():  # type: ignore[no-untyped-def]
     """A real HTTP target in its own process (python's http.server), stopped by PID."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT / "config")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT / "config",
+    )
     wait_until(lambda: tcp_listening(port), what="http.server")
     yield port
     proc.terminate()
@@ -61,8 +71,14 @@ def test_check_config_exit_codes(tmp_path: Path) -> None:
 
 
 def test_bad_usage_exits_2_without_traceback() -> None:
-    for args in (["nosuchcommand"], ["probe"], ["probe", "smtp", "x"], ["probe", "http", "http://x", "--set", "oops"],
-                 ["probe", "http", "ftp://x"], ["probe", "http", "http://127.0.0.1/", "--timeout", "soon"]):
+    for args in (
+        ["nosuchcommand"],
+        ["probe"],
+        ["probe", "smtp", "x"],
+        ["probe", "http", "http://x", "--set", "oops"],
+        ["probe", "http", "ftp://x"],
+        ["probe", "http", "http://127.0.0.1/", "--timeout", "soon"],
+    ):
         r = dialtone(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert "Traceback" not in r.stderr and r.stderr.strip(), args
@@ -89,8 +105,9 @@ def test_probe_a_configured_target(tmp_path: Path, target_server: int) -> None:
     assert r.returncode == 2 and "no target 'nope'" in r.stderr
 
 
-def test_sigterm_stops_within_two_seconds_and_sighup_survives_a_broken_config(tmp_path: Path,
-                                                                               target_server: int) -> None:
+def test_sigterm_stops_within_two_seconds_and_sighup_survives_a_broken_config(
+    tmp_path: Path, target_server: int
+) -> None:
     listen = free_port()
     cfg = agent_config(tmp_path, target_server, listen)
     proc = start_agent(cfg)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.commands.schema import config_schema
-from agent.config import ConfigError, iter_secrets, load_config, load_config_text
+from agent.cli.commands.schema import config_schema
+from agent.runtime.config import ConfigError, iter_secrets, load_config, load_config_text
 
 DATA = Path(__file__).parent.parent / "data" / "config"
 INVALID = sorted(DATA.glob("invalid-*.yaml"))
@@ -117,19 +117,22 @@ def test_schema_json_is_current() -> None:
 
 
 def test_alias_uses_are_bounded(tmp_path: Path) -> None:
-    from agent.config_yaml import MAX_ALIASES
+    from agent.core.config_yaml import MAX_ALIASES
 
     p = tmp_path / "aliases.yaml"
     p.write_text("x: &a 1\nmany: [" + ", ".join(["*a"] * (MAX_ALIASES + 1)) + "]\n")
     with pytest.raises(ConfigError) as info:
         load_config(p)
     assert info.value.errors == [
-        f"{p}: invalid YAML: too many aliases: {MAX_ALIASES + 1} alias uses, the limit is {MAX_ALIASES}"]
+        f"{p}: invalid YAML: too many aliases: {MAX_ALIASES + 1} alias uses, the limit is {MAX_ALIASES}"
+    ]
 
 
 def test_aliases_within_limits_still_load() -> None:
-    text = ("components: [{id: web, name: Web, tier: core}]\n"
-            "targets:\n  - {id: a, component: web, kind: http, http: &h {url: 'http://127.0.0.1/'}}\n"
-            "  - {id: b, component: web, kind: http, http: *h}\n")
+    text = (
+        "components: [{id: web, name: Web, tier: core}]\n"
+        "targets:\n  - {id: a, component: web, kind: http, http: &h {url: 'http://127.0.0.1/'}}\n"
+        "  - {id: b, component: web, kind: http, http: *h}\n"
+    )
     config = load_config_text(text)
     assert [t.id for t in config.targets] == ["a", "b"]

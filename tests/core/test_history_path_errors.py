@@ -24,7 +24,8 @@ def test_a_relative_history_path_names_the_folder_it_looked_in(tmp_path: Path) -
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip() == (
         f"dialtone sla report: history var/dialtone.sqlite: no such file: {tmp_path / 'var' / 'dialtone.sqlite'} "
-        "(history.path is relative to the working directory; has the agent run from there yet?)")
+        "(history.path is relative to the working directory; has the agent run from there yet?)"
+    )
 
 
 def test_an_absolute_history_path_is_named_as_written(tmp_path: Path) -> None:

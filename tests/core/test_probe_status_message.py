@@ -18,8 +18,12 @@ from tests.peers.base import free_port, tcp_listening, wait_until
 def target() -> Iterator[int]:
     """A real HTTP server (python's http.server) in its own process, stopped by PID: any unknown path is a 404."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT / "config")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT / "config",
+    )
     wait_until(lambda: tcp_listening(port), what="http.server")
     yield port
     proc.terminate()

@@ -14,8 +14,10 @@ from tests.core.test_cli import dialtone
         (["http", "notaurl"], "dialtone probe: TARGET (http.url): URL 'notaurl' must start with http:// or https://"),
         (["tcp", "nohostport"], "dialtone probe: TARGET (tcp.address): 'nohostport' is not host:port"),
         (["sip_options", "http://x"], "dialtone probe: TARGET (sip_options.uri): not a sip: or sips: URI: 'http://x'"),
-        (["http", "http://x", "--set", "url=bad"], "dialtone probe: --set http.url: URL 'bad' must start with "
-                                                   "http:// or https://"),
+        (
+            ["http", "http://x", "--set", "url=bad"],
+            "dialtone probe: --set http.url: URL 'bad' must start with http:// or https://",
+        ),
         (["http", "http://x", "--set", "bogus=1"], "dialtone probe: --set http.bogus: unknown key"),
     ],
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agent.app import Agent
-from agent.config import load_config
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port
 from tests.peers.prometheus import Prometheus
@@ -27,7 +27,9 @@ async def test_prometheus_scrapes_the_agent(tmp_path: Path) -> None:
         cfg = agent_config(tmp_path, port, listen)
         agent = Agent(load_config(cfg), config_path=cfg)
         await agent.start()
-        prom = Prometheus(tmp_path / "prom", f"""
+        prom = Prometheus(
+            tmp_path / "prom",
+            f"""
 global: {{scrape_interval: 1s, scrape_timeout: 900ms}}
 scrape_configs:
   - job_name: dialtone
@@ -39,7 +41,8 @@ scrape_configs:
       - {{source_labels: [__address__], target_label: __param_target}}
       - {{source_labels: [__param_target], target_label: instance}}
       - {{target_label: __address__, replacement: "127.0.0.1:{listen}"}}
-""")
+""",
+        )
         try:
             await asyncio.to_thread(prom.start)
             got = await poll(lambda: prom.query('probe_success{job="dialtone",target="portal-health"}'))

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.app import Agent
-from agent.config import load_config
-from agent.model import Status, TargetState, Transition
-from agent.sinks.history import HistoryReader, HistoryWriter
-from agent.sinks.history_schema import open_history
+from agent.core.model import Status, TargetState, Transition
+from agent.history.schema import open_history
+from agent.history.writer import HistoryReader, HistoryWriter
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port
 
@@ -45,7 +45,9 @@ async def test_restart_restores_confirmed_state_and_records_the_gap(tmp_path: Pa
         await agent.stop()
         history = tmp_path / "history.sqlite"
         assert [(o, n) for o, n, _ in rows(history, "component")] == [
-            ("unknown", "operational"), ("operational", "unknown")]
+            ("unknown", "operational"),
+            ("operational", "unknown"),
+        ]
 
         status["code"] = 503
         agent = Agent(load_config(path), config_path=path)
@@ -57,7 +59,9 @@ async def test_restart_restores_confirmed_state_and_records_the_gap(tmp_path: Pa
             assert agent.state.target_state("portal-health") is TargetState.UP
             assert agent.state.component_status("portal") is Status.OPERATIONAL
             assert [(t.subject, t.old, t.new) for t in seen] == [
-                ("target", "unknown", "up"), ("component", "unknown", "operational")]
+                ("target", "unknown", "up"),
+                ("component", "unknown", "operational"),
+            ]
             assert "restored from history" in seen[0].cause
             await wait_for(lambda: agent.state.target_state("portal-health") is TargetState.DOWN)
         finally:
@@ -75,11 +79,23 @@ async def test_a_crash_leaves_no_time_counted_as_up(tmp_path: Path) -> None:
     crashed_at = now - timedelta(hours=2)
     writer = HistoryWriter(history, batch_interval=0.05)
     await writer.start()
-    writer.on_transition(Transition("target", "portal-health", crashed_at - timedelta(hours=1), "unknown", "up",
-                                    "2 consecutive successes", "portal"))
-    writer.on_transition(Transition("component", "portal", crashed_at - timedelta(hours=1), "unknown",
-                                    "operational", "all targets up", "portal"))
-    from agent.model import ProbeResult
+    writer.on_transition(
+        Transition(
+            "target",
+            "portal-health",
+            crashed_at - timedelta(hours=1),
+            "unknown",
+            "up",
+            "2 consecutive successes",
+            "portal",
+        )
+    )
+    writer.on_transition(
+        Transition(
+            "component", "portal", crashed_at - timedelta(hours=1), "unknown", "operational", "all targets up", "portal"
+        )
+    )
+    from agent.core.model import ProbeResult
 
     writer.on_result(ProbeResult("portal-health", "http", crashed_at, 0.01, True, vantage="test"))
     await writer.aclose()  # the agent was killed: no "unknown" rows were written

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 
-from agent.clock import SystemClock
-from agent.model import ProbeResult, Target
-from agent.scheduler import Job, Scheduler, run_probe
+from agent.core.clock import SystemClock
+from agent.core.model import ProbeResult, Target
+from agent.runtime.scheduler import Job, Scheduler, run_probe
 from tests.fakeclock import FakeClock
 
 
@@ -16,8 +16,9 @@ class RecordingProbe:
 
     kind = "test"
 
-    def __init__(self, clock: FakeClock | SystemClock, work: float = 0.0, gate: asyncio.Event | None = None,
-                 boom: bool = False) -> None:
+    def __init__(
+        self, clock: FakeClock | SystemClock, work: float = 0.0, gate: asyncio.Event | None = None, boom: bool = False
+    ) -> None:
         self.clock, self.work, self.gate, self.boom = clock, work, gate, boom
         self.starts: list[float] = []
         self.running = 0
@@ -52,7 +53,11 @@ async def test_first_runs_are_spread_evenly_across_the_interval() -> None:
     s.start(job(f"t{i}", p) for i, p in enumerate(probes))
     await clock.advance(25)
     assert [[round(x - base, 6) for x in p.starts] for p in probes] == [
-        [0, 10, 20], [2.5, 12.5, 22.5], [5, 15, 25], [7.5, 17.5]]
+        [0, 10, 20],
+        [2.5, 12.5, 22.5],
+        [5, 15, 25],
+        [7.5, 17.5],
+    ]
     assert len(results) == 11
     await s.stop()
 
@@ -158,8 +163,7 @@ async def test_replace_keeps_unchanged_loops_and_stop_is_prompt() -> None:
 async def test_coalescing_starts_runs_on_the_grid_never_early_and_at_most_one_tick_late() -> None:
     clock = FakeClock()
     late: list[float] = []
-    s = Scheduler(clock, lambda r: None, jitter=0.05, coalesce=0.01, on_lateness=late.append,
-                  rng=random.Random(3))
+    s = Scheduler(clock, lambda r: None, jitter=0.05, coalesce=0.01, on_lateness=late.append, rng=random.Random(3))
     probes = [RecordingProbe(clock) for _ in range(7)]
     base = clock.monotonic()
     s.start(job(f"t{i}", p, interval=1.0) for i, p in enumerate(probes))
@@ -230,7 +234,7 @@ async def test_probe_now_shares_the_scheduled_run_in_flight_and_the_reverse() ->
 
 
 async def test_probe_now_that_cannot_start_in_time_places_nothing() -> None:
-    from agent.scheduler import ProbeBusy
+    from agent.runtime.scheduler import ProbeBusy
 
     clock = SystemClock()
     gate = asyncio.Event()

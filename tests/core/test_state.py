@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from agent.model import Component, ProbeResult, Status, TargetState
-from agent.state import StateMachine, TargetSpec
+from agent.core.model import Component, ProbeResult, Status, TargetState
+from agent.runtime.state import StateMachine, TargetSpec
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def result(target: str, ok: bool, n: int = 0, degraded: bool = False, error: str = "connect_refused") -> ProbeResult:
-    return ProbeResult(target, "http", T0 + timedelta(seconds=n), 0.01, ok, "" if ok else error,
-                       "" if ok else "refused", degraded=degraded)
+    return ProbeResult(
+        target,
+        "http",
+        T0 + timedelta(seconds=n),
+        0.01,
+        ok,
+        "" if ok else error,
+        "" if ok else "refused",
+        degraded=degraded,
+    )
 
 
 def machine(failures: int = 2, successes: int = 1, maintenance=lambda c, now: False) -> StateMachine:
@@ -28,7 +36,9 @@ def test_one_failure_is_not_an_outage_two_are() -> None:
     assert sm.observe(result("a", False, 1)) == []
     out = sm.observe(result("a", False, 2))
     assert [(x.subject, x.id, x.old, x.new) for x in out] == [
-        ("target", "a", "up", "down"), ("component", "voice", "operational", "partial_outage")]
+        ("target", "a", "up", "down"),
+        ("component", "voice", "operational", "partial_outage"),
+    ]
     assert out[0].cause == "2 consecutive failures (connect_refused: refused)"
     assert out[1].cause == "1 of 3 targets down: a"
     assert out[1].at == T0 + timedelta(seconds=2)
@@ -101,8 +111,10 @@ def test_first_confirmed_status_is_a_transition_from_unknown() -> None:
     sm = machine(failures=1)
     assert sm.component_status("voice") is None and sm.component_statuses() == {}
     out = sm.observe(result("a", True))
-    assert [(x.subject, x.old, x.new) for x in out] == [("target", "unknown", "up"),
-                                                       ("component", "unknown", "operational")]
+    assert [(x.subject, x.old, x.new) for x in out] == [
+        ("target", "unknown", "up"),
+        ("component", "unknown", "operational"),
+    ]
     assert sm.observe(result("b", True, 1))[-1:] == [] or sm.component_status("voice") is Status.OPERATIONAL
 
 
@@ -110,14 +122,21 @@ def test_restore_seeds_targets_and_emits_the_start_state() -> None:
     sm = machine(failures=1)
     out = sm.restore({"a": TargetState.UP, "b": TargetState.DOWN, "zzz": TargetState.UP}, T0, "restored")
     assert [(x.subject, x.id, x.old, x.new) for x in out] == [
-        ("target", "a", "unknown", "up"), ("target", "b", "unknown", "down"),
-        ("component", "voice", "unknown", "partial_outage")]
+        ("target", "a", "unknown", "up"),
+        ("target", "b", "unknown", "down"),
+        ("component", "voice", "unknown", "partial_outage"),
+    ]
     assert out[-1].cause == "restored: 1 of 2 targets down: b"
     # b was known down: one more failure is no news, one success is b going down -> up (never unknown -> down).
     assert sm.observe(result("b", False, 1)) == []
-    assert [(x.old, x.new) for x in sm.observe(result("b", True, 2))] == [("down", "up"), ("partial_outage",
-                                                                                            "operational")]
+    assert [(x.old, x.new) for x in sm.observe(result("b", True, 2))] == [
+        ("down", "up"),
+        ("partial_outage", "operational"),
+    ]
     stop = sm.stopped(T0, "stopped")
-    assert {(x.id, x.old, x.new) for x in stop} == {("a", "up", "unknown"), ("b", "up", "unknown"),
-                                                    ("voice", "operational", "unknown")}
+    assert {(x.id, x.old, x.new) for x in stop} == {
+        ("a", "up", "unknown"),
+        ("b", "up", "unknown"),
+        ("voice", "operational", "unknown"),
+    }
     assert sm.component_status("voice") is Status.OPERATIONAL  # recording the gap changes nothing live

@@ -11,8 +11,8 @@ import aiohttp
 import bcrypt
 import pytest
 
-from agent.app import Agent, StartupError
-from agent.config import load_config
+from agent.runtime.app import Agent, StartupError
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port, require_binary
 from tests.probes.servers import Certs, make_certs
@@ -71,8 +71,10 @@ async def test_basic_auth_with_bcrypt_and_open_health(tmp_path: Path) -> None:
 
 
 async def test_tls_with_required_client_certificate(tmp_path: Path, certs: Certs) -> None:
-    web_yml = (f"tls_server_config:\n  cert_file: {certs.server_cert}\n  key_file: {certs.server_key}\n"
-               f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {certs.ca}\n")
+    web_yml = (
+        f"tls_server_config:\n  cert_file: {certs.server_cert}\n  key_file: {certs.server_key}\n"
+        f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {certs.ca}\n"
+    )
     async with http_target({"code": 200}) as port:
         listen = free_port()
         cfg = write_config(tmp_path, port, listen, web_yml)
@@ -99,8 +101,9 @@ async def test_reload_is_off_unless_enabled_and_probe_is_rate_limited(tmp_path: 
     async with http_target({"code": 200}) as port:
         listen = free_port()
         cfg = write_config(tmp_path, port, listen, None, reload=False)
-        cfg.write_text(cfg.read_text().replace("web: {enable_reload: false}",
-                                               "web: {enable_reload: false, probe_rate_limit: 2}"))
+        cfg.write_text(
+            cfg.read_text().replace("web: {enable_reload: false}", "web: {enable_reload: false, probe_rate_limit: 2}")
+        )
         agent = Agent(load_config(cfg), config_path=cfg)
         await agent.start()
         base = f"http://127.0.0.1:{listen}"
@@ -117,12 +120,18 @@ async def test_reload_is_off_unless_enabled_and_probe_is_rate_limited(tmp_path: 
             await agent.stop()
 
 
-@pytest.mark.parametrize(("web_yml", "message"), [
-    ("basic_auth_users: {prometheus: hunter2}\n", "basic_auth_users: Value error, user 'prometheus': the password "
-     "must be a bcrypt hash ($2y$...), not plain text"),
-    ("tls_server_config: {cert_file: nope.pem, key_file: nope.key}\n", "cannot load"),
-    ("colour: red\n", "colour: unknown key"),
-])
+@pytest.mark.parametrize(
+    ("web_yml", "message"),
+    [
+        (
+            "basic_auth_users: {prometheus: hunter2}\n",
+            "basic_auth_users: Value error, user 'prometheus': the password "
+            "must be a bcrypt hash ($2y$...), not plain text",
+        ),
+        ("tls_server_config: {cert_file: nope.pem, key_file: nope.key}\n", "cannot load"),
+        ("colour: red\n", "colour: unknown key"),
+    ],
+)
 async def test_bad_web_config_is_a_startup_error(tmp_path: Path, web_yml: str, message: str) -> None:
     async with http_target({"code": 200}) as port:
         cfg = write_config(tmp_path, port, free_port(), web_yml)

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent.clock import SystemClock
-from agent.config import DemoConfig
-from agent.demo import in_window, start_sip
-from agent.demo_sip import DemoSipPlatform
+from agent.core.clock import SystemClock
+from agent.runtime.config import DemoConfig
+from agent.runtime.demo import in_window, start_sip
+from agent.runtime.demo_sip import DemoSipPlatform
 from tests.peers.base import free_port_both
 from tests.pstn.conftest import run_pstn
 from tests.sip.conftest import run_probe
@@ -58,11 +58,12 @@ async def test_did_routing_refusals(platform):
     assert (nobody.ok, nobody.values["status_code"]) == (False, 480)
 
 
-
 async def test_junk_is_dropped_and_the_platform_keeps_answering(platform, caplog):
     me = f"127.0.0.1:{platform.port}"
-    bye = (f"BYE sip:+18015550100@{me} SIP/2.0\r\nVia: SIP/2.0/UDP ;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-           f"To: <sip:c@d>;tag=2\r\nCall-ID: j\r\nCSeq: 1 BYE\r\nMax-Forwards: many\r\nRoute: <sip:{me};lr>\r\n\r\n")
+    bye = (
+        f"BYE sip:+18015550100@{me} SIP/2.0\r\nVia: SIP/2.0/UDP ;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+        f"To: <sip:c@d>;tag=2\r\nCall-ID: j\r\nCSeq: 1 BYE\r\nMax-Forwards: many\r\nRoute: <sip:{me};lr>\r\n\r\n"
+    )
     junk = [b"\x00\xff" * 40, b"OPTIONS sip:x SIP/2.0\r\nVia: \r\nMax-Forwards: x\r\n\r\n", bye.encode()]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for data in junk:

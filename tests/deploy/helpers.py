@@ -88,7 +88,8 @@ class Webhook:
     def alerts(self, receiver: str | None = None, **labels: str) -> list[dict[str, Any]]:
         """Alerts received (at `receiver` if given) whose labels include `labels`."""
         return [
-            a for r, a in self.received
+            a
+            for r, a in self.received
             if (receiver is None or r == receiver) and all(a["labels"].get(k) == v for k, v in labels.items())
         ]
 

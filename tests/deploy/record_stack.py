@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.app import Agent
-from agent.config import load_config
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.deploy.helpers import Webhook, fast_rules, test_alertmanager_config, webhook_receiver
 from tests.deploy.stack import _targets
 from tests.peers.alertmanager import Alertmanager
@@ -31,9 +31,17 @@ from tests.snmp.conftest import start_agent as start_snmpd
 
 # HTTP targets by name; the component is the name's prefix. split-b starts down.
 HTTP = ("core-a", "portal-a", "split-a", "split-b", "voice-http", "maint-a")
-COMPONENTS = {"core": "core", "portal": "supporting", "split": "core", "voice": "voice_messaging",
-              "calls": "voice_messaging", "pstn": "voice_messaging", "sbcs": "supporting", "maint": "voice_messaging",
-              "gw": "supporting"}
+COMPONENTS = {
+    "core": "core",
+    "portal": "supporting",
+    "split": "core",
+    "voice": "voice_messaging",
+    "calls": "voice_messaging",
+    "pstn": "voice_messaging",
+    "sbcs": "supporting",
+    "maint": "voice_messaging",
+    "gw": "supporting",
+}
 
 
 @dataclass
@@ -65,24 +73,27 @@ class RecordStack:
             raise AssertionError(f"no result for {promql} within {timeout}s") from None
 
 
-def agent_yaml(tmp: Path, listen: int, http_port: int, peers: dict[str, Any], extra: str = "",
-               settings: str = "") -> str:
+def agent_yaml(
+    tmp: Path, listen: int, http_port: int, peers: dict[str, Any], extra: str = "", settings: str = ""
+) -> str:
     """The agent's config: every kind, one second apart, failure threshold 2; `settings` are more top-level
     lines. The history lives in a folder of its own (tmp/history), which a test may take away."""
     components = "\n".join(f"  - {{id: {c}, name: {c}, tier: {t}}}" for c, t in COMPONENTS.items())
     http = "\n".join(
         f"  - {{id: {n}, component: {n.split('-')[0]}, kind: http, interval: 1s, timeout: 500ms, "
-        f'http: {{url: "http://{LOOPBACK}:{http_port}/{n}", valid_status_codes: [200]}}}}' for n in HTTP)
+        f'http: {{url: "http://{LOOPBACK}:{http_port}/{n}", valid_status_codes: [200]}}}}'
+        for n in HTTP
+    )
     closed = free_port()
     return f"""
 vantage: record
 listen: {LOOPBACK}:{listen}
 thresholds: {{failures: 2, successes: 1}}
-history: {{path: {tmp / 'history' / 'history.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp / "history" / "history.sqlite"}, batch_interval: 100ms}}
 web: {{enable_reload: true}}
 {settings}
-mqtt: {{port: {peers['mqtt']}, reconnect_min: 50ms, reconnect_max: 400ms}}
-snmp_traps: {{listen: "{LOOPBACK}:{peers['traps']}", communities: [dialtone-ro]}}
+mqtt: {{port: {peers["mqtt"]}, reconnect_min: 50ms, reconnect_max: 400ms}}
+snmp_traps: {{listen: "{LOOPBACK}:{peers["traps"]}", communities: [dialtone-ro]}}
 components:
 {components}
 targets:
@@ -90,7 +101,7 @@ targets:
   - {{id: voice-options, component: voice, kind: sip_options, interval: 1s, timeout: 500ms,
       sip_options: {{uri: "sip:{LOOPBACK}:{closed}"}}}}
   - {{id: calls-sip, component: calls, kind: sip_call, interval: 2s, timeout: 1900ms,
-      labels: {{route: sipp}}, sip_call: {{uri: "{peers['sipp']}", duration: 500ms, expect_echo: true}}}}
+      labels: {{route: sipp}}, sip_call: {{uri: "{peers["sipp"]}", duration: 500ms, expect_echo: true}}}}
   - id: pstn-loop
     component: pstn
     kind: pstn_call
@@ -99,15 +110,15 @@ targets:
     pstn_call:
       route: carrier-a
       number: "{DID}"
-      trunk: "{peers['carrier']}"
+      trunk: "{peers["carrier"]}"
       username: {TRUNK_USER}
       password: {TRUNK_PASSWORD}
       from_number: "+18015559999"
       duration: 1500ms
       settle: 100ms
-      answer: {{registrar: "{peers['platform']}", extension: "1001", password: "{extension_password('1001')}"}}
+      answer: {{registrar: "{peers["platform"]}", extension: "1001", password: "{extension_password("1001")}"}}
   - {{id: sbc-ok, component: sbcs, kind: snmp, interval: 1s, timeout: 500ms,
-      snmp: {{address: "{peers['snmpd']}", community: dialtone-ro, retries: 0,
+      snmp: {{address: "{peers["snmpd"]}", community: dialtone-ro, retries: 0,
               checks: [{{name: active_calls, oid: "{ACTIVE_CALLS}.1"}}]}}}}
   - {{id: sbc-dead, component: sbcs, kind: snmp, interval: 1s, timeout: 300ms,
       snmp: {{address: "{LOOPBACK}:{closed}", community: dialtone-ro, retries: 0}}}}
@@ -140,8 +151,13 @@ scrape_configs:
 
 
 @asynccontextmanager
-async def record_stack(tmp: Path, *, for_: str | None = None, extra: str = "", settings: str = "",
-                       ) -> AsyncIterator[RecordStack]:
+async def record_stack(
+    tmp: Path,
+    *,
+    for_: str | None = None,
+    extra: str = "",
+    settings: str = "",
+) -> AsyncIterator[RecordStack]:
     """Everything running; `for_` shortens every rule's `for:` (None: the shipped values). `extra` is more
     target lines; it may name {platform} and {snmpd}. `settings` are more top-level config lines."""
     status = dict.fromkeys(HTTP, 200) | {"split-b": 503}
@@ -163,17 +179,25 @@ async def record_stack(tmp: Path, *, for_: str | None = None, extra: str = "", s
         stack.push_async_callback(asyncio.to_thread, am.stop)
         port = await stack.enter_async_context(_targets(status))
         listen = free_port()
-        peers = {"mqtt": broker.port, "sipp": sipp.uri("100"), "carrier": carrier.uri(),
-                 "platform": platform.uri(), "snmpd": snmpd.snmpd.address,
-                 "traps": free_port(socket.SOCK_DGRAM)}
+        peers: dict[str, Any] = {
+            "mqtt": broker.port,
+            "sipp": sipp.uri("100"),
+            "carrier": carrier.uri(),
+            "platform": platform.uri(),
+            "snmpd": snmpd.snmpd.address,
+            "traps": free_port(socket.SOCK_DGRAM),
+        }
         cfg = tmp / "dialtone.yaml"
         cfg.write_text(agent_yaml(tmp, listen, port, peers, extra.format(**peers), settings))
         agent = Agent(load_config(cfg), config_path=cfg)
         await agent.start()
         stack.push_async_callback(agent.stop)
         rules = fast_rules(tmp / "rules", for_) if for_ else _shipped()
-        prom = Prometheus(tmp / "prom", prometheus_yaml(listen, rules, f"{LOOPBACK}:{am.port}"),
-                          extra_args=["--rules.alert.resend-delay=1s"])
+        prom = Prometheus(
+            tmp / "prom",
+            prometheus_yaml(listen, rules, f"{LOOPBACK}:{am.port}"),
+            extra_args=["--rules.alert.resend-delay=1s"],
+        )
         await asyncio.to_thread(prom.start)
         stack.push_async_callback(asyncio.to_thread, prom.stop)
         yield RecordStack(status, agent, cfg, prom, am, hook, peers["traps"], snmpd.snmpd, broker)

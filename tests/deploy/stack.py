@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.app import Agent
-from agent.config import load_config
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.deploy.helpers import fast_rules
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.prometheus import Prometheus
@@ -64,19 +64,22 @@ async def _targets(status: dict[str, int]) -> AsyncIterator[int]:
 
 def _agent_config(tmp: Path, target_port: int, listen: int) -> Path:
     components = "\n".join(f"  - {{id: {c}, name: {c}, tier: {t}}}" for c, t in COMPONENTS.items())
-    targets = "\n".join(f"""  - id: {c}-health
+    targets = "\n".join(
+        f"""  - id: {c}-health
     component: {c}
     kind: http
     interval: 1s
     timeout: 500ms
     labels: {{route: test}}
-    http: {{url: "http://{LOOPBACK}:{target_port}/{c}", valid_status_codes: [200]}}""" for c in COMPONENTS)
+    http: {{url: "http://{LOOPBACK}:{target_port}/{c}", valid_status_codes: [200]}}"""
+        for c in COMPONENTS
+    )
     path = tmp / "dialtone.yaml"
     path.write_text(f"""
 vantage: test
 listen: {LOOPBACK}:{listen}
 thresholds: {{failures: 1, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp / "history.sqlite"}, batch_interval: 100ms}}
 components:
 {components}
 targets:
@@ -86,9 +89,13 @@ targets:
 
 
 def _prometheus_config(listen: int, rules: list[Path], alertmanager: str | None) -> str:
-    alerting = f"""
+    alerting = (
+        f"""
 alerting:
-  alertmanagers: [{{static_configs: [{{targets: ["{alertmanager}"]}}]}}]""" if alertmanager else ""
+  alertmanagers: [{{static_configs: [{{targets: ["{alertmanager}"]}}]}}]"""
+        if alertmanager
+        else ""
+    )
     rule_files = "".join(f"\n  - {p}" for p in rules)
     return f"""
 global: {{scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}}
@@ -114,8 +121,9 @@ async def running_stack(
         await agent.start()
         stack.push_async_callback(agent.stop)
         rules = fast_rules(tmp / "rules")
-        prom = Prometheus(tmp / "prom", _prometheus_config(listen, rules, alertmanager),
-                          extra_args=["--rules.alert.resend-delay=1s"])
+        prom = Prometheus(
+            tmp / "prom", _prometheus_config(listen, rules, alertmanager), extra_args=["--rules.alert.resend-delay=1s"]
+        )
         await asyncio.to_thread(prom.start)
         stack.push_async_callback(asyncio.to_thread, prom.stop)
         yield Stack(status, agent, prom)

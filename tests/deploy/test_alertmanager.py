@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from tests.deploy.helpers import DEPLOY, run, test_alertmanager_config, webhook_receiver
 from tests.peers.alertmanager import Alertmanager, amtool
 
@@ -32,25 +32,40 @@ def test_amtool_refuses_a_broken_copy(tmp_path: Path) -> None:
     assert run([amtool(), "check-config", str(bad)]).returncode != 0
 
 
-@pytest.mark.parametrize(("labels", "receiver"), [
-    ({"priority": "P1", "severity": "page", "scope": "service", "component": "voice"}, "pager"),
-    ({"priority": "P2", "severity": "page", "scope": "service", "component": "voice"}, "pager"),
-    ({"priority": "P3", "severity": "ticket", "scope": "service", "component": "voice"}, "tickets"),
-    ({"priority": "P2", "severity": "page", "scope": "agent", "component": "dialtone"}, "pager"),
-    ({"priority": "P3", "severity": "ticket", "scope": "agent", "component": "dialtone"}, "tickets"),
-    ({"severity": "info", "scope": "service", "component": "voice"}, "blackhole"),
-    ({"alertname": "SomethingElse"}, "ops"),
-])
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        ({"priority": "P1", "severity": "page", "scope": "service", "component": "voice"}, "pager"),
+        ({"priority": "P2", "severity": "page", "scope": "service", "component": "voice"}, "pager"),
+        ({"priority": "P3", "severity": "ticket", "scope": "service", "component": "voice"}, "tickets"),
+        ({"priority": "P2", "severity": "page", "scope": "agent", "component": "dialtone"}, "pager"),
+        ({"priority": "P3", "severity": "ticket", "scope": "agent", "component": "dialtone"}, "tickets"),
+        ({"severity": "info", "scope": "service", "component": "voice"}, "blackhole"),
+        ({"alertname": "SomethingElse"}, "ops"),
+    ],
+)
 def test_routes(labels: dict[str, str], receiver: str) -> None:
-    got = run([amtool(), "config", "routes", "test", f"--config.file={CONFIG}", f"--verify.receivers={receiver}",
-               *(f"{k}={v}" for k, v in labels.items())])
+    got = run(
+        [
+            amtool(),
+            "config",
+            "routes",
+            "test",
+            f"--config.file={CONFIG}",
+            f"--verify.receivers={receiver}",
+            *(f"{k}={v}" for k, v in labels.items()),
+        ]
+    )
     assert got.returncode == 0, got.stdout + got.stderr
 
 
 def _alert(name: str, component: str, **labels: str) -> dict[str, Any]:
-    return {"labels": {"alertname": name, "component": component, **labels},
-            "annotations": {"summary": f"{name} {component}"},
-            "startsAt": datetime.now(UTC).isoformat(), "endsAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    return {
+        "labels": {"alertname": name, "component": component, **labels},
+        "annotations": {"summary": f"{name} {component}"},
+        "startsAt": datetime.now(UTC).isoformat(),
+        "endsAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
 
 
 PAGE_P1 = {"severity": "page", "priority": "P1", "scope": "service"}
@@ -58,21 +73,27 @@ PAGE_P2 = {"severity": "page", "priority": "P2", "scope": "service"}
 TICKET_P3 = {"severity": "ticket", "priority": "P3", "scope": "service"}
 ALERTS = [
     _alert("ComponentMajorOutage", "voice", **PAGE_P1),
-    _alert("VoiceSomeSipTargetsFailing", "voice", **PAGE_P2),       # inhibited by the P1 of voice
-    _alert("CertificateExpiresSoon", "voice", **TICKET_P3),         # a P1 inhibits P2s only
-    _alert("ComponentPartialOutage", "portal", **PAGE_P2),          # no P1 for portal
+    _alert("VoiceSomeSipTargetsFailing", "voice", **PAGE_P2),  # inhibited by the P1 of voice
+    _alert("CertificateExpiresSoon", "voice", **TICKET_P3),  # a P1 inhibits P2s only
+    _alert("ComponentPartialOutage", "portal", **PAGE_P2),  # no P1 for portal
     _alert("DialtoneMaintenanceActive", "sbcs", severity="info", scope="service"),
-    _alert("ComponentMajorOutage", "sbcs", **PAGE_P1),              # inhibited by maintenance
-    _alert("SnmpDeviceDown", "sbcs", **PAGE_P2),                    # inhibited by maintenance
-    _alert("SnmpDeviceRebooted", "sbcs", **TICKET_P3),              # inhibited by maintenance
+    _alert("ComponentMajorOutage", "sbcs", **PAGE_P1),  # inhibited by maintenance
+    _alert("SnmpDeviceDown", "sbcs", **PAGE_P2),  # inhibited by maintenance
+    _alert("SnmpDeviceRebooted", "sbcs", **TICKET_P3),  # inhibited by maintenance
     _alert("DialtoneProbesStale", "sbcs", severity="page", priority="P2", scope="agent"),  # agent: never
 ]
-INHIBITED = {("VoiceSomeSipTargetsFailing", "voice"): ("ComponentMajorOutage", "voice"),
-             ("ComponentMajorOutage", "sbcs"): ("DialtoneMaintenanceActive", "sbcs"),
-             ("SnmpDeviceDown", "sbcs"): ("DialtoneMaintenanceActive", "sbcs"),
-             ("SnmpDeviceRebooted", "sbcs"): ("DialtoneMaintenanceActive", "sbcs")}
-DELIVERED = {("ComponentMajorOutage", "voice"): "pager", ("CertificateExpiresSoon", "voice"): "tickets",
-             ("ComponentPartialOutage", "portal"): "pager", ("DialtoneProbesStale", "sbcs"): "pager"}
+INHIBITED = {
+    ("VoiceSomeSipTargetsFailing", "voice"): ("ComponentMajorOutage", "voice"),
+    ("ComponentMajorOutage", "sbcs"): ("DialtoneMaintenanceActive", "sbcs"),
+    ("SnmpDeviceDown", "sbcs"): ("DialtoneMaintenanceActive", "sbcs"),
+    ("SnmpDeviceRebooted", "sbcs"): ("DialtoneMaintenanceActive", "sbcs"),
+}
+DELIVERED = {
+    ("ComponentMajorOutage", "voice"): "pager",
+    ("CertificateExpiresSoon", "voice"): "tickets",
+    ("ComponentPartialOutage", "portal"): "pager",
+    ("DialtoneProbesStale", "sbcs"): "pager",
+}
 
 
 def _key(alert: dict[str, Any]) -> tuple[str, str]:
@@ -112,8 +133,9 @@ async def test_inhibition_and_routing_on_a_real_alertmanager(tmp_path: Path) -> 
                     assert a["status"]["state"] == "suppressed", a
                     assert a["status"]["inhibitedBy"] == [fingerprint[source]], a
 
-            await hook.wait_for(lambda: {_key(a) for _, a in hook.received} >= set(DELIVERED), 15,
-                                "the uninhibited alerts")
+            await hook.wait_for(
+                lambda: {_key(a) for _, a in hook.received} >= set(DELIVERED), 15, "the uninhibited alerts"
+            )
             # A sentinel posted after those notifications and delivered too: the inhibited groups, created
             # with the others and flushed at once (group_wait 0s), have had their turn.
             await asyncio.to_thread(am.post_alerts, [_alert("Sentinel", "portal", **TICKET_P3)])
@@ -165,26 +187,29 @@ def _muted(at: datetime) -> bool:
     return any(_matches(i, at) for i in _window())
 
 
-@pytest.mark.parametrize(("local", "inside"), [
-    ("2026-03-20 22:00", True),   # third Friday of March 2026, the window opens
-    ("2026-03-20 21:59", False),
-    ("2026-03-21 03:59", True),   # the Saturday after, still inside
-    ("2026-03-21 04:00", False),  # closed
-    ("2026-03-13 23:00", False),  # second Friday
-    ("2026-03-27 23:00", False),  # fourth Friday
-    ("2026-05-15 22:30", True),   # third Friday is the 15th, the earliest it can be
-    ("2025-11-21 23:30", True),   # ... the 21st, the latest
-    ("2025-11-22 01:00", True),   # and its Saturday the 22nd
-    ("2026-05-16 01:00", True),
-    ("2026-05-23 01:00", False),  # a Saturday the 23rd follows a fourth Friday
-])
+@pytest.mark.parametrize(
+    ("local", "inside"),
+    [
+        ("2026-03-20 22:00", True),  # third Friday of March 2026, the window opens
+        ("2026-03-20 21:59", False),
+        ("2026-03-21 03:59", True),  # the Saturday after, still inside
+        ("2026-03-21 04:00", False),  # closed
+        ("2026-03-13 23:00", False),  # second Friday
+        ("2026-03-27 23:00", False),  # fourth Friday
+        ("2026-05-15 22:30", True),  # third Friday is the 15th, the earliest it can be
+        ("2025-11-21 23:30", True),  # ... the 21st, the latest
+        ("2025-11-22 01:00", True),  # and its Saturday the 22nd
+        ("2026-05-16 01:00", True),
+        ("2026-05-23 01:00", False),  # a Saturday the 23rd follows a fourth Friday
+    ],
+)
 def test_standard_window_on_known_instants(local: str, inside: bool) -> None:
     at = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("America/Denver"))
     assert _muted(at) is inside
 
 
 def test_standard_window_matches_the_agents_calendar_for_two_years() -> None:
-    """Every 15 minutes of 2026 and 2027 (DST changes included), the mute agrees with agent.calendar."""
+    """Every 15 minutes of 2026 and 2027 (DST changes included), the mute agrees with agent.maintenance.calendar."""
     calendar = MaintenanceCalendar(MaintenanceConfig(certificate_upload=False))
     at = datetime(2026, 1, 1, tzinfo=UTC)
     disagree = []

@@ -32,15 +32,15 @@ async def _am_until(am: Alertmanager, predicate: Any, what: str, timeout: float 
 
 
 def _find(alerts: list[dict[str, Any]], name: str, component: str) -> dict[str, Any] | None:
-    return next((a for a in alerts if a["labels"]["alertname"] == name and a["labels"]["component"] == component),
-                None)
+    return next((a for a in alerts if a["labels"]["alertname"] == name and a["labels"]["component"] == component), None)
 
 
 async def _healthy_with_maintenance_known(stack: Stack, am: Alertmanager) -> None:
     await stack.until('component:dialtone_sli_errors:ratio{component="voice-a"} == 0')
     await stack.until('component:dialtone_maintenance:active{component="voice-b"} == 1')
-    await _am_until(am, lambda got: _find(got, "DialtoneMaintenanceActive", "voice-b"),
-                    "the maintenance alert of voice-b")
+    await _am_until(
+        am, lambda got: _find(got, "DialtoneMaintenanceActive", "voice-b"), "the maintenance alert of voice-b"
+    )
 
 
 async def test_outage_pages_and_maintenance_is_inhibited(tmp_path: Path) -> None:
@@ -48,23 +48,29 @@ async def test_outage_pages_and_maintenance_is_inhibited(tmp_path: Path) -> None
         am = Alertmanager(tmp_path / "am", test_alertmanager_config(hook.url))
         await asyncio.to_thread(am.start)
         try:
-            async with running_stack(tmp_path, maintenance=in_maintenance,
-                                     alertmanager=f"127.0.0.1:{am.port}") as stack:
+            async with running_stack(
+                tmp_path, maintenance=in_maintenance, alertmanager=f"127.0.0.1:{am.port}"
+            ) as stack:
                 await _healthy_with_maintenance_known(stack, am)
                 assert not hook.received, "nothing should notify while every target is up"
 
                 stack.status.update({"voice-a": 503, "voice-b": 503})
 
-                await hook.wait_for(lambda: bool(hook.alerts("pager", alertname="ComponentMajorOutage",
-                                                             component="voice-a")), 45, "voice-a's P1 page")
+                await hook.wait_for(
+                    lambda: bool(hook.alerts("pager", alertname="ComponentMajorOutage", component="voice-a")),
+                    45,
+                    "voice-a's P1 page",
+                )
                 (page,) = hook.alerts("pager", alertname="ComponentMajorOutage", component="voice-a")
                 assert page["labels"]["priority"] == "P1" and page["labels"]["severity"] == "page"
                 assert page["annotations"]["runbook_url"].endswith("docs/runbooks/component-outage.md")
 
                 # voice-b's P1 is in Alertmanager, inhibited by its maintenance alert.
                 got = await _am_until(
-                    am, lambda got: (a := _find(got, "ComponentMajorOutage", "voice-b")) and a["status"]["inhibitedBy"],
-                    "voice-b's outage alert, inhibited")
+                    am,
+                    lambda got: (a := _find(got, "ComponentMajorOutage", "voice-b")) and a["status"]["inhibitedBy"],
+                    "voice-b's outage alert, inhibited",
+                )
                 source = _find(got, "DialtoneMaintenanceActive", "voice-b")
                 outage = _find(got, "ComponentMajorOutage", "voice-b")
                 assert source and outage and outage["status"]["inhibitedBy"] == [source["fingerprint"]]
@@ -76,10 +82,20 @@ async def test_outage_pages_and_maintenance_is_inhibited(tmp_path: Path) -> None
                 await stack.until('component:dialtone_sli_errors:ratio{component="voice-a"} == 1')
 
                 # A sentinel sent after all that is delivered: voice-b's groups have been flushed, silently.
-                await asyncio.to_thread(am.post_alerts, [{
-                    "labels": {"alertname": "Sentinel", "component": "portal", "severity": "ticket",
-                               "priority": "P3", "scope": "service"},
-                }])
+                await asyncio.to_thread(
+                    am.post_alerts,
+                    [
+                        {
+                            "labels": {
+                                "alertname": "Sentinel",
+                                "component": "portal",
+                                "severity": "ticket",
+                                "priority": "P3",
+                                "scope": "service",
+                            },
+                        }
+                    ],
+                )
                 await hook.wait_for(lambda: bool(hook.alerts(alertname="Sentinel")), 15, "the sentinel")
                 assert hook.alerts(component="voice-b") == [], hook.alerts(component="voice-b")
         finally:

@@ -119,9 +119,11 @@ async def test_every_expression_runs_on_prometheus(tmp_path: Path) -> None:
         overview = dict(expressions(_load(GRAFANA / "dashboards/overview.json")))
         status = await stack.query(overview["panel 'Component status'"])
         assert {s["metric"]["component"]: s["value"][1] for s in status} == {
-            "voice-a": "0", "voice-b": "4", "portal": "0"}
+            "voice-a": "0",
+            "voice-b": "4",
+            "portal": "0",
+        }
         assert await stack.query(overview["annotation 'Maintenance'"])
         agent = dict(expressions(_load(GRAFANA / "dashboards/agent.json")))
         rate = await stack.until(agent["panel 'Probes per second by kind and result'"])
         assert {(r["metric"]["kind"], r["metric"]["result"]) for r in rate} == {("http", "success")}
-

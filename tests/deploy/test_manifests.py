@@ -14,12 +14,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import kubernetes_validate
+import jsonschema  # type: ignore[import-untyped]  # no stubs installed
+import kubernetes_validate  # type: ignore[import-untyped]  # ships no py.typed
 import pytest
 import yaml
 
-from agent.config import load_config
+from agent.runtime.config import load_config
 from tests.deploy.helpers import DEPLOY, REPO, run
 from tests.peers.base import require_binary
 
@@ -46,8 +46,9 @@ def _compose_validator() -> jsonschema.protocols.Validator:
 
 
 def test_compose_matches_the_compose_spec_schema() -> None:
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in _compose_validator().iter_errors(_compose())]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _compose_validator().iter_errors(_compose())
+    ]
     assert errors == []
 
 
@@ -80,13 +81,16 @@ def test_compose_mounts_exist_in_the_repository() -> None:
 
 def _dockerfile() -> list[tuple[str, str]]:
     text = re.sub(r"\\\n", " ", (DOCKER / "Dockerfile").read_text())
-    return [(m.group(1).upper(), m.group(2).strip())
-            for m in re.finditer(r"(?m)^\s*([A-Za-z]+)\s+(.*)$", text) if not m.group(0).lstrip().startswith("#")]
+    return [
+        (m.group(1).upper(), m.group(2).strip())
+        for m in re.finditer(r"(?m)^\s*([A-Za-z]+)\s+(.*)$", text)
+        if not m.group(0).lstrip().startswith("#")
+    ]
 
 
 def test_dockerfile_is_slim_non_root_with_a_healthcheck() -> None:
     steps = _dockerfile()
-    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM"):]
+    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
     (base,) = [arg for op, arg in final if op == "FROM"]
     assert re.fullmatch(r"python:3\.11-slim(-\w+)?", base), base
     users = [arg for op, arg in final if op == "USER"]
@@ -213,8 +217,14 @@ def test_systemd_analyze_verify_catches_mistakes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
 def test_systemd_units_are_hardened(unit: Path, tmp_path: Path) -> None:
     text = unit.read_text()
-    for line in ("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes",
-                 "CapabilityBoundingSet=\n", "LimitNOFILE=65536\n"):
+    for line in (
+        "DynamicUser=yes",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=\n",
+        "LimitNOFILE=65536\n",
+    ):
         assert line in text, line
     assert re.search(r"(?m)^StateDirectory=dialtone", text)
     analyze = require_binary("systemd-analyze", "systemd")

@@ -57,8 +57,7 @@ def test_burn_cases_straddle_every_threshold() -> None:
 
 def test_unit_tests_cover_every_alert() -> None:
     text = "\n".join(p.read_text() for p in UNIT_TESTS)
-    missing = [r["alert"] for r in alert_rules()
-               if not re.search(rf'alertname(: |="){re.escape(r["alert"])}\b', text)]
+    missing = [r["alert"] for r in alert_rules() if not re.search(rf'alertname(: |="){re.escape(r["alert"])}\b', text)]
     assert not missing, f"alerts no promtool test exercises: {missing}"
 
 

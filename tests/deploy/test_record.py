@@ -38,14 +38,18 @@ def _window(now: datetime) -> str:
 
 
 def _names(stack: RecordStack, receiver: str, component: str) -> list[str]:
-    return [a["labels"]["alertname"] for r, a in stack.hook.received
-            if r == receiver and a["labels"].get("component") == component and a["status"] == "firing"]
+    return [
+        a["labels"]["alertname"]
+        for r, a in stack.hook.received
+        if r == receiver and a["labels"].get("component") == component and a["status"] == "firing"
+    ]
 
 
 async def am_alert(stack: RecordStack, name: str, component: str) -> dict[str, Any] | None:
     got = await asyncio.to_thread(stack.alertmanager.alerts)
-    return next((a for a in got if a["labels"]["alertname"] == name and a["labels"].get("component") == component),
-                None)
+    return next(
+        (a for a in got if a["labels"]["alertname"] == name and a["labels"].get("component") == component), None
+    )
 
 
 async def test_every_alert_from_agent_data(tmp_path: Path) -> None:
@@ -74,15 +78,20 @@ async def test_every_alert_from_agent_data(tmp_path: Path) -> None:
         await stack.until('ALERTS{alertname="ComponentMajorOutage",component="maint",alertstate="firing"}', 90)
 
         # Standing conditions page once their `for:` has passed (burn 2m, agent down 3m from the start).
-        for name, component, receiver in [("ErrorBudgetBurnFast", "split", "pager"),
-                                          ("ErrorBudgetBurnMedium", "split", "pager"),
-                                          ("ErrorBudgetBurnSlow", "split", "tickets"),
-                                          ("ErrorBudgetBurnGradual", "split", "tickets"),
-                                          ("SnmpDeviceDown", "sbcs", "pager"),
-                                          ("VoiceAllSipTargetsFailing", "voice", "pager"),
-                                          ("DialtoneAgentDown", "dialtone", "pager")]:
-            await hook.wait_for(lambda n=name, c=component, r=receiver: n in _names(stack, r, c),  # type: ignore[misc]
-                                max(10.0, 240 - (time.monotonic() - t0)), f"{name} of {component} at {receiver}")
+        for name, component, receiver in [
+            ("ErrorBudgetBurnFast", "split", "pager"),
+            ("ErrorBudgetBurnMedium", "split", "pager"),
+            ("ErrorBudgetBurnSlow", "split", "tickets"),
+            ("ErrorBudgetBurnGradual", "split", "tickets"),
+            ("SnmpDeviceDown", "sbcs", "pager"),
+            ("VoiceAllSipTargetsFailing", "voice", "pager"),
+            ("DialtoneAgentDown", "dialtone", "pager"),
+        ]:
+            await hook.wait_for(
+                lambda n=name, c=component, r=receiver: n in _names(stack, r, c),  # type: ignore[misc]
+                max(10.0, 240 - (time.monotonic() - t0)),
+                f"{name} of {component} at {receiver}",
+            )
         await asyncio.sleep(5)
 
         # One sustained outage, one page, and nothing for core after recovery (its burn alerts stayed quiet).

@@ -34,8 +34,7 @@ async def test_every_panel_query_returns_data(tmp_path: Path) -> None:
         await stack.until('changes(component:dialtone_status:code{component="maint"}[2m]) > 0', 10)
         await stack.until("dialtone_sla_availability_ratio", 90)  # computed once a minute at most
         await stack.until('increase(dialtone_call_attempts_total{route="carrier-a"}[1m]) > 0', 60)
-        every = [(f"{p.name} {where}", e) for p in DASHBOARDS
-                 for where, e in expressions(json.loads(p.read_text()))]
+        every = [(f"{p.name} {where}", e) for p in DASHBOARDS for where, e in expressions(json.loads(p.read_text()))]
         empty = [f"{where}: {expr}" for where, expr in every if not await stack.query(expr)]
         assert empty == [], "\n".join(empty)
 

@@ -39,6 +39,7 @@ async def https_site(tmp: Path) -> AsyncIterator[tuple[int, Path]]:
     cert, key = make_certificate(tmp, "short-lived")
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
+
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
@@ -55,12 +56,15 @@ async def https_site(tmp: Path) -> AsyncIterator[tuple[int, Path]]:
 
 
 async def test_more_alerts_reach_the_webhook(tmp_path: Path) -> None:
-    async with https_site(tmp_path / "tls") as (port, cert), \
-            record_stack(tmp_path, for_="1s", extra=EXTRA.replace("TLSPORT", str(port)).replace("CAFILE", str(cert))) \
-            as stack:
+    async with (
+        https_site(tmp_path / "tls") as (port, cert),
+        record_stack(
+            tmp_path, for_="1s", extra=EXTRA.replace("TLSPORT", str(port)).replace("CAFILE", str(cert))
+        ) as stack,
+    ):
         hook = stack.hook
         await stack.until('probe_snmp_uptime_seconds{target="sbc-ok"}', 30)
-        await stack.until('dialtone_mqtt_connected == 1', 30)
+        await stack.until("dialtone_mqtt_connected == 1", 30)
         await asyncio.sleep(2)  # a few uptime samples before the reboot
 
         stack.config_path.write_text(stack.config_path.read_text() + "\nbogus: 1\n")
@@ -69,16 +73,23 @@ async def test_more_alerts_reach_the_webhook(tmp_path: Path) -> None:
         await asyncio.to_thread(stack.snmpd.start)  # sysUpTime starts again from 0: a reboot
         await asyncio.to_thread(stack.broker.stop)
 
-        expected = [("DialtoneConfigReloadFailed", "tickets", "dialtone"),
-                    ("SnmpDeviceRebooted", "tickets", "sbcs"),
-                    ("DialtoneMqttDisconnected", "tickets", "dialtone"),
-                    ("ComponentDegraded", "tickets", "gw"),
-                    ("SipRegistrationFailingEverywhere", "pager", "calls"),
-                    ("CertificateExpiresVerySoon", "pager", "portal"),
-                    ("CertificateExpiresSoon", "tickets", "portal")]
+        expected = [
+            ("DialtoneConfigReloadFailed", "tickets", "dialtone"),
+            ("SnmpDeviceRebooted", "tickets", "sbcs"),
+            ("DialtoneMqttDisconnected", "tickets", "dialtone"),
+            ("ComponentDegraded", "tickets", "gw"),
+            ("SipRegistrationFailingEverywhere", "pager", "calls"),
+            ("CertificateExpiresVerySoon", "pager", "portal"),
+            ("CertificateExpiresSoon", "tickets", "portal"),
+        ]
         for name, receiver, component in expected:
-            await hook.wait_for(lambda n=name, r=receiver, c=component: bool(  # type: ignore[misc]
-                hook.alerts(r, alertname=n, component=c)), 60, f"{name} of {component} at {receiver}")
+            await hook.wait_for(
+                lambda n=name, r=receiver, c=component: bool(  # type: ignore[misc]
+                    hook.alerts(r, alertname=n, component=c)
+                ),
+                60,
+                f"{name} of {component} at {receiver}",
+            )
         # The ladder: calls' REGISTER failing everywhere is its P1; VoiceSomeSipTargetsFailing (some SIP
         # targets down, the call target up) fires beside it in Prometheus and is inhibited as a P2. (With
         # every `for:` at 1 s they may notify together once; shipped, the P2 holds 5m and the P1 30s.)

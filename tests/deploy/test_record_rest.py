@@ -68,8 +68,9 @@ def media_peers(tmp: Path) -> Iterator[tuple[str, str]]:
     pcap = tmp / "lossy.pcap"
     write_rtp_pcap(pcap, [PCMA_SILENCE] * 250, 8, lose_every=4)  # 5 s of A-law, a quarter of it lost
     scenario = tmp / "sipp_lossy_uas.xml"
-    scenario.write_text((SCENARIOS / "sipp_answer_pcap_uas.xml").read_text()
-                        .replace("/usr/share/sip-tester/g711a.pcap", str(pcap)))
+    scenario.write_text(
+        (SCENARIOS / "sipp_answer_pcap_uas.xml").read_text().replace("/usr/share/sip-tester/g711a.pcap", str(pcap))
+    )
     with ExitStack() as stack:
         late = start_sipp("late_ring", tmp / "late", echo=True)
         stack.callback(late.stop)
@@ -83,21 +84,33 @@ def media_targets(port: int, late: str, lossy: str) -> str:
     flappers = "".join(
         f"  - {{{{id: flap-{n}, component: portal, kind: http, interval: 200ms, timeout: 150ms, "
         f'http: {{{{url: "http://{LOOPBACK}:{port}/flap/{n}", valid_status_codes: [200]}}}}}}}}\n'
-        for n in range(FLAPPERS))
-    return flappers + f"""  - {{{{id: calls-late, component: calls, kind: sip_call, interval: 10s, timeout: 9s,
+        for n in range(FLAPPERS)
+    )
+    return (
+        flappers
+        + f"""  - {{{{id: calls-late, component: calls, kind: sip_call, interval: 10s, timeout: 9s,
       sip_call: {{{{uri: "{late}", duration: 500ms, expect_echo: true}}}}}}}}
   - {{{{id: calls-lossy, component: calls, kind: sip_call, interval: 3s, timeout: 2900ms,
       sip_call: {{{{uri: "{lossy}", codec: pcma, duration: 1500ms, expect_echo: false}}}}}}}}
 """
+    )
 
 
-async def wait_alerts(stack: RecordStack, expected: list[tuple[str, str, dict[str, str]]], timeout: float,
-                      ) -> None:
+async def wait_alerts(
+    stack: RecordStack,
+    expected: list[tuple[str, str, dict[str, str]]],
+    timeout: float,
+) -> None:
     """Each (alert, receiver, labels) reaches the webhook."""
     hook = stack.hook
     for name, receiver, labels in expected:
-        await hook.wait_for(lambda n=name, r=receiver, ls=labels: bool(  # type: ignore[misc]
-            hook.alerts(r, alertname=n, **ls)), timeout, f"{name} {labels} at {receiver}")
+        await hook.wait_for(
+            lambda n=name, r=receiver, ls=labels: bool(  # type: ignore[misc]
+                hook.alerts(r, alertname=n, **ls)
+            ),
+            timeout,
+            f"{name} {labels} at {receiver}",
+        )
 
 
 async def test_media_and_agent_faults_reach_the_webhook(tmp_path: Path) -> None:
@@ -122,11 +135,16 @@ async def test_media_and_agent_faults_reach_the_webhook(tmp_path: Path) -> None:
                 await stack.until("dialtone_history_write_errors_total > 0", 30)
 
                 agent = {"component": "dialtone"}
-                await wait_alerts(stack, [
-                    ("PostDialDelayHigh", "tickets", {"component": "calls", "target": "calls-late"}),
-                    ("VoiceQualityPoor", "tickets", {"component": "calls", "target": "calls-lossy"}),
-                    ("DialtoneMqttOutboxBacklog", "tickets", agent),
-                    ("DialtoneHistoryWriteErrors", "tickets", agent)], 60)
+                await wait_alerts(
+                    stack,
+                    [
+                        ("PostDialDelayHigh", "tickets", {"component": "calls", "target": "calls-late"}),
+                        ("VoiceQualityPoor", "tickets", {"component": "calls", "target": "calls-lossy"}),
+                        ("DialtoneMqttOutboxBacklog", "tickets", agent),
+                        ("DialtoneHistoryWriteErrors", "tickets", agent),
+                    ],
+                    60,
+                )
                 # The healthy call target (echoed, ringing after 200 ms) fires neither.
                 calm = stack.hook.alerts(target="calls-sip")
                 assert not [a for a in calm if a["labels"]["alertname"] in ("PostDialDelayHigh", "VoiceQualityPoor")]
@@ -137,10 +155,20 @@ async def test_starved_scheduler_reaches_the_webhook(tmp_path: Path) -> None:
         slow = "".join(
             f"  - {{{{id: slow-{n}, component: portal, kind: http, interval: 3s, timeout: 3s, "
             f'http: {{{{url: "http://{LOOPBACK}:{port}/slow/{n}", valid_status_codes: [200]}}}}}}}}\n'
-            for n in range(SLOW))
+            for n in range(SLOW)
+        )
         async with record_stack(tmp_path, for_="1s", extra=slow, settings="scheduler: {concurrency: 1}") as stack:
             # core-a runs every second; starved, its last run falls more than 3 intervals behind.
-            await stack.until('timestamp(dialtone_probe_last_run_timestamp_seconds{target="core-a"})'
-                              ' - dialtone_probe_last_run_timestamp_seconds{target="core-a"} > 3', 60)
-            await wait_alerts(stack, [("DialtoneProbesStale", "pager", {"component": "core", "target": "core-a"}),
-                                      ("DialtoneSchedulerLate", "tickets", {"component": "dialtone"})], 90)
+            await stack.until(
+                'timestamp(dialtone_probe_last_run_timestamp_seconds{target="core-a"})'
+                ' - dialtone_probe_last_run_timestamp_seconds{target="core-a"} > 3',
+                60,
+            )
+            await wait_alerts(
+                stack,
+                [
+                    ("DialtoneProbesStale", "pager", {"component": "core", "target": "core-a"}),
+                    ("DialtoneSchedulerLate", "tickets", {"component": "dialtone"}),
+                ],
+                90,
+            )

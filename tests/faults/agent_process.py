@@ -20,16 +20,18 @@ def auth_header(user: str = USER, password: str = PASSWORD) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def secured_config(tmp: Path, target_port: int, listen: int, *, extra: str = "", web_extra: str = "",
-                   interval: str = "300ms") -> Path:
+def secured_config(
+    tmp: Path, target_port: int, listen: int, *, extra: str = "", web_extra: str = "", interval: str = "300ms"
+) -> Path:
     """The agent config of tests.core.helpers with a web.yml holding a bcrypt (cost 10) hash of PASSWORD."""
     web_yml = tmp / "web.yml"
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
     web_yml.write_text(f"basic_auth_users:\n  {USER}: '{hashed}'\n")
     cfg = agent_config(tmp, target_port, listen, interval=interval, extra_targets=extra)
     text = cfg.read_text().replace("timeout: 150ms", "timeout: 250ms")
-    cfg.write_text(text.replace("web: {enable_reload: true}",
-                                f"web: {{enable_reload: true, config_file: {web_yml}{web_extra}}}"))
+    cfg.write_text(
+        text.replace("web: {enable_reload: true}", f"web: {{enable_reload: true, config_file: {web_yml}{web_extra}}}")
+    )
     return cfg
 
 
@@ -55,6 +57,8 @@ def probe_counts(port: int, auth: str | None = None, timeout: float = 10.0) -> t
     """(successful probes, failed probes, transitions) from /metrics."""
     status, text = get(port, "/metrics", auth or auth_header(), timeout=timeout)
     assert status == 200, (status, text[:200])
-    return (sample(text, 'dialtone_probes_total{kind="http",result="success"}'),
-            sample(text, 'dialtone_probes_total{kind="http",result="failure"}'),
-            sum(sample(text, f'dialtone_transitions_total{{subject="{s}"}}') for s in ("target", "component")))
+    return (
+        sample(text, 'dialtone_probes_total{kind="http",result="success"}'),
+        sample(text, 'dialtone_probes_total{kind="http",result="failure"}'),
+        sum(sample(text, f'dialtone_transitions_total{{subject="{s}"}}') for s in ("target", "component")),
+    )

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import aiohttp
 
-from agent.app import Agent
-from agent.app_restore import STOPPED
-from agent.config import load_config
-from agent.model import Transition
-from agent.sinks.history import HistoryReader
+from agent.core.model import Transition
+from agent.history.writer import HistoryReader
+from agent.runtime.app import Agent
+from agent.runtime.app_restore import STOPPED
+from agent.runtime.config import load_config
 from bench.common import rss_bytes
 from tests.core.helpers import http_target
 from tests.peers.base import free_port
@@ -37,8 +37,9 @@ class Harness:
     rss0: int = 0
 
     def healthy_results(self) -> float:
-        return self.agent.registry.get_sample_value(
-            "dialtone_probes_total", {"kind": "http", "result": "success"}) or 0.0
+        return (
+            self.agent.registry.get_sample_value("dialtone_probes_total", {"kind": "http", "result": "success"}) or 0.0
+        )
 
     async def healthy_keeps_probing(self, results: int = 5, within: float = 10.0) -> None:
         """The healthy target gets `results` more good results while the fault goes on."""
@@ -66,6 +67,7 @@ class Harness:
         """Every transition the state machine made is in history, in order (call after the agent stopped)."""
         # The stop rows (everything going to "unknown") are history's own record of the gap, not transitions.
         stored = [t for t in HistoryReader(self.history).transitions(*FAR) if t.cause != STOPPED]
+
         def key(t: Transition) -> tuple[int, str, str, str, str]:
             return int(t.at.timestamp() * 1000), t.subject, t.id, t.old, t.new  # history keeps milliseconds
 
@@ -77,13 +79,14 @@ class Harness:
             assert [x for x in kept if x[2] == subject_id] == [x for x in made if x[2] == subject_id]
 
 
-def config_text(tmp: Path, healthy_port: int, listen: int, faulty: str, interval: str = "300ms",
-                timeout: str = "250ms") -> str:
+def config_text(
+    tmp: Path, healthy_port: int, listen: int, faulty: str, interval: str = "300ms", timeout: str = "250ms"
+) -> str:
     return f"""
 vantage: faults
 listen: 127.0.0.1:{listen}
 thresholds: {{failures: 1, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp / "history.sqlite"}, batch_interval: 100ms}}
 web: {{enable_reload: true}}
 components:
   - {{id: healthy, name: Healthy, tier: supporting}}

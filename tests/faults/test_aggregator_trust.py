@@ -39,13 +39,16 @@ def _forge(b: Mosquitto, **changes: object) -> None:
 
 
 @pytest.mark.peer
-async def test_a_forged_seq_neither_flips_the_status_nor_silences_the_agent(broker: Mosquitto,  # noqa: F811
-                                                                           tmp_path: Path) -> None:
+async def test_a_forged_seq_neither_flips_the_status_nor_silences_the_agent(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     port = free_port()
     log = (tmp_path / "agg.log").open("wb")
     argv = [sys.executable, "-m", "agent", "aggregate", "-c", str(_config(tmp_path, broker.port, port))]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     sinks = {v: MqttSink(sink_config(broker, tmp_path, v), v) for v in ("den1", "nyc1", "sfo1")}
     try:
         wait_until(lambda: "dialtone_aggregate_mqtt_connected 1.0" in _metrics(port), 20, "aggregator up")

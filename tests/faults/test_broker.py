@@ -27,13 +27,19 @@ async def test_broker_down_and_back(tmp_path: Path) -> None:
 
     faulty = "  - {id: flappy, component: faulty, kind: http, interval: 300ms, timeout: 250ms, http: {url: '%s'}}"
     try:
-        async with raw_server(flaky) as port, agent_under_fault(
-            tmp_path, faulty % f"http://127.0.0.1:{port}/"
+        async with (
+            raw_server(flaky) as port,
+            agent_under_fault(
+                tmp_path,
+                faulty
+                % f"http://127.0.0.1:{port}/"
                 + f"\nmqtt: {{host: 127.0.0.1, port: {broker.port}, outbox: {tmp_path / 'outbox.sqlite'},"
-                  " reconnect_min: 100ms, reconnect_max: 500ms}"
-        ) as h:
+                " reconnect_min: 100ms, reconnect_max: 500ms}",
+            ) as h,
+        ):
             await h.wait_transition("flappy", "up")
             broker.stop()
+
             def count(new: str) -> int:
                 return sum(1 for t in h.transitions if t.id == "flappy" and t.new == new)
 
@@ -52,8 +58,12 @@ async def test_broker_down_and_back(tmp_path: Path) -> None:
                 while h.agent.registry.get_sample_value("dialtone_mqtt_outbox_depth"):
                     await asyncio.sleep(0.1)
             topic = "dialtone/v1/faults/targets/flappy/state"
-            out = await asyncio.to_thread(subprocess.run, [sub, "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic,
-                                          "-C", "1", "-W", "10"], capture_output=True, text=True)
+            out = await asyncio.to_thread(
+                subprocess.run,
+                [sub, "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic, "-C", "1", "-W", "10"],
+                capture_output=True,
+                text=True,
+            )
             assert json.loads(out.stdout)["state"] == "up"
             made = [t for t in h.transitions if t.subject == "target" and t.id == "flappy"]
             assert len(made) >= 7

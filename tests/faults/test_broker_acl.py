@@ -33,13 +33,18 @@ def shipped_broker(tmp_path: Path) -> Iterator[int]:
     conf = conf.replace("/mosquitto/data/", f"{tmp_path}/")
     assert "/mosquitto/" not in conf
     (tmp_path / "mosquitto.conf").write_text(conf + f"user {os.environ.get('USER', 'root')}\n")
-    env = {**os.environ, "MOSQUITTO_CONFIG": str(tmp_path / "mosquitto.conf"),
-           "MOSQUITTO_PASSWD": str(tmp_path / "passwd"), "DIALTONE_MQTT_PASSWORD": PASSWORDS["docker"],
-           "DIALTONE_MQTT_AGGREGATOR_PASSWORD": PASSWORDS["aggregator"],
-           "DIALTONE_MQTT_READER_PASSWORD": PASSWORDS["reader"]}
+    env = {
+        **os.environ,
+        "MOSQUITTO_CONFIG": str(tmp_path / "mosquitto.conf"),
+        "MOSQUITTO_PASSWD": str(tmp_path / "passwd"),
+        "DIALTONE_MQTT_PASSWORD": PASSWORDS["docker"],
+        "DIALTONE_MQTT_AGGREGATOR_PASSWORD": PASSWORDS["aggregator"],
+        "DIALTONE_MQTT_READER_PASSWORD": PASSWORDS["reader"],
+    }
     log = (tmp_path / "broker.log").open("wb")
-    proc = subprocess.Popen(["/bin/sh", str(DOCKER / "mosquitto-start.sh")], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["/bin/sh", str(DOCKER / "mosquitto-start.sh")], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_until(lambda: proc.poll() is not None or tcp_listening(port), 15, "the shipped broker")
         assert proc.poll() is None, (tmp_path / "broker.log").read_text()
@@ -56,15 +61,39 @@ def _auth(user: str | None) -> list[str]:
 
 def publish(port: int, user: str | None, topic: str, payload: str) -> subprocess.CompletedProcess[str]:
     binary = require_binary("mosquitto_pub", "mosquitto-clients")
-    return subprocess.run([binary, "-h", LOOPBACK, "-p", str(port), "-V", "mqttv5", "-q", "1", "-r",
-                           "-t", topic, "-m", payload, *_auth(user)], capture_output=True, text=True, timeout=15)
+    return subprocess.run(
+        [
+            binary,
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(port),
+            "-V",
+            "mqttv5",
+            "-q",
+            "1",
+            "-r",
+            "-t",
+            topic,
+            "-m",
+            payload,
+            *_auth(user),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
 
 
 def retained(port: int, user: str | None, topic: str) -> subprocess.CompletedProcess[str]:
     """What a subscriber as `user` gets on `topic` (retained messages), within 2 s."""
     binary = require_binary("mosquitto_sub", "mosquitto-clients")
-    return subprocess.run([binary, "-h", LOOPBACK, "-p", str(port), "-V", "mqttv5", "-t", topic, "-v",
-                           "-W", "2", *_auth(user)], capture_output=True, text=True, timeout=15)
+    return subprocess.run(
+        [binary, "-h", LOOPBACK, "-p", str(port), "-V", "mqttv5", "-t", topic, "-v", "-W", "2", *_auth(user)],
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
 
 
 def test_anonymous_clients_are_refused(shipped_broker: int) -> None:

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from agent.config_yaml import MAX_CONFIG_BYTES, MAX_NODES
+from agent.core.config_yaml import MAX_CONFIG_BYTES, MAX_NODES
 from tests.core.helpers import agent_config
 from tests.faults.test_history_and_signals import ROOT, probes_total, run_agent, sample, target_server
 from tests.peers.base import free_port, wait_until
@@ -26,8 +26,13 @@ def bomb(levels: int) -> str:
 
 
 def check_config(path: Path, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent", "check-config", str(path)], cwd=ROOT, text=True,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", str(path)],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def test_alias_bomb_is_refused_at_once_naming_the_limit(tmp_path: Path) -> None:
@@ -39,7 +44,8 @@ def test_alias_bomb_is_refused_at_once_naming_the_limit(tmp_path: Path) -> None:
     assert time.monotonic() - started < 20
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == (
-        f"{path}: invalid YAML: too many nodes: more than {MAX_NODES} once aliases are expanded, the limit")
+        f"{path}: invalid YAML: too many nodes: more than {MAX_NODES} once aliases are expanded, the limit"
+    )
 
 
 def test_a_file_over_the_size_limit_is_refused_without_parsing(tmp_path: Path) -> None:
@@ -49,7 +55,8 @@ def test_a_file_over_the_size_limit_is_refused_without_parsing(tmp_path: Path) -
     done = check_config(path)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        f"{path}: too large: over {MAX_CONFIG_BYTES} bytes (16 MiB), the limit for a config file")
+        f"{path}: too large: over {MAX_CONFIG_BYTES} bytes (16 MiB), the limit for a config file"
+    )
 
 
 def _healthy_latencies(port: int, stop: threading.Event, out: list[float]) -> None:
@@ -84,9 +91,20 @@ def test_reload_of_a_bomb_or_a_slow_config_never_freezes_the_agent(tmp_path: Pat
                     cfg.write_text(text)
                     before = probes_total(listen)
                     proc.send_signal(signal.SIGHUP)
-                    wait_until(lambda ok=ok: sample(listen, "dialtone_config_last_reload_successful") == ok,
-                               timeout=60, what=f"the reload to end with success={ok}")
-                    wait_until(lambda before=before: probes_total(listen) >= before + 3, what="probing to go on")
+                    wait_until(
+                        lambda ok=ok: (
+                            sample(  # type: ignore[misc]  # the default binds the loop variable
+                                listen, "dialtone_config_last_reload_successful"
+                            )
+                            == ok
+                        ),
+                        timeout=60,
+                        what=f"the reload to end with success={ok}",
+                    )
+                    wait_until(
+                        lambda before=before: probes_total(listen) >= before + 3,  # type: ignore[misc]
+                        what="probing to go on",
+                    )
             finally:
                 stop.set()
                 watcher.join(40)

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,8 +42,12 @@ def target_server() -> Iterator[int]:
     port = free_port()
     root = Path(tempfile.mkdtemp(prefix="dialtone-target-"))
     (root / "health").write_text("ok\n")
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=root,
+    )
     wait_until(lambda: tcp_listening(port), what="http.server")
     try:
         yield port
@@ -53,12 +57,24 @@ def target_server() -> Iterator[int]:
 
 
 @contextmanager
-def run_agent(cfg: Path, listen: int, env: dict[str, str] | None = None, prefix: list[str] | None = None,
-              preexec: object = None, python: str = sys.executable, cwd: Path = ROOT,
-              ) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([*(prefix or []), python, "-m", "agent", "run", "-c", str(cfg)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})}, preexec_fn=preexec)  # type: ignore[arg-type]
+def run_agent(
+    cfg: Path,
+    listen: int,
+    env: dict[str, str] | None = None,
+    prefix: list[str] | None = None,
+    preexec: Callable[[], object] | None = None,
+    python: str = sys.executable,
+    cwd: Path = ROOT,
+) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [*(prefix or []), python, "-m", "agent", "run", "-c", str(cfg)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+        preexec_fn=preexec,
+    )  # type: ignore[arg-type]
     try:
         try:
             wait_until(lambda: proc.poll() is not None or tcp_listening(listen), timeout=30, what="agent")
@@ -88,8 +104,11 @@ def test_full_disk_rlimit_fsize_probing_goes_on(tmp_path: Path) -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
 
         with run_agent(cfg, listen, preexec=limit) as proc:
-            wait_until(lambda: sample(listen, "dialtone_history_write_errors_total") >= 1, timeout=60,
-                       what="history write errors under the file-size limit")
+            wait_until(
+                lambda: sample(listen, "dialtone_history_write_errors_total") >= 1,
+                timeout=60,
+                what="history write errors under the file-size limit",
+            )
             before = probes_total(listen)
             wait_until(lambda: probes_total(listen) >= before + 5, what="probing to go on")
             assert proc.poll() is None
@@ -119,14 +138,20 @@ def test_history_directory_turns_read_only_then_recovers(tmp_path: Path) -> None
             wait_until(lambda: (hist / "h.sqlite").exists() and probes_total(listen) >= 2, what="history file")
             hist.rename(tmp_path / "hist.old")
             hist.mkdir(mode=0o755)  # owned by root: read-only for the agent
-            wait_until(lambda: sample(listen, "dialtone_history_write_errors_total") >= 1, timeout=30,
-                       what="write errors on a read-only store")
+            wait_until(
+                lambda: sample(listen, "dialtone_history_write_errors_total") >= 1,
+                timeout=30,
+                what="write errors on a read-only store",
+            )
             before = probes_total(listen)
             wait_until(lambda: probes_total(listen) >= before + 5, what="probing to go on")
             assert sample(listen, "dialtone_history_queue_depth") > 0
             os.chown(hist, 65534, 65534)
-            wait_until(lambda: sample(listen, "dialtone_history_queue_depth") == 0, timeout=30,
-                       what="the queue to drain into the writable store")
+            wait_until(
+                lambda: sample(listen, "dialtone_history_queue_depth") == 0,
+                timeout=30,
+                what="the queue to drain into the writable store",
+            )
             assert proc.poll() is None
         with sqlite3.connect(hist / "h.sqlite") as conn:
             assert conn.execute("SELECT count(*) FROM results").fetchone()[0] >= 5
@@ -176,8 +201,13 @@ def test_wall_clock_step_keeps_the_schedule_and_timestamps_follow(tmp_path: Path
     assert lib is not None, "libfaketime.so.1 not found"
     stamp = tmp_path / "faketime"
     stamp.write_text("+0\n")
-    env = {"LD_PRELOAD": str(lib), "FAKETIME_TIMESTAMP_FILE": str(stamp), "FAKETIME_NO_CACHE": "1",
-           "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_DONT_RESET": "1"}
+    env = {
+        "LD_PRELOAD": str(lib),
+        "FAKETIME_TIMESTAMP_FILE": str(stamp),
+        "FAKETIME_NO_CACHE": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKETIME_DONT_RESET": "1",
+    }
     with target_server() as port:
         listen = free_port()
         cfg = agent_config(tmp_path, port, listen, interval="200ms")

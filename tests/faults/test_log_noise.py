@@ -47,8 +47,11 @@ def _trap_datagram() -> bytes:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
         sink.bind(("127.0.0.1", 0))
         sink.settimeout(5)
-        subprocess.run([snmptrap, "-v", "2c", "-c", "public", f"127.0.0.1:{sink.getsockname()[1]}", "",
-                        "1.3.6.1.6.3.1.1.5.3"], check=True, timeout=10)
+        subprocess.run(
+            [snmptrap, "-v", "2c", "-c", "public", f"127.0.0.1:{sink.getsockname()[1]}", "", "1.3.6.1.6.3.1.1.5.3"],
+            check=True,
+            timeout=10,
+        )
         return sink.recv(65536)
 
 
@@ -56,10 +59,13 @@ def _noise_config(tmp: Path, target_port: int, listen: int, site_port: int, trap
     blocker = tmp / "not-a-folder"
     blocker.write_text("the site cannot be written under a file\n")
     cfg = secured_config(tmp, target_port, listen)
-    cfg.write_text(cfg.read_text() + f"""
-site: {{out: {blocker / 'site'}, listen: 127.0.0.1:{site_port}, render_interval: 1s, incidents: {tmp / 'inc'}}}
+    cfg.write_text(
+        cfg.read_text()
+        + f"""
+site: {{out: {blocker / "site"}, listen: 127.0.0.1:{site_port}, render_interval: 1s, incidents: {tmp / "inc"}}}
 snmp_traps: {{listen: 127.0.0.1:{trap_port}, communities: [public]}}
-""")
+"""
+    )
     (tmp / "inc").mkdir()
     return cfg
 
@@ -123,13 +129,21 @@ def test_mqtt_outbox_on_a_full_disk_logs_a_few_lines(tmp_path: Path) -> None:
     try:
         listen = free_port()
         cfg = secured_config(tmp_path, flapping.server_address[1], listen, interval="100ms")
-        cfg.write_text(cfg.read_text().replace("timeout: 250ms", "timeout: 90ms") + f"""
-mqtt: {{host: 127.0.0.1, port: {broker.port}, outbox: {tmp_path / 'outbox.sqlite'}}}
-""")
+        cfg.write_text(
+            cfg.read_text().replace("timeout: 250ms", "timeout: 90ms")
+            + f"""
+mqtt: {{host: 127.0.0.1, port: {broker.port}, outbox: {tmp_path / "outbox.sqlite"}}}
+"""
+        )
         with run_agent(cfg, listen, preexec=_full_disk) as proc:
-            wait_until(lambda: sample(get(listen, "/metrics", auth_header())[1],
-                                      'dialtone_transitions_total{subject="target"}') >= 150,
-                       timeout=60, what="150 transitions")
+            wait_until(
+                lambda: (
+                    sample(get(listen, "/metrics", auth_header())[1], 'dialtone_transitions_total{subject="target"}')
+                    >= 150
+                ),
+                timeout=60,
+                what="150 transitions",
+            )
             text = get(listen, "/metrics", auth_header())[1]
             assert proc.poll() is None
         out = proc.stdout.read() if proc.stdout else ""

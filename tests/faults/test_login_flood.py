@@ -31,8 +31,11 @@ async def _flood(port: int, seconds: float) -> tuple[int, list[float]]:
         while time.monotonic() < stop:
             n += 1  # a new password each time: no cache can answer it
             try:
-                async with s.get(url + "/metrics", headers={"Authorization": auth_header(USER, f"wrong-{i}-{n}")},
-                                 timeout=aiohttp.ClientTimeout(total=30)) as r:
+                async with s.get(
+                    url + "/metrics",
+                    headers={"Authorization": auth_header(USER, f"wrong-{i}-{n}")},
+                    timeout=aiohttp.ClientTimeout(total=30),
+                ) as r:
                     await r.read()
                     sent += 1
             except (aiohttp.ClientError, TimeoutError):

@@ -25,7 +25,7 @@ def _sip_target(uas: Sipp, on_demand: bool) -> str:
     kind: sip_call
     interval: 60s
     timeout: 5s
-{'    on_demand: true' + chr(10) if on_demand else ''}    sip_call: {{uri: "{uas.uri('100')}", duration: 1s}}
+{"    on_demand: true" + chr(10) if on_demand else ""}    sip_call: {{uri: "{uas.uri("100")}", duration: 1s}}
 """
 
 
@@ -37,8 +37,12 @@ def _invites(uas: Sipp, log_dir: Path) -> int:
 async def _probe_many(port: int, n: int, spacing: float) -> list[tuple[int, str]]:
     async def one(i: int, s: aiohttp.ClientSession) -> tuple[int, str]:
         await asyncio.sleep(i * spacing)
-        async with s.get(f"http://127.0.0.1:{port}/probe", params={"target": "voice-call"},
-                         headers={"Authorization": auth_header()}, timeout=aiohttp.ClientTimeout(total=20)) as r:
+        async with s.get(
+            f"http://127.0.0.1:{port}/probe",
+            params={"target": "voice-call"},
+            headers={"Authorization": auth_header()},
+            timeout=aiohttp.ClientTimeout(total=20),
+        ) as r:
             return r.status, await r.text()
 
     async with aiohttp.ClientSession() as s:

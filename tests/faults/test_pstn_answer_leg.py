@@ -20,9 +20,25 @@ def forger(platform_port: int, log_dir: Path, rate: int = 100) -> PeerProcess:
     arrives from the platform's own address, exactly where the real call comes from."""
     binary = require_binary("sipp", "sip-tester")
     log_dir.mkdir(parents=True, exist_ok=True)
-    argv = [binary, f"{LOOPBACK}:{platform_port}", "-sn", "uac", "-s", EXTENSION, "-r", str(rate),
-            "-i", LOOPBACK, "-p", str(free_port(socket.SOCK_DGRAM)), "-nostdin", "-max_socket", "64",
-            "-recv_timeout", "2000"]
+    argv = [
+        binary,
+        f"{LOOPBACK}:{platform_port}",
+        "-sn",
+        "uac",
+        "-s",
+        EXTENSION,
+        "-r",
+        str(rate),
+        "-i",
+        LOOPBACK,
+        "-p",
+        str(free_port(socket.SOCK_DGRAM)),
+        "-nostdin",
+        "-max_socket",
+        "64",
+        "-recv_timeout",
+        "2000",
+    ]
     return PeerProcess(argv, cwd=log_dir, name="sipp-forger").start(log_dir)
 
 

@@ -25,8 +25,14 @@ TOKEN = "Zq7-echoed-bearer-token-0123456789abcdef-long-enough-to-straddle-a-cut"
 API_KEY = "Zq7-echoed-api-key-4455"
 USER, PASSWORD = "prober", "Zq7-echoed-basic-pass-7788"
 BASIC = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-FORBIDDEN = {"token": TOKEN, "api_key": API_KEY, "password": PASSWORD, "basic": BASIC,
-             "token_prefix": TOKEN[:24], "basic_prefix": BASIC[:16]}
+FORBIDDEN = {
+    "token": TOKEN,
+    "api_key": API_KEY,
+    "password": PASSWORD,
+    "basic": BASIC,
+    "token_prefix": TOKEN[:24],
+    "basic_prefix": BASIC[:16],
+}
 
 pytestmark = pytest.mark.peer
 
@@ -35,8 +41,11 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
     """Echo the request's credentials back where the path says: status line, header line or Location."""
     head = (await read_head(reader)).decode("latin-1")
     path = head.split(" ", 2)[1]
-    creds = " ".join(line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
-                     if line.lower().startswith(("authorization:", "x-api-key:")))
+    creds = " ".join(
+        line.split(":", 1)[1].strip()
+        for line in head.split("\r\n")[1:]
+        if line.lower().startswith(("authorization:", "x-api-key:"))
+    )
     if path.startswith("/status"):
         raw = f"HTTP/1.1 2x0 {creds}\r\nContent-Length: 0\r\n\r\n"
     elif path.startswith("/header"):
@@ -52,23 +61,31 @@ def config(tmp: Path, port: int, listen: int, broker: int) -> Path:
     (tmp / "api-key").write_text(API_KEY + "\n")
     targets = []
     for where in ("status", "header", "location"):
-        for auth, block in (("bearer", "bearer_token: '${ECHO_TOKEN}'"),
-                            ("basic", f"basic_auth: {{username: {USER}, password: {PASSWORD}}}"),
-                            ("key", "headers: {X-Api-Key: {value_file: api-key}}")):
-            targets.append(f"  - {{id: {where}-{auth}, component: web, kind: http, interval: 300ms, timeout: 250ms,"
-                           f" http: {{url: 'http://{LOOPBACK}:{port}/{where}', {block}}}}}")
+        for auth, block in (
+            ("bearer", "bearer_token: '${ECHO_TOKEN}'"),
+            ("basic", f"basic_auth: {{username: {USER}, password: {PASSWORD}}}"),
+            ("key", "headers: {X-Api-Key: {value_file: api-key}}"),
+        ):
+            targets.append(
+                f"  - {{id: {where}-{auth}, component: web, kind: http, interval: 300ms, timeout: 250ms,"
+                f" http: {{url: 'http://{LOOPBACK}:{port}/{where}', {block}}}}}"
+            )
     path = tmp / "dialtone.yaml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 vantage: echo
 listen: {LOOPBACK}:{listen}
 thresholds: {{failures: 1, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
-mqtt: {{host: {LOOPBACK}, port: {broker}, outbox: {tmp / 'outbox.sqlite'}, publish_results: true}}
-site: {{out: {tmp / 'site'}, listen: "{LOOPBACK}:{free_port()}", render_interval: 1s, incidents: {tmp / 'inc'}}}
+history: {{path: {tmp / "history.sqlite"}, batch_interval: 100ms}}
+mqtt: {{host: {LOOPBACK}, port: {broker}, outbox: {tmp / "outbox.sqlite"}, publish_results: true}}
+site: {{out: {tmp / "site"}, listen: "{LOOPBACK}:{free_port()}", render_interval: 1s, incidents: {tmp / "inc"}}}
 components:
   - {{id: web, name: Web, tier: supporting}}
 targets:
-""" + "\n".join(targets) + "\n")
+"""
+        + "\n".join(targets)
+        + "\n"
+    )
     return path
 
 
@@ -84,17 +101,51 @@ async def test_echoed_credentials_reach_no_output(tmp_path: Path) -> None:
             listen = free_port()
             cfg = config(tmp_path, port, listen, broker.port)
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agent", "run", "-c", str(cfg), "--log-level", "debug", cwd=ROOT, env=env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                sys.executable,
+                "-m",
+                "agent",
+                "run",
+                "-c",
+                str(cfg),
+                "--log-level",
+                "debug",
+                cwd=ROOT,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
             try:
                 await asyncio.to_thread(wait_until, lambda: tcp_listening(listen), 30, "agent")
                 await asyncio.sleep(4)  # a dozen failing runs per target, transitions, renders, publishes
-                retained = await asyncio.to_thread(subprocess.run, broker.sub_argv("dialtone/v1/#", "-v", "-W", "3"),
-                                                   capture_output=True, text=True, timeout=15)
-                probes = [await asyncio.to_thread(
-                    subprocess.run, [sys.executable, "-m", "agent", "probe", "-c", str(cfg), target, "--json",
-                                     "--log-level", "debug"], cwd=ROOT, env=env, capture_output=True, timeout=60)
-                          for target in ("status-bearer", "header-basic", "location-key")]
+                retained = await asyncio.to_thread(
+                    subprocess.run,
+                    broker.sub_argv("dialtone/v1/#", "-v", "-W", "3"),
+                    capture_output=True,
+                    text=True,
+                    timeout=15,
+                )
+                probes = [
+                    await asyncio.to_thread(
+                        subprocess.run,
+                        [
+                            sys.executable,
+                            "-m",
+                            "agent",
+                            "probe",
+                            "-c",
+                            str(cfg),
+                            target,
+                            "--json",
+                            "--log-level",
+                            "debug",
+                        ],
+                        cwd=ROOT,
+                        env=env,
+                        capture_output=True,
+                        timeout=60,
+                    )
+                    for target in ("status-bearer", "header-basic", "location-key")
+                ]
             finally:
                 proc.send_signal(signal.SIGTERM)
                 log, _ = await asyncio.wait_for(proc.communicate(), 20)
@@ -124,25 +175,36 @@ async def test_credentials_stop_at_a_cross_origin_redirect_unless_the_target_opt
         writer.close()
 
     async with raw_server(there) as other:
+
         async def here(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await read_head(reader)
-            writer.write(f"HTTP/1.1 302 Found\r\nLocation: http://{LOOPBACK}:{other}/x\r\n"
-                         "Content-Length: 0\r\n\r\n".encode())
+            writer.write(
+                f"HTTP/1.1 302 Found\r\nLocation: http://{LOOPBACK}:{other}/x\r\nContent-Length: 0\r\n\r\n".encode()
+            )
             await writer.drain()
             writer.close()
 
         async with raw_server(here) as port:
             (tmp_path / "api-key").write_text(API_KEY)
             cfg = tmp_path / "redirect.yaml"
-            block = (f"url: 'http://{LOOPBACK}:{port}/', bearer_token: '{TOKEN}',"
-                     " headers: {X-Api-Key: {value_file: api-key}, X-Plain: visible}")
-            cfg.write_text("components: [{id: web, name: Web, tier: core}]\ntargets:\n"
-                           f"  - {{id: strict, component: web, kind: http, http: {{{block}}}}}\n"
-                           f"  - {{id: opted, component: web, kind: http, http: {{{block},"
-                           " cross_origin_credentials: true}}\n")
+            block = (
+                f"url: 'http://{LOOPBACK}:{port}/', bearer_token: '{TOKEN}',"
+                " headers: {X-Api-Key: {value_file: api-key}, X-Plain: visible}"
+            )
+            cfg.write_text(
+                "components: [{id: web, name: Web, tier: core}]\ntargets:\n"
+                f"  - {{id: strict, component: web, kind: http, http: {{{block}}}}}\n"
+                f"  - {{id: opted, component: web, kind: http, http: {{{block},"
+                " cross_origin_credentials: true}}\n"
+            )
             for target in ("strict", "opted"):
-                done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "agent", "probe", "-c",
-                                               str(cfg), target], cwd=ROOT, capture_output=True, timeout=60)
+                done = await asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "agent", "probe", "-c", str(cfg), target],
+                    cwd=ROOT,
+                    capture_output=True,
+                    timeout=60,
+                )
                 assert done.returncode == 0, done.stderr
     strict, opted = seen
     assert "x-plain: visible" in strict and "authorization" not in strict and "x-api-key" not in strict

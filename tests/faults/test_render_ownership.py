@@ -14,8 +14,9 @@ from tests.peers.base import free_port
 
 def render(cfg: Path, out: Path | None = None) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, "-m", "agent", "render", "-c", str(cfg), "--now", "2026-03-16T18:00Z"]
-    return subprocess.run([*args, *(["--out", str(out)] if out else [])], cwd=ROOT, text=True,
-                          capture_output=True, timeout=120)
+    return subprocess.run(
+        [*args, *(["--out", str(out)] if out else [])], cwd=ROOT, text=True, capture_output=True, timeout=120
+    )
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -24,8 +25,10 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 def config(tmp: Path, history: Path, out: str = "site") -> Path:
     cfg = tmp / "dialtone.yaml"
-    cfg.write_text(f"history: {{path: {history}}}\nsite: {{out: {out}, incidents: {tmp / 'incidents'}}}\n"
-                   "components: [{id: web, name: Web, tier: core}]\n")
+    cfg.write_text(
+        f"history: {{path: {history}}}\nsite: {{out: {out}, incidents: {tmp / 'incidents'}}}\n"
+        "components: [{id: web, name: Web, tier: core}]\n"
+    )
     return cfg
 
 
@@ -54,7 +57,8 @@ def test_a_folder_of_someone_elses_files_is_refused_with_exit_2(tmp_path: Path) 
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"render: site output {out}: refusing to replace a folder that dialtone did not write (no {MARKER} in "
-        "it); choose another folder, or empty or remove this one")
+        "it); choose another folder, or empty or remove this one"
+    )
     assert tree(out) == before and not out.is_symlink()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".www")] == []  # nothing moved aside
 
@@ -90,8 +94,9 @@ def test_the_agent_refuses_to_start_on_a_folder_it_does_not_own(tmp_path: Path) 
     (out / "keep.txt").write_text("keep")
     cfg = config(tmp_path, tmp_path / "h.sqlite", out=str(out))
     cfg.write_text(cfg.read_text() + f"listen: 127.0.0.1:{free_port()}\n")
-    done = subprocess.run([sys.executable, "-m", "agent", "run", "-c", str(cfg)], cwd=ROOT, text=True,
-                          capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "-c", str(cfg)], cwd=ROOT, text=True, capture_output=True, timeout=60
+    )
     assert done.returncode == 2
     assert f"dialtone: cannot start: site output {out}: refusing to replace a folder" in done.stderr
     assert tree(out) == {"keep.txt": b"keep"}
@@ -100,10 +105,16 @@ def test_the_agent_refuses_to_start_on_a_folder_it_does_not_own(tmp_path: Path) 
 def test_check_config_refuses_the_reported_layout(tmp_path: Path) -> None:
     """`site.out: var` with `history.path: var/dialtone.sqlite`, as reported: check-config used to accept it."""
     (tmp_path / "dialtone.yaml").write_text("history: {path: var/dialtone.sqlite}\nsite: {out: var}\n")
-    done = subprocess.run([sys.executable, "-m", "agent", "check-config", str(tmp_path / "dialtone.yaml")],
-                          cwd=tmp_path, text=True, capture_output=True, timeout=60,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", str(tmp_path / "dialtone.yaml")],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"{tmp_path / 'dialtone.yaml'}: site.out: overlaps history.path (var/dialtone.sqlite): the site folder "
-        "is public and replaced at every render; give it a folder of its own")
+        "is public and replaced at every render; give it a folder of its own"
+    )

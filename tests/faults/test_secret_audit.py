@@ -29,9 +29,9 @@ import bcrypt
 import pytest
 from aiohttp import web
 
-from agent.app import Agent
-from agent.cli import main
-from agent.config import ConfigError, iter_secrets, load_config, load_config_text
+from agent.cli.entry import main
+from agent.runtime.app import Agent
+from agent.runtime.config import ConfigError, iter_secrets, load_config, load_config_text
 from tests.peers.base import LOOPBACK, free_port, free_port_both, require_binary, wait_until
 from tests.peers.mosquitto import Mosquitto
 
@@ -55,8 +55,10 @@ HTTP_USER, MQTT_USER, WEB_USER = "prober", "agent1", "scraper"
 def forbidden() -> dict[str, str]:
     """Each secret, and the encodings in which it would leave the process (basic auth is base64)."""
     out = dict(SECRETS)
-    for name, user, secret in (("http", HTTP_USER, SECRETS["http_password"]),
-                               ("web", WEB_USER, SECRETS["web_password"])):
+    for name, user, secret in (
+        ("http", HTTP_USER, SECRETS["http_password"]),
+        ("web", WEB_USER, SECRETS["web_password"]),
+    ):
         out[f"{name}_basic_b64"] = base64.b64encode(f"{user}:{secret}".encode()).decode()
     return out
 
@@ -71,11 +73,36 @@ def make_tls_files(d: Path) -> tuple[Path, Path, Path]:
     """A self-signed cert, its key encrypted with the passphrase (the probe's), and a plain copy (the server's)."""
     openssl = require_binary("openssl", "openssl")
     cert, key, plain = d / "client.pem", d / "client.key", d / "server.key"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-passout", f"pass:{SECRETS['tls_key_password']}"], check=True, capture_output=True, timeout=30)
-    subprocess.run([openssl, "pkey", "-in", str(key), "-passin", f"pass:{SECRETS['tls_key_password']}",
-                    "-out", str(plain)], check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-passout",
+            f"pass:{SECRETS['tls_key_password']}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    subprocess.run(
+        [openssl, "pkey", "-in", str(key), "-passin", f"pass:{SECRETS['tls_key_password']}", "-out", str(plain)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return cert, key, plain
 
 
@@ -103,28 +130,27 @@ async def credential_server(cert: Path, plain_key: Path) -> AsyncIterator[tuple[
         await runner.cleanup()
 
 
-def config_text(tmp: Path, *, http: int, tls: int, broker: int, listen: int, traps: int, cert: Path,
-                key: Path) -> str:
+def config_text(tmp: Path, *, http: int, tls: int, broker: int, listen: int, traps: int, cert: Path, key: Path) -> str:
     s = SECRETS
     closed = free_port_both()
     return f"""
 vantage: audit
 listen: {LOOPBACK}:{listen}
 thresholds: {{failures: 1, successes: 1}}
-history: {{path: {tmp / 'history.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp / "history.sqlite"}, batch_interval: 100ms}}
 web: {{config_file: web.yml, enable_reload: true}}
-site: {{out: {tmp / 'site-unused'}}}
+site: {{out: {tmp / "site-unused"}}}
 mqtt:
   port: {broker}
   username: {MQTT_USER}
-  password: "{s['mqtt_password']}"
+  password: "{s["mqtt_password"]}"
   publish_results: true
-  outbox: {tmp / 'outbox.sqlite'}
+  outbox: {tmp / "outbox.sqlite"}
   reconnect_min: 50ms
 snmp_traps:
   listen: {LOOPBACK}:{traps}
-  communities: ["{s['trap_community']}"]
-  users: [{{user: trapper, auth_key: "{s['trap_auth_key']}", priv_key: "{s['trap_priv_key']}"}}]
+  communities: ["{s["trap_community"]}"]
+  users: [{{user: trapper, auth_key: "{s["trap_auth_key"]}", priv_key: "{s["trap_priv_key"]}"}}]
 components:
   - {{id: web, name: Web, tier: supporting}}
   - {{id: voice, name: Voice, tier: voice_messaging}}
@@ -135,39 +161,39 @@ targets:
     interval: 300ms
     timeout: 250ms
     http: {{url: "http://{LOOPBACK}:{http}/basic", basic_auth: {{username: {HTTP_USER},
-            password: "{s['http_password']}"}}}}
+            password: "{s["http_password"]}"}}}}
   - id: http-bearer
     component: web
     kind: http
     interval: 300ms
     timeout: 250ms
-    http: {{url: "http://{LOOPBACK}:{http}/bearer", bearer_token: "{s['bearer_token']}"}}
+    http: {{url: "http://{LOOPBACK}:{http}/bearer", bearer_token: "{s["bearer_token"]}"}}
   - id: tls-client-key
     component: web
     kind: tcp
     interval: 300ms
     timeout: 250ms
     tcp: {{address: "{LOOPBACK}:{tls}", tls: true,
-           tls_config: {{verify: false, cert_file: {cert}, key_file: {key}, key_password: "{s['tls_key_password']}"}}}}
+           tls_config: {{verify: false, cert_file: {cert}, key_file: {key}, key_password: "{s["tls_key_password"]}"}}}}
   - id: sip-register
     component: voice
     kind: sip_register
     interval: 500ms
     timeout: 400ms
-    sip_register: {{uri: "sip:{LOOPBACK}:{closed}", username: alice, password: "{s['sip_password']}"}}
+    sip_register: {{uri: "sip:{LOOPBACK}:{closed}", username: alice, password: "{s["sip_password"]}"}}
   - id: snmp-v2c
     component: voice
     kind: snmp
     interval: 500ms
     timeout: 400ms
-    snmp: {{address: "{LOOPBACK}:{closed}", community: "{s['snmp_community']}", retries: 0}}
+    snmp: {{address: "{LOOPBACK}:{closed}", community: "{s["snmp_community"]}", retries: 0}}
   - id: snmp-v3
     component: voice
     kind: snmp
     interval: 500ms
     timeout: 400ms
-    snmp: {{address: "{LOOPBACK}:{closed}", version: "3", user: poller, auth_key: "{s['snmp_auth_key']}",
-            priv_key: "{s['snmp_priv_key']}", retries: 0}}
+    snmp: {{address: "{LOOPBACK}:{closed}", version: "3", user: poller, auth_key: "{s["snmp_auth_key"]}",
+            priv_key: "{s["snmp_priv_key"]}", retries: 0}}
 """
 
 
@@ -195,8 +221,15 @@ def debug_log() -> Iterator[list[str]]:
 
 async def run_cli(*argv: str) -> str:
     """`python -m agent ARGS` in a subprocess (the agent's own loop is running here); stdout and stderr."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", *argv, stdout=subprocess.PIPE,
-                                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": "."})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agent",
+        *argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": "."},
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     return out.decode(errors="replace")
 
@@ -210,14 +243,27 @@ async def test_no_secret_leaves_the_agent(tmp_path: Path, debug_log: list[str]) 
     with broker:
         async with credential_server(cert, plain) as (http_port, tls_port, seen):
             path = tmp_path / "dialtone.yaml"
-            path.write_text(config_text(tmp_path, http=http_port, tls=tls_port, broker=broker.port, listen=listen,
-                                        traps=free_port_both(), cert=cert, key=key))
+            path.write_text(
+                config_text(
+                    tmp_path,
+                    http=http_port,
+                    tls=tls_port,
+                    broker=broker.port,
+                    listen=listen,
+                    traps=free_port_both(),
+                    cert=cert,
+                    key=key,
+                )
+            )
             config = load_config(path)
             assert set(iter_secrets(config)) >= {v for k, v in SECRETS.items() if k != "web_password"}
             capture = tmp_path / "mqtt.txt"
             with capture.open("wb") as out:
-                sub = subprocess.Popen(broker.sub_argv("dialtone/#", "-v", "-u", "auditor", "-P", "auditor-pass"),
-                                       stdout=out, stderr=subprocess.STDOUT)
+                sub = subprocess.Popen(
+                    broker.sub_argv("dialtone/#", "-v", "-u", "auditor", "-P", "auditor-pass"),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
             try:
                 await audit_running_agent(config, path, listen, seen, capture)
             finally:
@@ -281,24 +327,25 @@ async def audit_running_agent(config: object, path: Path, listen: int, seen: lis
 
 # --- error messages for bad config --------------------------------------------------------------------------
 
+
 def broken_configs() -> dict[str, str]:
     s = SECRETS
     good = f"""
 components: [{{id: web, name: Web, tier: supporting}}]
-mqtt: {{username: u, password: "{s['mqtt_password']}"}}
+mqtt: {{username: u, password: "{s["mqtt_password"]}"}}
 targets:
   - id: h
     component: web
     kind: http
-    http: {{url: "http://127.0.0.1:1/", basic_auth: {{username: u, password: "{s['http_password']}"}},
-           bearer_token: "{s['bearer_token']}"}}
+    http: {{url: "http://127.0.0.1:1/", basic_auth: {{username: u, password: "{s["http_password"]}"}},
+           bearer_token: "{s["bearer_token"]}"}}
 """
     return {
         "unknown key beside the secrets": good.replace("bearer_token:", "bogus: 1, bearer_token:"),
         "secret in a typed field": good + f"vantage: {s['sip_password']}\n",
         "secret as a duration": good.replace("kind: http", f"kind: http\n    interval: {s['sip_password']}"),
         "secret and secret_file": good.replace("bearer_token:", "bearer_token_file: /nonexistent, bearer_token:"),
-        "YAML error after a secret": good + f"x: \"{s['mqtt_password']}\n  - : [\n",
+        "YAML error after a secret": good + f'x: "{s["mqtt_password"]}\n  - : [\n',
         "tagged secret": good + f"y: !!float {s['snmp_community']}\n",
         "date-like secret": good + "z: 2001-02-30\n",
         "short v3 key": good + f"snmp_traps: {{users: [{{user: t, auth_key: '{s['trap_auth_key'][:6]}'}}]}}\n",
@@ -308,8 +355,9 @@ targets:
         "sip password without user": "components: [{id: v, name: V, tier: core}]\ntargets:\n"
         f"  - {{id: s, component: v, kind: sip_options, sip_options: {{uri: 'sip:127.0.0.1', "
         f"password: '{s['sip_password']}'}}}}\n",
-        "MQTT key password without key": good.replace("mqtt: {", f"mqtt: {{tls: {{key_password: "
-                                                                 f"'{s['tls_key_password']}'}}, "),
+        "MQTT key password without key": good.replace(
+            "mqtt: {", f"mqtt: {{tls: {{key_password: '{s['tls_key_password']}'}}, "
+        ),
     }
 
 

@@ -16,14 +16,19 @@ BRANCH = re.compile(rb"branch=([^;\r\n ]+)")
 def response(request: bytes, status: str = "200 OK", body: bytes = b"", extra: bytes = b"") -> bytes:
     """A response echoing the request's Via, From, To, Call-ID and CSeq."""
     head = request.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-    keep = [h for h in head[1:] if h.split(b":", 1)[0].strip().lower() in (b"via", b"v", b"from", b"f", b"to", b"t",
-                                                                          b"call-id", b"i", b"cseq")]
+    keep = [
+        h
+        for h in head[1:]
+        if h.split(b":", 1)[0].strip().lower() in (b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq")
+    ]
     lines = [b"SIP/2.0 " + status.encode(), *keep, extra, b"Content-Length: %d" % len(body)]
     return b"\r\n".join(x for x in lines if x) + b"\r\n\r\n" + body
 
 
 class Flooder(asyncio.DatagramProtocol):
     """Answers each OPTIONS after a flood of strays (other branches) and garbage."""
+
+    transport: asyncio.DatagramTransport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -36,8 +41,10 @@ class Flooder(asyncio.DatagramProtocol):
 
 
 def sip_target(uri: str, tid: str = "bad") -> str:
-    return (f"  - {{id: {tid}, component: faulty, kind: sip_options, interval: 500ms, timeout: 400ms,"
-            f" sip_options: {{uri: '{uri}'}}}}")
+    return (
+        f"  - {{id: {tid}, component: faulty, kind: sip_options, interval: 500ms, timeout: 400ms,"
+        f" sip_options: {{uri: '{uri}'}}}}"
+    )
 
 
 async def test_flood_of_sip_responses(tmp_path: Path) -> None:
@@ -78,7 +85,7 @@ async def fragmented(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
     request = await reader.readuntil(b"\r\n\r\n")
     data = response(request, body=b"v=0\r\n", extra=b"Content-Type: application/sdp")
     for i in range(0, len(data), 7):  # seven bytes at a time, a pause between
-        writer.write(data[i:i + 7])
+        writer.write(data[i : i + 7])
         await writer.drain()
         await asyncio.sleep(0.001)
     await asyncio.sleep(5)
@@ -86,9 +93,12 @@ async def fragmented(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
 
 async def test_oversized_sip_over_tcp_is_refused(tmp_path: Path) -> None:
     for handler in (oversized, huge_body):
-        async with raw_server(handler) as port, agent_under_fault(
-            _mkdir(tmp_path / handler.__name__), sip_target(f"sip:127.0.0.1:{port};transport=tcp")
-        ) as h:
+        async with (
+            raw_server(handler) as port,
+            agent_under_fault(
+                _mkdir(tmp_path / handler.__name__), sip_target(f"sip:127.0.0.1:{port};transport=tcp")
+            ) as h,
+        ):
             await h.wait_transition("bad", "down")
             result = await h.agent.probe_now("bad")
             assert result.error == "bad_response", result
@@ -99,9 +109,10 @@ async def test_oversized_sip_over_tcp_is_refused(tmp_path: Path) -> None:
 
 
 async def test_fragmented_sip_over_tcp_is_reassembled(tmp_path: Path) -> None:
-    async with raw_server(fragmented) as port, agent_under_fault(
-        tmp_path, sip_target(f"sip:127.0.0.1:{port};transport=tcp")
-    ) as h:
+    async with (
+        raw_server(fragmented) as port,
+        agent_under_fault(tmp_path, sip_target(f"sip:127.0.0.1:{port};transport=tcp")) as h,
+    ):
         await h.wait_transition("bad", "up")
         result = await h.agent.probe_now("bad")
         assert result.ok, result

@@ -63,13 +63,16 @@ def test_open_redirect_svg_scripts_and_double_escaping(tmp_path: Path) -> None:
     with target_server() as port:
         listen, site_port = free_port(), free_port()
         cfg = secured_config(tmp_path, port, listen)
-        cfg.write_text(cfg.read_text() + f"""
+        cfg.write_text(
+            cfg.read_text()
+            + f"""
 site:
   out: {out}
   listen: 127.0.0.1:{site_port}
-  incidents: {tmp_path / 'inc'}
-  branding: {{name: Test Voice, logo: {tmp_path / 'logo.svg'}}}
-""")
+  incidents: {tmp_path / "inc"}
+  branding: {{name: Test Voice, logo: {tmp_path / "logo.svg"}}}
+"""
+        )
         with run_agent(cfg, listen) as proc:
             wait_until(lambda: _served(site_port), timeout=30, what="the rendered site")
             status, headers, _ = _get(site_port, "//static")

@@ -121,8 +121,11 @@ def test_the_reserve_follows_the_targets_on_reload(tmp_path: Path) -> None:
 
         with run_agent(cfg, listen, preexec=_limit_nofile) as proc:
             before = cap()
-            many = "".join(f"  - {{id: t{i}, component: portal, kind: http, interval: 60s, "
-                           f"http: {{url: 'http://127.0.0.1:{port}/health'}}}}\n" for i in range(300))
+            many = "".join(
+                f"  - {{id: t{i}, component: portal, kind: http, interval: 60s, "
+                f"http: {{url: 'http://127.0.0.1:{port}/health'}}}}\n"
+                for i in range(300)
+            )
             cfg.write_text(base + many)
             os.kill(proc.pid, signal.SIGHUP)
             wait_until(lambda: cap() < before, timeout=15, what="the cap to follow the targets")

@@ -28,8 +28,9 @@ def _status(port: int, password: str) -> int:
 
 
 def _reload_over_http(port: int, password: str) -> int:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/-/reload", method="POST",
-                                 headers={"Authorization": auth_header(USER, password)})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/-/reload", method="POST", headers={"Authorization": auth_header(USER, password)}
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status

@@ -1,4 +1,4 @@
-"""agent.aggregate_payload.parse_event: any topic and payload is a WireEvent or Rejected with a known reason."""
+"""agent.aggregate.payload.parse_event: any topic and payload is a WireEvent or Rejected with a known reason."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent.aggregate_payload import REASONS, Rejected, WireEvent, parse_event
+from agent.aggregate.payload import REASONS, Rejected, WireEvent, parse_event
 from tests.fuzz import budget
 
 PREFIX = "dialtone"
@@ -31,8 +31,16 @@ FIELDS = ["schema", "type", "vantage", "id", "seq", "stream", "at", "status", "c
 
 
 def good(kind: str) -> dict[str, Any]:
-    base = {"schema": 1, "type": "agent", "vantage": "pop1", "id": "m1", "seq": 1, "stream": "s1",
-            "at": "2026-03-01T00:00:00Z", "status": "online"}
+    base = {
+        "schema": 1,
+        "type": "agent",
+        "vantage": "pop1",
+        "id": "m1",
+        "seq": 1,
+        "stream": "s1",
+        "at": "2026-03-01T00:00:00Z",
+        "status": "online",
+    }
     if kind == "component":
         base.update(type="component_status", component="voice", status="major_outage", cause="probe failed")
     return base
@@ -56,8 +64,11 @@ def test_random_bytes(topic: str, payload: bytes) -> None:
 
 
 @settings(max_examples=budget(300))
-@given(st.sampled_from(["agent", "component"]),
-       st.dictionaries(st.sampled_from(FIELDS), FIELD_VALUES, max_size=4), st.sets(st.sampled_from(FIELDS)))
+@given(
+    st.sampled_from(["agent", "component"]),
+    st.dictionaries(st.sampled_from(FIELDS), FIELD_VALUES, max_size=4),
+    st.sets(st.sampled_from(FIELDS)),
+)
 @example("agent", {"at": "0001-01-01T00:00:00+01:00"}, set())  # astimezone(UTC) under year 1
 @example("agent", {"at": "9999-12-31T23:59:59-01:00"}, set())  # ... and past year 9999
 def test_mutated_valid_payloads(kind: str, changes: dict[str, Any], dropped: set[str]) -> None:
@@ -69,7 +80,7 @@ def test_mutated_valid_payloads(kind: str, changes: dict[str, Any], dropped: set
 
 
 @settings(max_examples=budget(60))
-@given(st.integers(1, 200_000), st.sampled_from(["[", "{\"a\":", "[{\"x\":"]))
+@given(st.integers(1, 200_000), st.sampled_from(["[", '{"a":', '[{"x":']))
 def test_deep_nesting_and_oversize(depth: int, opener: str) -> None:
     check("dialtone/pop1/agent", (opener * depth).encode())
     check("dialtone/pop1/agent", b'{"schema": 1, "cause": "' + b"x" * MAX + b'"}')

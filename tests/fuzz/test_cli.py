@@ -1,4 +1,4 @@
-"""agent.cli.main with random argv lists, in-process: exit 0, 1 or 2, a message for 2, never a traceback.
+"""agent.cli.entry with random argv lists, in-process: exit 0, 1 or 2, a message for 2, never a traceback.
 
 `run` and `aggregate` start servers and are left out of the random commands (`aggregate` is reached only with
 configs that have no mqtt: block, so it exits 2). Every path the fuzzer can name is inside a temporary folder
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent.cli import main
+from agent.cli.entry import main
 from tests.fuzz import budget, time_limit
 
 COMMANDS = [["check-config"], ["probe"], ["schema"], ["sla", "compute"], ["sla", "report"], ["maintenance", "list"],
@@ -33,11 +33,16 @@ VALUES = ["valid.yaml", "broken.yaml", "secret.yaml", "events.csv", "absent.yaml
           "debug", "url=http://127.0.0.1:1/", "a.b.c=1", "valid_status_codes=[200", "=", "x=", "tls=true", "",
           "é", "\x00"]  # fmt: skip
 # Random words always hold a space, so none of them is a host name a probe would look up in DNS.
-WORDS = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\\"), max_size=12) \
-    .map(lambda s: s + " x")
-ARGV = st.tuples(st.sampled_from(COMMANDS),
-                 st.lists(st.one_of(st.sampled_from(OPTIONS), st.sampled_from(VALUES), WORDS), max_size=8)) \
-    .map(lambda t: [*t[0], *t[1]])
+WORDS = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",),  # type: ignore[arg-type]
+        blacklist_characters="/\\",
+    ),
+    max_size=12,
+).map(lambda s: s + " x")
+ARGV = st.tuples(
+    st.sampled_from(COMMANDS), st.lists(st.one_of(st.sampled_from(OPTIONS), st.sampled_from(VALUES), WORDS), max_size=8)
+).map(lambda t: [*t[0], *t[1]])
 
 VALID = """
 history: {path: history.sqlite}

@@ -1,4 +1,4 @@
-"""agent.config.load_config_text: random YAML-ish text and random structures raise ConfigError and nothing else.
+"""agent.runtime.config.load_config_text: random YAML-ish text and random structures raise ConfigError and nothing else.
 
 Whatever loads must be usable: every number in it is finite (a NaN interval would be a silent scheduler bug).
 """
@@ -16,8 +16,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from agent.config import Config, ConfigError, load_config_text
 from agent.probes import PROBE_CONFIGS
+from agent.runtime.config import Config, ConfigError, load_config_text
 from tests.fuzz import budget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,8 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 def _vocabulary() -> list[str]:
     out: set[str] = set(PROBE_CONFIGS)
     seen: set[type[BaseModel]] = set()
-    for model in (Config, *PROBE_CONFIGS.values()):
+    models: list[type[BaseModel]] = [Config, *PROBE_CONFIGS.values()]
+    for model in models:
         _field_names(model, seen, out)
     out |= {f"{k}_file" for k in ("password", "bearer_token", "community", "auth_key", "priv_key")}
     return sorted(out)

@@ -17,9 +17,16 @@ from statuspage.incidents import IncidentFileError, parse_incident
 from tests.fuzz import budget, time_limit
 
 SOURCE = "incidents/fuzz.md"
-GOOD = {"title": "Calls to Europe fail", "components": ["voice"], "status": "resolved", "impact": "major",
-        "updates": [{"at": "2026-03-01T10:00:00Z", "status": "investigating", "body": "Looking."},
-                    {"at": "2026-03-01T11:00:00+01:00", "status": "resolved", "body": "Fixed."}]}
+GOOD = {
+    "title": "Calls to Europe fail",
+    "components": ["voice"],
+    "status": "resolved",
+    "impact": "major",
+    "updates": [
+        {"at": "2026-03-01T10:00:00Z", "status": "investigating", "body": "Looking."},
+        {"at": "2026-03-01T11:00:00+01:00", "status": "resolved", "body": "Fixed."},
+    ],
+}
 FIELDS = ["id", "title", "components", "status", "impact", "started_at", "links", "updates", "extra"]
 VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
@@ -30,13 +37,70 @@ VALUES = st.one_of(
                                     "status": st.sampled_from(["resolved", "monitoring", "bad"]),
                                     "body": st.text(max_size=10)}), max_size=3),
 )  # fmt: skip
-MARKDOWN = st.lists(st.one_of(st.text(max_size=10), st.sampled_from(
-    ["[", "]", "(", ")", "<", ">", "&", "*", "_", "`", "```", "#", "\n", "    ", "- ", "1. ", "> ", "!", "|",
-     "javascript:alert(1)", "<script>", "&#0;", "\x00", "\r", "---", "\\"])), max_size=60).map("".join)
-FRONT_TEXT = st.lists(st.one_of(st.text(max_size=6), st.sampled_from(
-    ["\n", "  ", "- ", ": ", "{", "}", "[", "]", "title: ", "status: ", "updates:", "at: ", "&a ", "*a", "'",
-     '"', "!!binary ", "---"])), max_size=30).map("".join)
-
+MARKDOWN = st.lists(
+    st.one_of(
+        st.text(max_size=10),
+        st.sampled_from(
+            [
+                "[",
+                "]",
+                "(",
+                ")",
+                "<",
+                ">",
+                "&",
+                "*",
+                "_",
+                "`",
+                "```",
+                "#",
+                "\n",
+                "    ",
+                "- ",
+                "1. ",
+                "> ",
+                "!",
+                "|",
+                "javascript:alert(1)",
+                "<script>",
+                "&#0;",
+                "\x00",
+                "\r",
+                "---",
+                "\\",
+            ]
+        ),
+    ),
+    max_size=60,
+).map("".join)
+FRONT_TEXT = st.lists(
+    st.one_of(
+        st.text(max_size=6),
+        st.sampled_from(
+            [
+                "\n",
+                "  ",
+                "- ",
+                ": ",
+                "{",
+                "}",
+                "[",
+                "]",
+                "title: ",
+                "status: ",
+                "updates:",
+                "at: ",
+                "&a ",
+                "*a",
+                "'",
+                '"',
+                "!!binary ",
+                "---",
+            ]
+        ),
+    ),
+    max_size=30,
+).map("".join)
 
 
 def check(text: str) -> None:
@@ -67,6 +131,7 @@ def test_random_text(front: str, body: str, fenced: bool) -> None:
 
 
 # --- found by fuzzing ------------------------------------------------------------------------------------------
+
 
 def _must_be_file_error(text: str, seconds: float = 3.0) -> None:
     with pytest.raises(IncidentFileError), time_limit(seconds):

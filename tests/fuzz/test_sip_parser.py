@@ -12,16 +12,18 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from agent.probes.pstn.metrics import q850_cause
 from agent.sip.digest import Challenge, challenges
 from agent.sip.errors import response_values
 from agent.sip.message import SipMessage, SipParseError, StreamFramer, parse, split_commas, via_param
-from agent.sip.pstn_metrics import q850_cause
 from agent.sip.sdp import parse_answer
 from agent.sip.uri import NameAddr, SipUri, tag_of
 from tests.fuzz import budget
 
-HEAD = "SIP/2.0 503 Service Unavailable\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\n" \
-       "To: <sip:c@d>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n"
+HEAD = (
+    "SIP/2.0 503 Service Unavailable\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\n"
+    "To: <sip:c@d>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n"
+)
 # Characters str.isdigit() accepts but int() refuses (superscripts), and digits int() reads (Arabic-Indic).
 ODD_DIGITS = st.sampled_from(["\u00b2", "\u00b9", "\u2070", "\u0661", "\u0967", "\uff11", "9" * 5000, "0" * 12])
 SIPISH = st.one_of(
@@ -54,8 +56,7 @@ def test_numbers_in_headers_and_sdp(text: str) -> None:
     for call in (
         lambda: parse_answer(f"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio {text} RTP/AVP 0\r\n".encode()),
         lambda: parse_answer(f"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP {text}\r\n".encode()),
-        lambda: parse_answer(f"c=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:{text} PCMU/8000\r\n"
-                             .encode()),
+        lambda: parse_answer(f"c=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:{text} PCMU/8000\r\n".encode()),
         lambda: parse_answer(text.encode()),
     ):
         try:
@@ -71,8 +72,12 @@ def test_numbers_in_headers_and_sdp(text: str) -> None:
 @settings(max_examples=budget(150))
 @given(SIPISH)
 def test_uris_name_addrs_and_challenges(text: str) -> None:
-    for call in (lambda: SipUri.parse(text), lambda: NameAddr.parse(text), lambda: Challenge.parse(text),
-                 lambda: Challenge.parse("Digest " + text, proxy=True)):
+    for call in (
+        lambda: SipUri.parse(text),
+        lambda: NameAddr.parse(text),
+        lambda: Challenge.parse(text),
+        lambda: Challenge.parse("Digest " + text, proxy=True),
+    ):
         try:
             call()
         except SipParseError:

@@ -1,4 +1,4 @@
-"""The SLA `--events` reader (agent.sla_exclusions.parse_events / load_events) and `dialtone sla compute --events`.
+"""The SLA `--events` reader (agent.contract.exclusions.parse_events / load_events) and `dialtone sla compute --events`.
 
 Any file is a list of events or a ValueError naming the file; the command exits 0 or 2 and never prints a
 traceback.
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent.cli import main
-from agent.sla_exclusions import OutageEvent, load_events, parse_events, parse_exclusions
+from agent.cli.entry import main
+from agent.contract.exclusions import OutageEvent, load_events, parse_events, parse_exclusions
 from tests.fuzz import budget, time_limit
 
 SOURCE = "events.csv"
@@ -27,8 +27,7 @@ CELLS = st.one_of(
                      "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1", "-1", "1e308", "core", "voice",
                      "carrier", "maintenance", "other", "none", "", "\x00", '"', "x" * 200]),
 )  # fmt: skip
-COLUMNS = st.lists(st.sampled_from(["start", "end", "component", "cause", "note", "", "start"]), min_size=0,
-                   max_size=5)
+COLUMNS = st.lists(st.sampled_from(["start", "end", "component", "cause", "note", "", "start"]), min_size=0, max_size=5)
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -57,10 +56,21 @@ def test_csv(header: list[str], rows: list[list[str]]) -> None:
 
 
 @settings(max_examples=budget(150))
-@given(st.lists(st.one_of(
-    st.dictionaries(st.sampled_from(["start", "end", "component", "cause", "extra"]),
-                    st.one_of(CELLS, st.integers(), st.floats(), st.none(), st.booleans()), max_size=5),
-    st.integers(), st.none(), st.lists(st.integers(), max_size=2)), max_size=5))
+@given(
+    st.lists(
+        st.one_of(
+            st.dictionaries(
+                st.sampled_from(["start", "end", "component", "cause", "extra"]),
+                st.one_of(CELLS, st.integers(), st.floats(), st.none(), st.booleans()),
+                max_size=5,
+            ),
+            st.integers(),
+            st.none(),
+            st.lists(st.integers(), max_size=2),
+        ),
+        max_size=5,
+    )
+)
 def test_json(rows: list[Any]) -> None:
     check(json.dumps(rows))
 
@@ -68,7 +78,7 @@ def test_json(rows: list[Any]) -> None:
 @settings(max_examples=budget(150))
 @given(st.text(max_size=200))
 @example("[" * 100_000)  # json.loads recursion
-@example("start,end,component\n\"" + "x" * 200_000)  # a CSV field over csv's field size limit
+@example('start,end,component\n"' + "x" * 200_000)  # a CSV field over csv's field size limit
 @example("start,end,component\n\x00,\x00,\x00")
 def test_any_text(text: str) -> None:
     check(text)
@@ -80,15 +90,22 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @settings(max_examples=budget(80), suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.binary(max_size=200), COLUMNS.flatmap(
-    lambda h: st.lists(st.lists(CELLS, max_size=5), max_size=4).map(lambda r: csv_text(h, r).encode()))),
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        COLUMNS.flatmap(
+            lambda h: st.lists(st.lists(CELLS, max_size=5), max_size=4).map(lambda r: csv_text(h, r).encode())
+        ),
+    ),
     st.sampled_from(["2026-03", "2026-13", "0001-01", "9999-12", "26-03", "2026-3", "x"]),
-    st.sampled_from([[], ["--target", "99.95"], ["--target", "nan"], ["--target", "0"], ["--component", "core"]]))
+    st.sampled_from([[], ["--target", "99.95"], ["--target", "nan"], ["--target", "0"], ["--component", "core"]]),
+)
 @example(b"start,end,component\n2026-03-01T00:00:00Z,2026-03-01T01:00:00Z,core\n", "9999-12", ["--target", "99"])
 @example(b"start,end,component\n2026-03-01T00:00:00Z,2026-03-01T01:00:00Z,core\n", "0001-01", ["--target", "99"])
 @example(b"\xff\xfe", "2026-03", ["--target", "99"])
-def test_sla_compute_command(folder: Path, capsys: pytest.CaptureFixture[str], raw: bytes, month: str,
-                             extra: list[str]) -> None:
+def test_sla_compute_command(
+    folder: Path, capsys: pytest.CaptureFixture[str], raw: bytes, month: str, extra: list[str]
+) -> None:
     path = folder / "events.csv"
     path.write_bytes(raw)
     with time_limit(5.0):

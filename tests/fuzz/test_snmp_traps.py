@@ -18,7 +18,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent.snmp.traps import TrapReceiver, TrapReceiverConfig
+from agent.snmp.traps import TrapReceiver
+from agent.snmp.traps_config import TrapReceiverConfig
 from tests.fuzz import budget
 from tests.peers.base import LOOPBACK
 
@@ -26,12 +27,14 @@ from tests.peers.base import LOOPBACK
 # authPriv linkDown from user "fuzzer" (SHA-256 "fuzz-auth-key", AES "fuzz-priv-key", engine 8000000001020304).
 V2C_TRAP = bytes.fromhex(
     "305e020101040e66757a7a2d636f6d6d756e697479a749020478a7db61020100020100303b300f06082b060102010103004303060e"
-    "183017060a2b06010603010104010006092b0601060301010503300f060a2b060102010202010102020102")
+    "183017060a2b06010603010104010006092b0601060301010503300f060a2b060102010202010102020102"
+)
 V3_TRAP = bytes.fromhex(
     "3081ab020103301102044bc19580020300ffe30401030201030440303e040880000000010203040201010203061992040666757a7a"
     "657204188b3a95d5c12fc020e4bc47c3371045a86e2309ea786e0b5d0408fa0c530346df6e9b0451e7d0f339c0a7cd1479e4b55e7e"
     "aef7a4e635b2a4b44adc5ead07a9c0018f6823e0306c70e173e9ed830678eb578838701b57136644a6d56c311756110fef9cecfc1e"
-    "b340762d5aa70d060070d43f0ac773")
+    "b340762d5aa70d060070d43f0ac773"
+)
 # BER tags a hostile sender would try first: SEQUENCE, INTEGER, OCTET STRING, PDUs, and constructed odd ones.
 TAGS = [0x30, 0x02, 0x04, 0x05, 0x06, 0x40, 0x41, 0x43, 0xA0, 0xA2, 0xA4, 0xA6, 0xA7, 0xA8, 0x74, 0x75, 0x7B, 0xFF]
 
@@ -74,11 +77,23 @@ class ReceiverThread:
         self.loop.set_exception_handler(lambda _loop, context: self.loop_errors.append(context))
         self.thread = threading.Thread(target=self.loop.run_forever, name="trap-receiver", daemon=True)
         self.thread.start()
-        config = TrapReceiverConfig.model_validate({
-            "listen": f"{LOOPBACK}:0", "communities": ["fuzz-community"],
-            "users": [{"user": "fuzzer", "auth_protocol": "SHA-256", "auth_key": "fuzz-auth-key",
-                       "priv_protocol": "AES", "priv_key": "fuzz-priv-key", "engine_id": "8000000001020304"}],
-            "sources": {LOOPBACK: "sbc1"}})
+        config = TrapReceiverConfig.model_validate(
+            {
+                "listen": f"{LOOPBACK}:0",
+                "communities": ["fuzz-community"],
+                "users": [
+                    {
+                        "user": "fuzzer",
+                        "auth_protocol": "SHA-256",
+                        "auth_key": "fuzz-auth-key",
+                        "priv_protocol": "AES",
+                        "priv_key": "fuzz-priv-key",
+                        "engine_id": "8000000001020304",
+                    }
+                ],
+                "sources": {LOOPBACK: "sbc1"},
+            }
+        )
         self.events: list[Any] = []
         self.receiver = TrapReceiver(config, self.events.append)
         self.call(self.receiver.start())
@@ -127,8 +142,9 @@ def running() -> Iterator[ReceiverThread]:
 @example([b""])
 @example([bytes.fromhex("760e819b85c924c3597164c4a6058a00")])  # made pysnmp raise TypeError in the loop
 @example([V2C_TRAP[:-1], V3_TRAP[:40]])
-def test_every_datagram_is_counted_and_the_loop_sees_no_exception(running: ReceiverThread,
-                                                                  datagrams: list[bytes]) -> None:
+def test_every_datagram_is_counted_and_the_loop_sees_no_exception(
+    running: ReceiverThread, datagrams: list[bytes]
+) -> None:
     for datagram in datagrams:
         before = sum(running.counters().values())
         running.send(datagram)

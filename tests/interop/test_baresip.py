@@ -92,8 +92,11 @@ async def test_media_anchored_in_rtpengine(stack, caplog):
     result = await run_probe("sip_call", call_block(proxy), timeout=8.0)
     assert result.ok, (result.error, result.message)
     # The 200 OK's SDP the agent received names rtpengine's port, not baresip's: media went through it.
-    answers = [chunk for chunk in caplog.text.split("received udp from ")
-               if re.match(r"\S+\s+SIP/2\.0 200 ", chunk) and re.search(r"CSeq: \d+ INVITE", chunk)]
+    answers = [
+        chunk
+        for chunk in caplog.text.split("received udp from ")
+        if re.match(r"\S+\s+SIP/2\.0 200 ", chunk) and re.search(r"CSeq: \d+ INVITE", chunk)
+    ]
     media = re.search(r"^m=audio (\d+) ", answers[-1] if answers else "", re.M)
     assert media, "no 200 OK to the INVITE with SDP in the agent's SIP log"
     port = int(media.group(1))

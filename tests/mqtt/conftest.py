@@ -11,7 +11,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from agent.model import Transition
+from agent.core.model import Transition
 from agent.sinks.mqtt import MqttConfig
 from tests.peers.mosquitto import Mosquitto
 
@@ -61,8 +61,9 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 10.0, what:
         await asyncio.sleep(0.02)
 
 
-async def collect(port: int, topic: str, count: int, *, client_id: str | None = None,
-                  clean: bool = True, timeout: float = 10.0) -> list[aiomqtt.Message]:
+async def collect(
+    port: int, topic: str, count: int, *, client_id: str | None = None, clean: bool = True, timeout: float = 10.0
+) -> list[aiomqtt.Message]:
     """Connect a subscriber and return the first `count` messages (QoS 1), or fail after `timeout`."""
     got: list[aiomqtt.Message] = []
     async with aiomqtt.Client("127.0.0.1", port, identifier=client_id, clean_session=clean) as client:

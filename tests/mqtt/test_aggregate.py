@@ -13,10 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.aggregate import Aggregator
-from agent.aggregate_payload import AggregateConfig
-from agent.model import Status
-from agent.sinks.history import HistoryReader, HistoryWriter
+from agent.aggregate.aggregator import Aggregator
+from agent.aggregate.payload import AggregateConfig
+from agent.core.model import Status
+from agent.history.writer import HistoryReader, HistoryWriter
 from agent.sinks.mqtt import MqttSink
 from tests.mqtt.conftest import T0, component_transition, eventually, sink_config
 from tests.peers.base import free_port
@@ -44,16 +44,21 @@ async def running(agg: Aggregator) -> AsyncIterator[Aggregator]:
 def _aggregator(broker: Mosquitto, tmp_path: Path, **kw: object) -> tuple[Aggregator, HistoryWriter, int]:
     port = free_port()
     history = HistoryWriter(tmp_path / "aggregate.sqlite", batch_interval=0.05)
-    agg = Aggregator(sink_config(broker, tmp_path, "agg-unused"),
-                     AggregateConfig(quorum=2, listen=f"127.0.0.1:{port}", **kw),  # type: ignore[arg-type]
-                     components=["voice", "portal"], sinks=[history])
+    agg = Aggregator(
+        sink_config(broker, tmp_path, "agg-unused"),
+        AggregateConfig(quorum=2, listen=f"127.0.0.1:{port}", **kw),  # type: ignore[arg-type]
+        components=["voice", "portal"],
+        sinks=[history],
+    )
     return agg, history, port
 
 
 def _shown(agg: Aggregator, component: str) -> str | None:
     for status in Status:
-        if agg.registry.get_sample_value("dialtone_component_status",
-                                         {"component": component, "status": status.value}) == 1:
+        if (
+            agg.registry.get_sample_value("dialtone_component_status", {"component": component, "status": status.value})
+            == 1
+        ):
             return status.value
     return None
 
@@ -82,16 +87,19 @@ async def test_three_agents_one_failing_no_outage_two_failing_outage(broker: Mos
         for v in ("den1", "sfo1"):
             await sinks[v].aclose()
     await history.aclose()
-    got = HistoryReader(tmp_path / "aggregate.sqlite").transitions(T0 - timedelta(days=1), T0 + timedelta(days=3650),
-                                                                  subject="component")
-    assert [(t.id, t.new) for t in got] == [("voice", "operational"), ("voice", "major_outage"),
-                                           ("voice", "operational")]
+    got = HistoryReader(tmp_path / "aggregate.sqlite").transitions(
+        T0 - timedelta(days=1), T0 + timedelta(days=3650), subject="component"
+    )
+    assert [(t.id, t.new) for t in got] == [
+        ("voice", "operational"),
+        ("voice", "major_outage"),
+        ("voice", "operational"),
+    ]
     assert "quorum 2 of 3" in got[1].cause
 
 
 def _pub(broker: Mosquitto, topic: str, *args: str, stdin: bytes | None = None) -> None:
-    subprocess.run(broker.pub_argv(topic, "-q", "1", *args), input=stdin, check=True, timeout=10,
-                   capture_output=True)
+    subprocess.run(broker.pub_argv(topic, "-q", "1", *args), input=stdin, check=True, timeout=10, capture_output=True)
 
 
 async def test_hostile_payloads_are_rejected_counted_and_survived(broker: Mosquitto, tmp_path: Path) -> None:
@@ -103,12 +111,27 @@ async def test_hostile_payloads_are_rejected_counted_and_survived(broker: Mosqui
         _pub(broker, topic, "-s", stdin=b"\xff\xfe\x00garbage")
         _pub(broker, topic, "-m", json.dumps({"schema": 99}))
         _pub(broker, topic, "-s", stdin=b"[" * 1500 + b"]" * 1500)
-        _pub(broker, "dialtone/v1/den1/agent", "-m", json.dumps({"schema": 1, "type": "agent", "id": "x",
-                                                                 "seq": 1, "stream": "s", "vantage": "den1",
-                                                                 "at": T0.isoformat(), "status": "online"}))
+        _pub(
+            broker,
+            "dialtone/v1/den1/agent",
+            "-m",
+            json.dumps(
+                {
+                    "schema": 1,
+                    "type": "agent",
+                    "id": "x",
+                    "seq": 1,
+                    "stream": "s",
+                    "vantage": "den1",
+                    "at": T0.isoformat(),
+                    "status": "online",
+                }
+            ),
+        )
         expected = {"not_json": 2, "oversized": 1, "not_utf8": 1, "schema_version": 1}
-        await eventually(lambda: all(agg.rejected_count(r) == n for r, n in expected.items()),
-                         what=f"rejections {expected}")
+        await eventually(
+            lambda: all(agg.rejected_count(r) == n for r, n in expected.items()), what=f"rejections {expected}"
+        )
         # Still running and still applying valid events after all that.
         await eventually(lambda: agg.view.online.get("den1") is True, what="valid event applied")
         assert agg.connected

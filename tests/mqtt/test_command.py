@@ -24,10 +24,10 @@ def _config(tmp_path: Path, broker_port: int, metrics_port: int) -> Path:
     path = tmp_path / "aggregate.yaml"
     path.write_text(f"""
 vantage: aggregator
-history: {{path: {tmp_path / 'agg.sqlite'}, batch_interval: 100ms}}
+history: {{path: {tmp_path / "agg.sqlite"}, batch_interval: 100ms}}
 mqtt: {{port: {broker_port}, reconnect_min: 50ms, reconnect_max: 400ms}}
 aggregate: {{quorum: 2, listen: "{LOOPBACK}:{metrics_port}", vantages: [den1, nyc1, sfo1]}}
-site: {{out: {tmp_path / 'site'}, render_interval: 1s}}
+site: {{out: {tmp_path / "site"}, render_interval: 1s}}
 components:
   - {{id: voice, name: Voice, tier: voice_messaging}}
 """)
@@ -67,8 +67,11 @@ async def test_aggregate_command_shows_quorum_outage_and_stops_cleanly(broker: M
         await eventually(lambda: outage in _metrics(port), 20, "aggregated outage on /metrics")
         assert 'dialtone_aggregate_vantage_online{vantage="sfo1"} 1.0' in _metrics(port)
         # The page is rendered by the aggregator from its own (aggregated) history.
-        await eventually(lambda: _page_status(tmp_path / "site") == [("voice", "major_outage")], 20,
-                         "status page showing the aggregated outage")
+        await eventually(
+            lambda: _page_status(tmp_path / "site") == [("voice", "major_outage")],
+            20,
+            "status page showing the aggregated outage",
+        )
     finally:
         for s in sinks:
             await s.aclose()
@@ -81,8 +84,14 @@ async def test_aggregate_command_shows_quorum_outage_and_stops_cleanly(broker: M
 def test_aggregate_without_mqtt_block_is_a_usage_error(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("vantage: x\n")
-    out = subprocess.run([sys.executable, "-m", "agent", "aggregate", "-c", str(cfg)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-m", "agent", "aggregate", "-c", str(cfg)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 2
     assert "mqtt: the aggregator needs an mqtt: block" in out.stderr
 
@@ -90,18 +99,29 @@ def test_aggregate_without_mqtt_block_is_a_usage_error(tmp_path: Path) -> None:
 async def test_status_page_is_rendered_from_the_aggregated_history(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from agent.commands.aggregate import _page_renderer
-    from agent.config import load_config_text
-    from agent.model import Transition
-    from agent.sinks.history import HistoryWriter
+    from agent.cli.commands.aggregate import _page_renderer
+    from agent.core.model import Transition
+    from agent.history.writer import HistoryWriter
+    from agent.runtime.config import load_config_text
     from statuspage.config import SiteConfig
 
-    config = load_config_text(f"history: {{path: {tmp_path / 'agg.sqlite'}}}\nmqtt: {{}}\n"
-                              "components: [{id: voice, name: Voice Calls, tier: voice_messaging}]\n")
+    config = load_config_text(
+        f"history: {{path: {tmp_path / 'agg.sqlite'}}}\nmqtt: {{}}\n"
+        "components: [{id: voice, name: Voice Calls, tier: voice_messaging}]\n"
+    )
     history = HistoryWriter(tmp_path / "agg.sqlite", batch_interval=0.05)
     await history.start()
-    history.on_transition(Transition("component", "voice", datetime.now(UTC) - timedelta(minutes=5), "unknown",
-                                     "major_outage", "quorum 2 of 3 online vantages", "voice"))
+    history.on_transition(
+        Transition(
+            "component",
+            "voice",
+            datetime.now(UTC) - timedelta(minutes=5),
+            "unknown",
+            "major_outage",
+            "quorum 2 of 3 online vantages",
+            "voice",
+        )
+    )
     await history.aclose()
     _page_renderer(config, SiteConfig(out=tmp_path / "site"))()
     components = json.loads((tmp_path / "site/api/v2/components.json").read_text())["components"]

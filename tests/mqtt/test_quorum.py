@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.aggregate import Duplicate, QuorumView
-from agent.aggregate_payload import REASONS, AggregateConfig, Rejected, WireEvent, parse_event
-from agent.model import Status
+from agent.aggregate.aggregator import Duplicate, QuorumView
+from agent.aggregate.payload import REASONS, AggregateConfig, Rejected, WireEvent, parse_event
+from agent.core.model import Status
 
 NOW = datetime(2025, 3, 21, 12, 0, tzinfo=UTC)
 P = "dialtone/v1"
@@ -136,8 +136,11 @@ def test_a_retained_message_older_than_what_was_applied_is_refused() -> None:
     assert e.value.reason == "stale_retained"
 
 
-@given(st.lists(st.sampled_from(list(Status)), min_size=1, max_size=6), st.integers(1, 6),
-       st.lists(st.booleans(), min_size=6, max_size=6))
+@given(
+    st.lists(st.sampled_from(list(Status)), min_size=1, max_size=6),
+    st.integers(1, 6),
+    st.lists(st.booleans(), min_size=6, max_size=6),
+)
 def test_outage_shows_exactly_when_n_online_vantages_report_one(
     votes: list[Status], quorum: int, online: list[bool]
 ) -> None:
@@ -155,8 +158,18 @@ def test_outage_shows_exactly_when_n_online_vantages_report_one(
 
 
 def _payload(**over: object) -> bytes:
-    body = {"schema": 1, "id": "a1", "seq": 3, "stream": "s1", "vantage": "den1", "at": NOW.isoformat(),
-            "type": "component_status", "component": "voice", "status": "major_outage", "cause": "x"}
+    body = {
+        "schema": 1,
+        "id": "a1",
+        "seq": 3,
+        "stream": "s1",
+        "vantage": "den1",
+        "at": NOW.isoformat(),
+        "type": "component_status",
+        "component": "voice",
+        "status": "major_outage",
+        "cause": "x",
+    }
     body.update(over)
     return json.dumps({k: v for k, v in body.items() if v is not ...}).encode()
 
@@ -203,7 +216,13 @@ def test_malformed_payloads_are_rejected_with_their_reason(topic: str, payload: 
 def test_a_valid_payload_parses() -> None:
     ev = parse_event(P, TOPIC, _payload(), 16384)
     assert (ev.kind, ev.vantage, ev.subject, ev.status, ev.seq, ev.cause) == (
-        "component", "den1", "voice", "major_outage", 3, "x")
+        "component",
+        "den1",
+        "voice",
+        "major_outage",
+        3,
+        "x",
+    )
 
 
 @given(st.binary(max_size=300), st.text(max_size=60))
@@ -215,9 +234,12 @@ def test_arbitrary_input_is_rejected_cleanly_never_crashes(payload: bytes, topic
             assert exc.reason in REASONS
 
 
-@given(st.dictionaries(st.sampled_from(["schema", "id", "seq", "stream", "vantage", "at", "type",
-                                        "component", "status", "cause"]),
-                       st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats()))
+@given(
+    st.dictionaries(
+        st.sampled_from(["schema", "id", "seq", "stream", "vantage", "at", "type", "component", "status", "cause"]),
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(),
+    )
+)
 def test_arbitrary_json_objects_are_rejected_cleanly(body: dict[str, object]) -> None:
     try:
         parse_event(P, TOPIC, json.dumps(body).encode(), 16384)
@@ -231,8 +253,9 @@ def test_a_vantage_that_knows_nothing_has_no_vote() -> None:
     for v in ("den1", "nyc1"):
         view.apply(feed.status(v, Status.MAJOR_OUTAGE), NOW)
     assert view.status["voice"] is Status.MAJOR_OUTAGE
-    event = parse_event(P, f"{P}/nyc1/components/voice/status",
-                        _payload(vantage="nyc1", status="unknown", seq=99), 16_384)
+    event = parse_event(
+        P, f"{P}/nyc1/components/voice/status", _payload(vantage="nyc1", status="unknown", seq=99), 16_384
+    )
     out = view.apply(event, NOW)
     assert "nyc1" not in view.reports["voice"]
     assert [(t.old, t.new) for t in out] == [("major_outage", "operational")]

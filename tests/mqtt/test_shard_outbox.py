@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.config import ConfigError, load_config_text
-from agent.shard import Shard, hashmod, parse_shard, select_targets
+from agent.runtime.config import ConfigError, load_config_text
+from agent.runtime.shard import Shard, hashmod, parse_shard, select_targets
 from agent.sinks.outbox import Outbox, OutboxError
 from tests.peers.base import LOOPBACK, PeerProcess, free_port, require_binary
 
@@ -31,18 +31,27 @@ def test_hashmod_agrees_with_prometheus_relabelling(tmp_path: Path) -> None:
     targets = [{"targets": [f"{LOOPBACK}:9"], "labels": {"target_id": i}} for i in IDS]
     config = {
         "global": {"scrape_interval": "1h"},
-        "scrape_configs": [{
-            "job_name": "shard",
-            "static_configs": targets,
-            "relabel_configs": [{"source_labels": ["target_id"], "modulus": 5, "target_label": "shard",
-                                 "action": "hashmod"}],
-        }],
+        "scrape_configs": [
+            {
+                "job_name": "shard",
+                "static_configs": targets,
+                "relabel_configs": [
+                    {"source_labels": ["target_id"], "modulus": 5, "target_label": "shard", "action": "hashmod"}
+                ],
+            }
+        ],
     }
     (tmp_path / "prometheus.yml").write_text(json.dumps(config))
     url = f"http://{LOOPBACK}:{port}"
-    with PeerProcess([binary, f"--config.file={tmp_path / 'prometheus.yml'}",
-                      f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address={LOOPBACK}:{port}"],
-                     name="prometheus").start(tmp_path) as prom:
+    with PeerProcess(
+        [
+            binary,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+        ],
+        name="prometheus",
+    ).start(tmp_path) as prom:
         # Discovery reaches the scrape manager a few seconds after /-/ready: poll until all targets show.
         prom.wait_ready(lambda: len(_active(url)) == len(IDS), timeout=30)
         active = _active(url)
@@ -68,8 +77,13 @@ def test_every_target_lands_on_exactly_one_shard(ids: list[str], n: int) -> None
 
 def test_shard_spelling_errors_are_specific() -> None:
     assert parse_shard(" 2 / 3 ") == Shard(2, 3)
-    for text, needle in (("3/3", "0 <= i < n"), ("1/0", "at least 1"), ("a/b", "look like i/n"),
-                         ("1", "look like i/n"), ("-1/3", "look like i/n")):
+    for text, needle in (
+        ("3/3", "0 <= i < n"),
+        ("1/0", "at least 1"),
+        ("a/b", "look like i/n"),
+        ("1", "look like i/n"),
+        ("-1/3", "look like i/n"),
+    ):
         with pytest.raises(ValueError, match=needle):
             parse_shard(text)
 

@@ -29,9 +29,11 @@ class AgentProcess:
         self.out = tmp / f"{name}.out"
         with self.out.open("wb") as f:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.mqtt.agent_proc", str(port), str(outbox), "den1",
-                 str(first), str(count)],
-                cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                [sys.executable, "-m", "tests.mqtt.agent_proc", str(port), str(outbox), "den1", str(first), str(count)],
+                cwd=ROOT,
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
             )
 
     def saw(self, line: str) -> bool:
@@ -115,11 +117,12 @@ async def test_broker_restart_loses_nothing_and_keeps_order(broker: Mosquitto, t
         await eventually(lambda: sink.outbox_depth == 0 and sink.connected, what="outbox drained")
     finally:
         await sink.aclose()
-    got = _dedupe(_payloads(await collect(broker.port, "dialtone/v1/+/targets/#", 30, client_id="checker",
-                                          clean=False)))
+    got = _dedupe(
+        _payloads(await collect(broker.port, "dialtone/v1/+/targets/#", 30, client_id="checker", clean=False))
+    )
     assert [p["cause"] for p in got] == [f"n={i}" for i in range(1, 31)]
     seqs = [p["seq"] for p in got]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 30
+    assert seqs == sorted(seqs) and len(set(seqs)) == 30  # type: ignore[type-var]  # JSON numbers
 
 
 async def test_killed_agent_delivers_its_outbox_after_restart(broker: Mosquitto, tmp_path: Path) -> None:
@@ -137,8 +140,9 @@ async def test_killed_agent_delivers_its_outbox_after_restart(broker: Mosquitto,
         second.wait_for("depth 0 connected 1")
     finally:
         second.kill()
-    got = _dedupe(_payloads(await collect(broker.port, "dialtone/v1/+/targets/#", 20, client_id="checker",
-                                          clean=False)))
+    got = _dedupe(
+        _payloads(await collect(broker.port, "dialtone/v1/+/targets/#", 20, client_id="checker", clean=False))
+    )
     assert [p["cause"] for p in got] == [f"n={i}" for i in range(1, 21)]
 
 
@@ -175,8 +179,9 @@ async def test_password_broker_delivers_with_right_credentials(tmp_path: Path) -
             await eventually(lambda: sink.outbox_depth == 0, what="delivery")
         finally:
             await sink.aclose()
-        lines = mosquitto_sub(broker.sub_argv("dialtone/v1/den1/targets/+/state", "-u", "agent", "-P",
-                                              "s3cret-pw", "-C", "1", "-W", "10"))
+        lines = mosquitto_sub(
+            broker.sub_argv("dialtone/v1/den1/targets/+/state", "-u", "agent", "-P", "s3cret-pw", "-C", "1", "-W", "10")
+        )
         assert json.loads(lines[0])["cause"] == "n=1"
 
 
@@ -197,22 +202,37 @@ async def test_tls_with_ca_and_client_certificate(tmp_path: Path) -> None:
         finally:
             await sink.aclose()
             await no_cert.aclose()
-        lines = mosquitto_sub(broker.sub_argv(
-            "dialtone/v1/+/targets/+/state", "-v", "--cafile", str(certs.ca), "--cert", str(certs.client_cert),
-            "--key", str(certs.client_key), "-C", "1", "-W", "10"))
+        lines = mosquitto_sub(
+            broker.sub_argv(
+                "dialtone/v1/+/targets/+/state",
+                "-v",
+                "--cafile",
+                str(certs.ca),
+                "--cert",
+                str(certs.client_cert),
+                "--key",
+                str(certs.client_key),
+                "-C",
+                "1",
+                "-W",
+                "10",
+            )
+        )
         assert lines[0].startswith("dialtone/v1/den1/targets/sip-edge/state ")
 
 
 async def test_results_topic_carries_every_result_unretained(broker: Mosquitto, tmp_path: Path) -> None:
-    from agent.model import ProbeResult
+    from agent.core.model import ProbeResult
     from tests.mqtt.conftest import T0
 
     sink = MqttSink(sink_config(broker, tmp_path, publish_results=True, prefix="acme/status/v1"), "den1")
     await sink.start()
     try:
         await eventually(lambda: sink.connected, what="connection")
-        results = [ProbeResult("sip-edge", "sip", T0, 0.1 * i, ok=i != 2, error="" if i != 2 else "timeout")
-                   for i in range(1, 4)]
+        results = [
+            ProbeResult("sip-edge", "sip", T0, 0.1 * i, ok=i != 2, error="" if i != 2 else "timeout")
+            for i in range(1, 4)
+        ]
         async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
             await sub.subscribe("acme/status/v1/den1/results/#", qos=1)
             for r in results:

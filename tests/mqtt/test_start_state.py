@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.app import Agent
-from agent.config import load_config
+from agent.runtime.app import Agent
+from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target
 from tests.mqtt.conftest import eventually
 from tests.mqtt.test_aggregate import _aggregator, _shown, running
@@ -55,7 +55,7 @@ async def test_healthy_vantages_make_the_aggregate_operational(broker: Mosquitto
             for a in agents:
                 await a.stop()
     await history.aclose()
-    from agent.sinks.history import HistoryReader
+    from agent.history.writer import HistoryReader
 
     with HistoryReader(restored) as r:
         causes = [t.cause for t in r.transitions(*FAR, subject="component")]

@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.app import components_of
-from agent.calendar import MaintenanceCalendar
-from agent.clock import Clock
-from agent.config import Config, load_config_text
+from agent.core.clock import Clock
+from agent.maintenance.calendar import MaintenanceCalendar
 from agent.notify.wiring import NotifyParts, build_notify
+from agent.runtime.app import components_of
+from agent.runtime.config import Config, load_config_text
 from statuspage.site import StatusSite
 from tests.peers.base import LOOPBACK, free_port
 
@@ -30,11 +30,23 @@ def config(tmp: Path, smtp_port: int, webhook_port: int | None = None, **kw: str
     return load_config_text(config_text(tmp, smtp_port, webhook_port, **kw))
 
 
-def config_text(tmp: Path, smtp_port: int, webhook_port: int | None = None, *, extra: str = "",
-                retry_min: str = "200ms", retry_max: str = "1s", top: str = "", site: str = "") -> str:
+def config_text(
+    tmp: Path,
+    smtp_port: int,
+    webhook_port: int | None = None,
+    *,
+    extra: str = "",
+    retry_min: str = "200ms",
+    retry_max: str = "1s",
+    top: str = "",
+    site: str = "",
+) -> str:
     """The YAML of `config()`."""
-    hook = (f"  webhooks: [{{id: ops, url: 'http://{LOOPBACK}:{webhook_port}/hook', secret: {SECRET}}}]\n"
-            if webhook_port else "")
+    hook = (
+        f"  webhooks: [{{id: ops, url: 'http://{LOOPBACK}:{webhook_port}/hook', secret: {SECRET}}}]\n"
+        if webhook_port
+        else ""
+    )
     text = f"""{top}
 site: {{out: {tmp}/site, incidents: {tmp}/incidents, base_url: "https://status.example.com/"{site}}}
 history: {{path: {tmp}/history.db}}
@@ -122,8 +134,12 @@ def write_incident(folder: Path, name: str, start: datetime, steps: int = 3, pos
     statuses = ["investigating", "identified", "resolved"][:steps]
     updates = "".join(
         f"  - at: {(start + timedelta(minutes=10 * k)).isoformat()}\n    status: {s}\n"
-        f"    body: Step {k} of the {name} incident.\n" for k, s in enumerate(statuses))
+        f"    body: Step {k} of the {name} incident.\n"
+        for k, s in enumerate(statuses)
+    )
     body = "## Reason for outage\n\nA failed storage controller.\n" if postmortem else ""
     (folder / f"{name}.md").write_text(
         f"---\ntitle: Calls failing ({name})\ncomponents: [core]\nstatus: {statuses[-1]}\nimpact: critical\n"
-        f"started_at: {start.isoformat()}\nupdates:\n{updates}---\n{body}", encoding="utf-8")
+        f"started_at: {start.isoformat()}\nupdates:\n{updates}---\n{body}",
+        encoding="utf-8",
+    )

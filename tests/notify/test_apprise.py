@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.notify.outbox import NoticeOutbox
 from tests.notify.helpers import config, notify_parts, write_incident
 from tests.peers.base import LOOPBACK, free_port
@@ -36,8 +36,11 @@ async def test_apprise_json_target_gets_each_notice_once_after_an_outage(tmp_pat
     await web.TCPSite(runner, LOOPBACK, port).start()
     smtp = SmtpServer().start()
     clock = SystemClock()
-    cfg = config(tmp_path, smtp.port, extra=f"  apprise: [{{id: chat, url: 'json://{LOOPBACK}:{port}/chat',"
-                                            " components: [core]}]\n")
+    cfg = config(
+        tmp_path,
+        smtp.port,
+        extra=f"  apprise: [{{id: chat, url: 'json://{LOOPBACK}:{port}/chat', components: [core]}}]\n",
+    )
     assert cfg.notify is not None
     NoticeOutbox(cfg.notify.outbox, clock.now() - timedelta(hours=1)).close()
     write_incident(tmp_path / "incidents", "chat", clock.now() - timedelta(minutes=30), postmortem=False)

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.app import Agent
+from agent.runtime.app import Agent
 from tests.notify.helpers import WebhookReceiver, config
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer
@@ -38,11 +38,18 @@ async def test_automatic_outage_opened_and_resolved_reach_subscribers_once(tmp_p
     hook = await WebhookReceiver().start()
     port = free_port()
     server = listener(port)
-    target = (f"targets: [{{id: core-tcp, component: core, kind: tcp, interval: 200ms, timeout: 150ms,"
-              f" tcp: {{address: '{LOOPBACK}:{port}'}}}}]\n")
+    target = (
+        f"targets: [{{id: core-tcp, component: core, kind: tcp, interval: 200ms, timeout: 150ms,"
+        f" tcp: {{address: '{LOOPBACK}:{port}'}}}}]\n"
+    )
     metrics_port = free_port()
-    cfg = config(tmp_path, smtp.port, hook.port, top=f"listen: {LOOPBACK}:{metrics_port}\n{target}",
-                 site=f", listen: '{LOOPBACK}:{free_port()}', render_interval: 1h")
+    cfg = config(
+        tmp_path,
+        smtp.port,
+        hook.port,
+        top=f"listen: {LOOPBACK}:{metrics_port}\n{target}",
+        site=f", listen: '{LOOPBACK}:{free_port()}', render_interval: 1h",
+    )
     assert cfg.notify is not None
     agent = Agent(cfg)
     await agent.start()
@@ -69,8 +76,11 @@ async def test_automatic_outage_opened_and_resolved_reach_subscribers_once(tmp_p
     assert [d["meta"]["kind"] for d in hook.received] == ["incident.opened", "incident.resolved"]
     assert hook.received[0]["incident"]["components"][0]["id"] == "core"
     # The agent's own /metrics, parsed by prometheus_client's parser.
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for fam in text_string_to_metric_families(exposition) for s in fam.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(exposition)
+        for s in fam.samples
+    }
     assert samples[("dialtone_notify_sent_total", (("channel", "email"),))] == 2
     assert samples[("dialtone_notify_sent_total", (("channel", "webhook"),))] == 2
     assert samples[("dialtone_notify_deliveries", (("state", "sent"),))] == 4

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from agent.app import Agent
+from agent.runtime.app import Agent
 from tests.notify.helpers import config
 from tests.peers.base import LOOPBACK, free_port, require_binary
 from tests.peers.smtp import SmtpServer
@@ -42,12 +42,21 @@ async def test_form_submits_in_chromium(tmp_path: Path) -> None:
     binary = require_binary("chromium", "chromium")
     smtp = SmtpServer().start()
     site_port, cdp_port = free_port(), free_port()
-    agent = Agent(config(tmp_path, smtp.port, top=f"listen: {LOOPBACK}:{free_port()}\n",
-                         site=f", listen: '{LOOPBACK}:{site_port}'"))
+    agent = Agent(
+        config(
+            tmp_path, smtp.port, top=f"listen: {LOOPBACK}:{free_port()}\n", site=f", listen: '{LOOPBACK}:{site_port}'"
+        )
+    )
     await agent.start()
     proc = await asyncio.create_subprocess_exec(
-        binary, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--remote-debugging-port={cdp_port}",
-        "about:blank", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        binary,
+        *FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--remote-debugging-port={cdp_port}",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         async with aiohttp.ClientSession() as http:
             deadline = time.monotonic() + 30
@@ -67,10 +76,14 @@ async def test_form_submits_in_chromium(tmp_path: Path) -> None:
                 await cdp.call("Page.navigate", url=f"http://{LOOPBACK}:{site_port}/notify/subscribe?lang=fr")
                 await _until_text(cdp, "Adresse courriel")
                 # Fill and submit like a person would: the submit goes through the page's own CSP.
-                await cdp.call("Runtime.evaluate", expression=(
-                    "document.querySelector('input[name=email]').value='marie@client.example';"
-                    "document.querySelector('input[value=core]').checked=true;"
-                    "document.querySelector('form.subscribe button').click(); true"))
+                await cdp.call(
+                    "Runtime.evaluate",
+                    expression=(
+                        "document.querySelector('input[name=email]').value='marie@client.example';"
+                        "document.querySelector('input[value=core]').checked=true;"
+                        "document.querySelector('form.subscribe button').click(); true"
+                    ),
+                )
                 await _until_text(cdp, "marie@client.example")
     finally:
         proc.kill()

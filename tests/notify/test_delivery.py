@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.notify.outbox import NoticeOutbox
 from tests.notify.helpers import WebhookReceiver, config, notify_parts, subscribe, write_incident
 from tests.peers.smtp import SmtpServer
@@ -68,10 +68,15 @@ async def test_smtp_down_then_back_and_a_restart_deliver_everything_once(tmp_pat
     kinds = Counter(str(m["X-Dialtone-Notice"]).split("-")[0] for m in smtp.messages)
     assert kinds == {"inc": 12, "pm": 4}
     assert len(hook.received) == 4 and {d["meta"]["kind"] for d in hook.received} == {
-        "incident.opened", "incident.updated", "incident.resolved", "incident.postmortem"}
+        "incident.opened",
+        "incident.updated",
+        "incident.resolved",
+        "incident.postmortem",
+    }
     for m in smtp.messages:
         assert re.fullmatch(r"<(inc|pm)-[0-9a-f]{20}\.[0-9a-f]{16}@example\.com>", str(m["Message-ID"]))
         assert str(m["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
-        assert re.fullmatch(r"<https://status\.example\.com/notify/unsubscribe\?token=[\w-]+>",
-                            str(m["List-Unsubscribe"]))
+        assert re.fullmatch(
+            r"<https://status\.example\.com/notify/unsubscribe\?token=[\w-]+>", str(m["List-Unsubscribe"])
+        )
         assert m.get_body(("plain",)) is not None and m.get_body(("html",)) is not None

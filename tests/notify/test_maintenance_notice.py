@@ -58,8 +58,11 @@ async def test_standard_notice_exactly_seven_days_before_across_dst(tmp_path: Pa
         assert doc["meta"]["kind"] == "maintenance.scheduled"
         assert doc["scheduled_maintenance"]["scheduled_for"].startswith("2027-03-20T04:00:00")
         # Then the reminder (24 h before), the start and the end, each at its instant.
-        for step, due in (("reminder", WINDOW_START - timedelta(hours=24)), ("started", WINDOW_START),
-                          ("completed", WINDOW_START + timedelta(hours=6))):
+        for step, due in (
+            ("reminder", WINDOW_START - timedelta(hours=24)),
+            ("started", WINDOW_START),
+            ("completed", WINDOW_START + timedelta(hours=6)),
+        ):
             nid = f"mnt-standard-20270320T0400Z-{step}"
             await clock.advance((due - clock.now()).total_seconds() - 1)
             await asyncio.wait_for(n.idle.wait(), 15)
@@ -69,7 +72,11 @@ async def test_standard_notice_exactly_seven_days_before_across_dst(tmp_path: Pa
             assert next(r for r in n.outbox.rows() if r.id == nid).queued == due
         await _until(lambda: len(hook.received) == 4 and len(smtp.to("ops@customer.example")) == 4)
         assert [d["scheduled_maintenance"]["status"] for d in hook.received] == [
-            "scheduled", "scheduled", "in_progress", "completed"]
+            "scheduled",
+            "scheduled",
+            "in_progress",
+            "completed",
+        ]
         assert hook.rejected == 0 and len(set(smtp.ids())) == 4
     finally:
         await n.aclose()
@@ -89,16 +96,18 @@ maintenance:
     - {id: fix, title: Router fix, kind: emergency, start: "2027-03-05T12:00:00", zone: America/Denver,
        duration: 1h, published: "2027-03-05T18:30:00Z", reason: failing line card}
 """
-    from agent.calendar import MaintenanceCalendar
-    from agent.config import load_config_text
+    from agent.maintenance.calendar import MaintenanceCalendar
+    from agent.runtime.config import load_config_text
 
     cfg = load_config_text(extra_maint)
     cal = MaintenanceCalendar(cfg.maintenance)
     since = datetime(2027, 3, 1, tzinfo=UTC)
 
     def due_at(at: datetime) -> dict[str, datetime]:
-        return {n.id: n.due for n in maintenance_notices(None, cal, at, since, reminder=timedelta(hours=24),
-                                                         horizon=timedelta(days=90))}
+        return {
+            n.id: n.due
+            for n in maintenance_notices(None, cal, at, since, reminder=timedelta(hours=24), horizon=timedelta(days=90))
+        }
 
     got = due_at(datetime(2027, 3, 12, tzinfo=UTC))
     assert got["mnt-db-20270311T0500Z-scheduled"] == datetime(2027, 3, 8, 10, 0, tzinfo=UTC)

@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.app import Agent
-from agent.config import iter_secrets, load_config_text
 from agent.notify.outbox import NoticeOutbox
+from agent.runtime.app import Agent
+from agent.runtime.config import iter_secrets, load_config_text
 from tests.notify.helpers import config_text, write_incident
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer
@@ -30,10 +30,16 @@ async def test_no_notify_secret_leaks(tmp_path: Path, caplog: pytest.LogCaptureF
     smtp = SmtpServer(auth=("status", "another-password")).start()  # refuses our login: retried, logged
     closed, metrics = free_port(), free_port()
     (tmp_path / "smtp-pw").write_text(SMTP_PASSWORD)
-    text = config_text(tmp_path, smtp.port, top=f"listen: {LOOPBACK}:{metrics}\n",
-                       site=f", listen: '{LOOPBACK}:{free_port()}'", extra=(
-                           f"  webhooks: [{{id: noc, url: 'http://{LOOPBACK}:{closed}/h', secret: {HOOK_SECRET}}}]\n"
-                           f"  apprise: [{{id: chat, url: 'json://u:{APPRISE_TOKEN}@{LOOPBACK}:{closed}/'}}]\n"))
+    text = config_text(
+        tmp_path,
+        smtp.port,
+        top=f"listen: {LOOPBACK}:{metrics}\n",
+        site=f", listen: '{LOOPBACK}:{free_port()}'",
+        extra=(
+            f"  webhooks: [{{id: noc, url: 'http://{LOOPBACK}:{closed}/h', secret: {HOOK_SECRET}}}]\n"
+            f"  apprise: [{{id: chat, url: 'json://u:{APPRISE_TOKEN}@{LOOPBACK}:{closed}/'}}]\n"
+        ),
+    )
     text = text.replace("security: none,", f"security: none, username: status, password_file: {tmp_path}/smtp-pw,")
     (tmp_path / "dialtone.yaml").write_text(text)
     cfg = load_config_text(text)
@@ -41,8 +47,7 @@ async def test_no_notify_secret_leaks(tmp_path: Path, caplog: pytest.LogCaptureF
     assert any(APPRISE_TOKEN in s for s in iter_secrets(cfg))
     assert cfg.notify is not None
     NoticeOutbox(cfg.notify.outbox, datetime.now(UTC) - timedelta(hours=1)).close()
-    write_incident(tmp_path / "incidents", "leak", datetime.now(UTC) - timedelta(minutes=20), steps=1,
-                   postmortem=False)
+    write_incident(tmp_path / "incidents", "leak", datetime.now(UTC) - timedelta(minutes=20), steps=1, postmortem=False)
     agent = Agent(cfg)
     await agent.start()
     try:
@@ -62,10 +67,18 @@ async def test_no_notify_secret_leaks(tmp_path: Path, caplog: pytest.LogCaptureF
     finally:
         await agent.stop()
         smtp.stop()
-    listed = subprocess.run([sys.executable, "-m", "agent", "notices", "list", "-c", str(tmp_path / "dialtone.yaml")],
-                            capture_output=True, text=True, timeout=60)
-    places = {"logs": caplog.text, "metrics": exposition, "notices list": listed.stdout + listed.stderr,
-              "outbox": (tmp_path / "notices.db").read_bytes().decode(errors="replace")}
+    listed = subprocess.run(
+        [sys.executable, "-m", "agent", "notices", "list", "-c", str(tmp_path / "dialtone.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    places = {
+        "logs": caplog.text,
+        "metrics": exposition,
+        "notices list": listed.stdout + listed.stderr,
+        "outbox": (tmp_path / "notices.db").read_bytes().decode(errors="replace"),
+    }
     for f in (tmp_path / "site").rglob("*"):
         if f.is_file():
             places[str(f)] = f.read_bytes().decode(errors="replace")
@@ -75,9 +88,10 @@ async def test_no_notify_secret_leaks(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 def agent_model(agent: Agent) -> object:
-    from agent.app import components_of
+    from agent.runtime.app import components_of
     from statuspage.site import StatusSite
 
     assert agent.config.site is not None
-    return StatusSite(agent.config.site, components_of(agent.config), Path(agent.config.history.path),
-                      calendar=agent.calendar).model(agent.clock.now())
+    return StatusSite(
+        agent.config.site, components_of(agent.config), Path(agent.config.history.path), calendar=agent.calendar
+    ).model(agent.clock.now())

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from agent.config import load_config_text
 from agent.notify.outbox import NoticeOutbox
 from agent.notify.subscribers import SubscriberStore
+from agent.runtime.config import load_config_text
 from tests.notify.helpers import config_text, write_incident
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer
@@ -26,8 +26,9 @@ KILL_AT = 5
 
 
 def _agent(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "agent", "run", "-c", str(cfg)], stdout=subprocess.DEVNULL,
-                            stderr=log.open("ab"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "-c", str(cfg)], stdout=subprocess.DEVNULL, stderr=log.open("ab")
+    )
 
 
 def _wait(predicate, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -39,8 +40,9 @@ def _wait(predicate, seconds: float, what: str) -> None:  # type: ignore[no-unty
 
 def test_sigkill_between_send_and_commit_resends_only_the_message_in_flight(tmp_path: Path) -> None:
     smtp = SmtpServer().start()
-    text = config_text(tmp_path, smtp.port, top=f"listen: {LOOPBACK}:{free_port()}\n",
-                       site=f", listen: '{LOOPBACK}:{free_port()}'")
+    text = config_text(
+        tmp_path, smtp.port, top=f"listen: {LOOPBACK}:{free_port()}\n", site=f", listen: '{LOOPBACK}:{free_port()}'"
+    )
     cfg_path = tmp_path / "dialtone.yaml"
     cfg_path.write_text(text)
     cfg = load_config_text(text)
@@ -80,8 +82,13 @@ def test_sigkill_between_send_and_commit_resends_only_the_message_in_flight(tmp_
     assert {i for i, c in counts.items() if c > 1} == set(killed)  # only the message in flight, once more
     assert counts[killed[0]] == 2
     # `dialtone notices list` shows it sent to all ten, and the standard window's notices still to come.
-    out = subprocess.run([sys.executable, "-m", "agent", "notices", "list", "-c", str(cfg_path), "--json"],
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "agent", "notices", "list", "-c", str(cfg_path), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     listed = json.loads(out.stdout)
     assert [(r["kind"], r["sent"], r["pending"]) for r in listed["outbox"]] == [("incident.opened", 10, 0)]
     upcoming = [u for u in listed["upcoming"] if u["kind"] == "maintenance.scheduled"]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import iter_secrets, load_config_text
+from agent.notify.config import SmtpConfig
 from agent.notify.smtp import SmtpUnavailable, send_batch
+from agent.runtime.config import iter_secrets, load_config_text
 from tests.peers.base import LOOPBACK, require_binary
 from tests.peers.smtp import SmtpServer
 from tests.probes.servers import Certs, make_certs
@@ -29,13 +30,15 @@ def _server_context(certs: Certs) -> ssl.SSLContext:
     return ctx
 
 
-def _smtp(tmp_path: Path, port: int, security: str, ca: Path | None) -> object:
+def _smtp(tmp_path: Path, port: int, security: str, ca: Path | None) -> SmtpConfig:
     (tmp_path / "pw").write_text(PASSWORD + "\n")
     ca_line = f", ca_file: {ca}" if ca else ""
     cfg = load_config_text(
         f"site: {{out: {tmp_path}/site}}\nnotify:\n  sender: status@example.com\n"
         f"  smtp: {{host: {LOOPBACK}, port: {port}, security: {security}, username: status,"
-        f" password_file: {tmp_path}/pw{ca_line}}}\n", base_dir=tmp_path)
+        f" password_file: {tmp_path}/pw{ca_line}}}\n",
+        base_dir=tmp_path,
+    )
     assert cfg.notify is not None and cfg.notify.smtp is not None
     assert PASSWORD in set(iter_secrets(cfg))  # redacted and audited like every other secret
     return cfg.notify.smtp
@@ -50,12 +53,20 @@ def _mail(to: str) -> bytes:
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_tls_and_auth_with_a_private_ca(tmp_path: Path, certs: Certs, security: str) -> None:
     ctx = _server_context(certs)
-    server = (SmtpServer(starttls=ctx, auth=("status", PASSWORD)) if security == "starttls"
-              else SmtpServer(implicit_tls=ctx, auth=("status", PASSWORD))).start()
+    server = (
+        SmtpServer(starttls=ctx, auth=("status", PASSWORD))
+        if security == "starttls"
+        else SmtpServer(implicit_tls=ctx, auth=("status", PASSWORD))
+    ).start()
     try:
         sent: list[int] = []
-        send_batch(_smtp(tmp_path, server.port, security, certs.ca), [(1, "a@x.example", _mail("a@x.example"))],
-                   "status@example.com", sent.append, lambda *a: None)  # type: ignore[arg-type]
+        send_batch(
+            _smtp(tmp_path, server.port, security, certs.ca),
+            [(1, "a@x.example", _mail("a@x.example"))],
+            "status@example.com",
+            sent.append,
+            lambda *a: None,
+        )  # type: ignore[arg-type]
     finally:
         server.stop()
     assert sent == [1] and server.logins == ["status"] and server.ids() == ["<m.a@example.com>"]
@@ -65,8 +76,13 @@ def test_untrusted_relay_certificate_is_refused(tmp_path: Path, certs: Certs) ->
     server = SmtpServer(starttls=_server_context(certs), auth=("status", PASSWORD)).start()
     try:
         with pytest.raises(SmtpUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
-            send_batch(_smtp(tmp_path, server.port, "starttls", None), [(1, "a@x.example", _mail("a"))],  # type: ignore[arg-type]
-                       "status@example.com", lambda i: None, lambda *a: None)
+            send_batch(
+                _smtp(tmp_path, server.port, "starttls", None),
+                [(1, "a@x.example", _mail("a"))],  # type: ignore[arg-type]
+                "status@example.com",
+                lambda i: None,
+                lambda *a: None,
+            )
     finally:
         server.stop()
     assert server.messages == [] and server.logins == []  # the password never went out

@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agent.app import Agent
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.notify.outbox import NoticeOutbox
+from agent.runtime.app import Agent
 from tests.notify.helpers import config, write_incident
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.smtp import SmtpServer
@@ -51,9 +51,12 @@ class Running:
 async def running(tmp_path: Path) -> AsyncIterator[Running]:
     smtp = SmtpServer().start()
     site_port = free_port()
-    cfg = config(tmp_path, smtp.port, top=f"listen: {LOOPBACK}:{free_port()}\n",
-                 site=f", listen: '{LOOPBACK}:{site_port}'",
-)
+    cfg = config(
+        tmp_path,
+        smtp.port,
+        top=f"listen: {LOOPBACK}:{free_port()}\n",
+        site=f", listen: '{LOOPBACK}:{site_port}'",
+    )
     agent = Agent(cfg)
     await agent.start()
     session = aiohttp.ClientSession()
@@ -75,8 +78,9 @@ async def test_double_opt_in_then_one_click_unsubscribe(running: Running, tmp_pa
     r = running
     status, page = await r.get("/notify/subscribe?lang=fr")
     assert status == 200 and "Adresse courriel" in page and 'value="core"' in page
-    status, page = await r.post("/notify/subscribe", {"email": "Ana@Customer.Example", "lang": "fr",
-                                                      "component": "core"})
+    status, page = await r.post(
+        "/notify/subscribe", {"email": "Ana@Customer.Example", "lang": "fr", "component": "core"}
+    )
     assert status == 200 and "Ana@customer.example" in page
     await until(lambda: len(r.smtp.to("Ana@customer.example")) == 1)
     confirm = r.smtp.to("Ana@customer.example")[0]
@@ -93,8 +97,9 @@ async def test_double_opt_in_then_one_click_unsubscribe(running: Running, tmp_pa
     assert status == 404
     # An incident on core is mailed to the confirmed subscriber, in French, with RFC 8058 headers.
     assert r.agent.notifier is not None
-    write_incident(tmp_path / "incidents", "router", r.agent.clock.now() + timedelta(seconds=1), steps=1,
-                   postmortem=False)
+    write_incident(
+        tmp_path / "incidents", "router", r.agent.clock.now() + timedelta(seconds=1), steps=1, postmortem=False
+    )
     await asyncio.sleep(1.1)
     r.agent.notifier.observe(await asyncio.to_thread(_model, r.agent))
     await until(lambda: len(r.smtp.to("Ana@customer.example")) == 2)
@@ -112,12 +117,13 @@ async def test_double_opt_in_then_one_click_unsubscribe(running: Running, tmp_pa
 
 
 def _model(agent: Agent) -> Any:
-    from agent.app import components_of
+    from agent.runtime.app import components_of
     from statuspage.site import StatusSite
 
     assert agent.config.site is not None
-    site = StatusSite(agent.config.site, components_of(agent.config), Path(agent.config.history.path),
-                      calendar=agent.calendar)
+    site = StatusSite(
+        agent.config.site, components_of(agent.config), Path(agent.config.history.path), calendar=agent.calendar
+    )
     return site.model(agent.clock.now())
 
 
@@ -131,11 +137,23 @@ async def test_expired_token_is_refused(running: Running) -> None:
     assert status == 404 and "not valid" in page
 
 
-@pytest.mark.parametrize("email", [
-    "victim@x.example\r\nBcc: everyone@x.example", "a@b", "no-at-sign.example", "a@-bad-.example",
-    "<script>@x.example", "a" * 250 + "@x.example", "a@x.example,b@y.example", "a..b@x.example",
-    "ünï@x.example", "a@x.example\x00", "\"quoted\"@x.example", "a@[127.0.0.1]",
-])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "victim@x.example\r\nBcc: everyone@x.example",
+        "a@b",
+        "no-at-sign.example",
+        "a@-bad-.example",
+        "<script>@x.example",
+        "a" * 250 + "@x.example",
+        "a@x.example,b@y.example",
+        "a..b@x.example",
+        "ünï@x.example",
+        "a@x.example\x00",
+        '"quoted"@x.example',
+        "a@[127.0.0.1]",
+    ],
+)
 async def test_hostile_addresses_are_refused_and_nothing_is_sent(running: Running, email: str) -> None:
     status, page = await running.post("/notify/subscribe", {"email": email, "lang": "en"})
     assert status == 400
@@ -146,8 +164,9 @@ async def test_hostile_addresses_are_refused_and_nothing_is_sent(running: Runnin
 
 async def test_hostile_requests(running: Running) -> None:
     r = running
-    status, _ = await r.post("/notify/subscribe", '{"email": "a@x.example"}',
-                             headers={"Content-Type": "application/json"})
+    status, _ = await r.post(
+        "/notify/subscribe", '{"email": "a@x.example"}', headers={"Content-Type": "application/json"}
+    )
     assert status == 415
     status, _ = await r.post("/notify/subscribe", {"email": "a@x.example", "component": "../../etc"})
     assert status == 400

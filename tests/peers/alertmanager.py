@@ -23,19 +23,27 @@ class Alertmanager(HttpPeer):
 
     def __init__(self, workdir: Path, config_text: str) -> None:
         binary = require_binary("prometheus-alertmanager", "prometheus-alertmanager")
-        super().__init__(workdir, "alertmanager.yml", config_text, [
-            binary,
-            f"--config.file={workdir / 'alertmanager.yml'}",
-            f"--storage.path={workdir / 'data'}",
-            f"--web.listen-address={LOOPBACK}:{{port}}",
-            "--cluster.listen-address=",  # no gossip port: nothing listens outside 127.0.0.1
-            "--log.level=debug",
-        ], "alertmanager")
+        super().__init__(
+            workdir,
+            "alertmanager.yml",
+            config_text,
+            [
+                binary,
+                f"--config.file={workdir / 'alertmanager.yml'}",
+                f"--storage.path={workdir / 'data'}",
+                f"--web.listen-address={LOOPBACK}:{{port}}",
+                "--cluster.listen-address=",  # no gossip port: nothing listens outside 127.0.0.1
+                "--log.level=debug",
+            ],
+            "alertmanager",
+        )
 
     def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
         """POST /api/v2/alerts (each alert: labels, annotations, startsAt...)."""
         req = urllib.request.Request(
-            f"{self.url}/api/v2/alerts", data=json.dumps(alerts).encode(), method="POST",
+            f"{self.url}/api/v2/alerts",
+            data=json.dumps(alerts).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(req, timeout=10) as r:

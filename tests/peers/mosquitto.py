@@ -37,16 +37,49 @@ def make_certs(directory: Path) -> Certs:
     d = directory
     d.mkdir(parents=True, exist_ok=True)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl("req", "-x509", *ec, "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"),
-             "-days", "2", "-subj", "/CN=dialtone test CA")
+    _openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        str(d / "ca.key"),
+        "-out",
+        str(d / "ca.pem"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=dialtone test CA",
+    )
     for name, ext in (("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"), ("client", "")):
-        _openssl("req", *ec, "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"),
-                 "-subj", f"/CN=dialtone-test-{name}")
+        _openssl(
+            "req",
+            *ec,
+            "-keyout",
+            str(d / f"{name}.key"),
+            "-out",
+            str(d / f"{name}.csr"),
+            "-subj",
+            f"/CN=dialtone-test-{name}",
+        )
         extfile = d / f"{name}.ext"
         extfile.write_text((ext + "\n") if ext else "basicConstraints=CA:FALSE\n")
-        _openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"),
-                 "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
-                 "-out", str(d / f"{name}.pem"), "-extfile", str(extfile))
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(d / f"{name}.csr"),
+            "-CA",
+            str(d / "ca.pem"),
+            "-CAkey",
+            str(d / "ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            str(d / f"{name}.pem"),
+            "-extfile",
+            str(extfile),
+        )
     return Certs(d / "ca.pem", d / "server.pem", d / "server.key", d / "client.pem", d / "client.key")
 
 
@@ -95,8 +128,7 @@ class Mosquitto:
         path.unlink(missing_ok=True)
         for i, (user, password) in enumerate(self.users.items()):
             flags = ["-b", "-c"] if i == 0 else ["-b"]
-            subprocess.run([binary, *flags, str(path), user, password], check=True, capture_output=True,
-                           timeout=30)
+            subprocess.run([binary, *flags, str(path), user, password], check=True, capture_output=True, timeout=30)
 
     def start(self) -> Mosquitto:
         """Start (or start again on the same port) and wait until it accepts connections."""

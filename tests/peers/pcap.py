@@ -30,8 +30,9 @@ def _frame(payload: bytes, src_port: int, dst_port: int) -> bytes:
     return ethernet + bytes(ip) + udp
 
 
-def write_rtp_pcap(path: Path, frames: Iterable[bytes], payload_type: int, *, ssrc: int = 0x1004,
-                   lose_every: int = 0) -> int:
+def write_rtp_pcap(
+    path: Path, frames: Iterable[bytes], payload_type: int, *, ssrc: int = 0x1004, lose_every: int = 0
+) -> int:
     """Write one RTP stream, a packet per 20 ms G.711 frame; returns the number of packets written.
     With `lose_every` n, every n-th packet is left out, its sequence number and slot unused: a lossy path."""
     out = bytearray(_GLOBAL)

@@ -16,14 +16,20 @@ class Prometheus(HttpPeer):
 
     def __init__(self, workdir: Path, config_text: str, extra_args: list[str] | None = None) -> None:
         binary = require_binary("prometheus", "prometheus")
-        super().__init__(workdir, "prometheus.yml", config_text, [
-            binary,
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address={LOOPBACK}:{{port}}",
-            "--web.enable-lifecycle",
-            *(extra_args or []),
-        ], "prometheus")
+        super().__init__(
+            workdir,
+            "prometheus.yml",
+            config_text,
+            [
+                binary,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address={LOOPBACK}:{{port}}",
+                "--web.enable-lifecycle",
+                *(extra_args or []),
+            ],
+            "prometheus",
+        )
 
     def api(self, path: str, **params: str) -> Any:
         """GET an API path; returns the `data` member, raising on an error status."""
@@ -37,4 +43,3 @@ class Prometheus(HttpPeer):
     def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query's result vector."""
         return list(self.api("/api/v1/query", query=promql)["result"])
-

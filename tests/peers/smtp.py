@@ -37,8 +37,14 @@ class _Handler:
 class SmtpServer:
     """aiosmtpd on a fixed free port; `messages` keeps what it accepted across stop/start."""
 
-    def __init__(self, port: int | None = None, *, starttls: ssl.SSLContext | None = None,
-                 implicit_tls: ssl.SSLContext | None = None, auth: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.starttls, self.implicit_tls, self.auth = starttls, implicit_tls, auth
         self.logins: list[str] = []
@@ -56,9 +62,12 @@ class SmtpServer:
         if self.implicit_tls is not None:
             kw |= {"ssl_context": self.implicit_tls, "server_hostname": LOOPBACK}
         if self.auth is not None:
-            kw |= {"authenticator": self._authenticate, "auth_required": True,
-                   # aiosmtpd only knows of STARTTLS; with implicit TLS the whole session is encrypted anyway
-                   "auth_require_tls": self.starttls is not None}
+            kw |= {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                # aiosmtpd only knows of STARTTLS; with implicit TLS the whole session is encrypted anyway
+                "auth_require_tls": self.starttls is not None,
+            }
         self._controller = Controller(_Handler(self), hostname=LOOPBACK, port=self.port, ready_timeout=10, **kw)
         self._controller.start()
         return self

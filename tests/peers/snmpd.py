@@ -75,8 +75,17 @@ class Snmpd:
         persist.mkdir(parents=True, exist_ok=True)
         conf = conf_dir / "snmpd.conf"
         conf.write_text(self.config_text())
-        argv = [binary, "-f", "-C", "-c", str(conf), "-Lf", str(conf_dir / "snmpd.out"),
-                "-I", "-smux,mteTrigger,mteTriggerConf"]
+        argv = [
+            binary,
+            "-f",
+            "-C",
+            "-c",
+            str(conf),
+            "-Lf",
+            str(conf_dir / "snmpd.out"),
+            "-I",
+            "-smux,mteTrigger,mteTriggerConf",
+        ]
         self.starts += 1
         self.proc = PeerProcess(argv, name=f"snmpd-{self.starts}")
         env = {"SNMP_PERSISTENT_DIR": str(persist), "MIBS": "", "MIBDIRS": str(conf_dir)}
@@ -128,7 +137,7 @@ def write_pass_script(path: Path, base_oid: str, value_file: Path, kind: str = "
         '  case "$cmd" in\n'
         "    PING) echo PONG ;;\n"
         f'    get) read -r oid; if [ "$oid" = "$BASE.1" ]; then {answer}; else echo NONE; fi ;;\n'
-        '    getnext) read -r oid\n'
+        "    getnext) read -r oid\n"
         '      if [ "$oid" = "$BASE" ] || [ "$oid" = "$BASE.0" ] || [ "${oid#"$BASE".}" = "$oid" ]; then\n'
         f"        {answer}; else echo NONE; fi ;;\n"
         "    set) read -r oid; read -r value; echo not-writable ;;\n"
@@ -150,8 +159,9 @@ def snmptrap_argv(argv: Sequence[str]) -> list[str]:
 async def snmptrap(argv: Sequence[str], check: bool = True) -> tuple[int, str]:
     """Run snmptrap without blocking the loop (an inform waits for our receiver's answer)."""
     env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": "/nonexistent-dialtone", "SNMPCONFPATH": "/nonexistent"}
-    proc = await asyncio.create_subprocess_exec(*snmptrap_argv(argv), stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT, env=env)
+    proc = await asyncio.create_subprocess_exec(
+        *snmptrap_argv(argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     text = out.decode(errors="replace")
     if check and proc.returncode != 0:

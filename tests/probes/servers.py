@@ -172,9 +172,7 @@ async def _stream_prepared(request: web.Request, resp: web.StreamResponse) -> we
 
 
 @contextlib.asynccontextmanager
-async def aiohttp_server(
-    host: str = LOOPBACK, ssl_context: ssl.SSLContext | None = None
-) -> AsyncIterator[int]:
+async def aiohttp_server(host: str = LOOPBACK, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
     """Serve make_app() on a free port of `host`; yields the port."""
     runner = web.AppRunner(make_app(), handle_signals=False)
     await runner.setup()

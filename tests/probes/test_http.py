@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from agent.model import ProbeResult, Target
-from agent.probes.http import METRICS, HttpConfig, HttpProbe
+from agent.core.model import ProbeResult, Target
+from agent.probes.http.config import HttpConfig
+from agent.probes.http.probe import METRICS, HttpProbe
 from tests.peers.base import free_port
 from tests.probes.servers import (
     aiohttp_server,

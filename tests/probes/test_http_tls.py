@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from agent.model import ProbeResult, Target
-from agent.probes.http import HttpConfig, HttpProbe
+from agent.core.model import ProbeResult, Target
+from agent.probes.http.config import HttpConfig
+from agent.probes.http.probe import HttpProbe
 from tests.peers.base import LOOPBACK, PeerProcess, free_port, require_binary, tcp_listening
 from tests.probes.servers import Certs, aiohttp_server, openssl_not_after, raw_server, server_context, silent
 

@@ -9,8 +9,8 @@ import ssl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.probes.httpparse import ResponseReader
-from agent.probes.netconn import Trace
+from agent.net.httpparse import ResponseReader
+from agent.net.netconn import Trace
 
 
 def _feed(pieces: list[bytes], cap: int = 10_000, accept: bool = False, close: bool = False) -> ResponseReader:

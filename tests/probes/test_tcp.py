@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from agent.model import ProbeResult, Target
-from agent.probes.tcp import METRICS, TcpConfig, TcpProbe
+from agent.core.model import ProbeResult, Target
+from agent.probes.tcp import METRICS, TcpProbe
+from agent.probes.tcp_config import TcpConfig
 from tests.peers.base import free_port
 from tests.probes.servers import (
     Certs,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.probes.tlsinfo import TlsConfig, build_context, cert_not_after, shared_context
+from agent.net.tlsinfo import TlsConfig, build_context, cert_not_after, shared_context
 from tests.probes.servers import Certs, openssl_not_after
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.model import ProbeResult, Target
+from agent.core.model import ProbeResult, Target
 from agent.probes import PROBE_CONFIGS, PROBES, ProbeContext
-from agent.sip.pstn_metrics import CallCounters
+from agent.probes.pstn.metrics import CallCounters
 from tests.peers.base import wait_until
 from tests.pstn.peers import (
     DID,
@@ -55,7 +55,7 @@ class Loop:
 
 
 @pytest.fixture
-def pstn_loop(tmp_path: Path) -> Callable[..., Loop]:
+def pstn_loop(tmp_path: Path) -> Iterator[Callable[..., Loop]]:
     """Factory: pstn_loop(dids={DID: "1001"}, voicemail_port=..., relay=(a, b)) starts both Kamailios."""
     started: list[KamailioPeer] = []
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 from prometheus_client import CollectorRegistry
 
-from agent.sip.pstn_metrics import CallCounters, register_call_metrics
+from agent.probes.pstn.metrics import CallCounters, register_call_metrics
 from agent.sip.register import register
 from agent.sip.resolve import resolve
 from agent.sip.ua import Identity, UserAgent

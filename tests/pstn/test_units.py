@@ -9,12 +9,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from agent.model import ProbeResult
+from agent.core.model import ProbeResult, Value
 from agent.probes import PROBE_CONFIGS, PROBE_METRICS
+from agent.probes.pstn.media import new_tokens
+from agent.probes.pstn.metrics import CallCounters, outcome, q850_cause, register_call_metrics
 from agent.sinks.prometheus import PrometheusSink, TargetMeta
 from agent.sip.message import SipMessage
-from agent.sip.pstn_media import new_tokens
-from agent.sip.pstn_metrics import CallCounters, outcome, q850_cause, register_call_metrics
 
 BASE = {"route": "tier1-a", "number": "+18015550100", "trunk": "sip:127.0.0.1:5070", "from_number": "+18015559999"}
 
@@ -80,7 +80,12 @@ def test_secrets_stay_secret():
 def test_per_direction_gauges_carry_a_direction_label():
     sink = PrometheusSink("pop1", PROBE_METRICS, CollectorRegistry(), dict, dict)
     sink.set_targets([TargetMeta("loop", "voice", "pstn_call", {}, 300.0)])
-    values = {"jitter_seconds_a_to_b": 0.002, "jitter_seconds_b_to_a": 0.003, "mos_a_to_b": 4.4, "result": "answered"}
+    values: dict[str, Value] = {
+        "jitter_seconds_a_to_b": 0.002,
+        "jitter_seconds_b_to_a": 0.003,
+        "mos_a_to_b": 4.4,
+        "result": "answered",
+    }
     sink.on_result(ProbeResult("loop", "pstn_call", datetime.now(UTC), 2.0, True, values=values))
     text = sink.exposition().decode()
     labels = 'target="loop",component="voice",kind="pstn_call",vantage="pop1"'

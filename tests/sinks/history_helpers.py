@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from agent.model import ProbeResult, Transition
+from agent.core.model import ProbeResult, Transition
 
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 

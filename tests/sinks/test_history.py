@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import Transition
-from agent.sinks.history import HistoryReader, HistoryWriter, open_history
-from agent.sinks.history_schema import SCHEMA_VERSION
+from agent.core.model import Transition
+from agent.history.schema import SCHEMA_VERSION
+from agent.history.writer import HistoryReader, HistoryWriter, open_history
 from tests.peers.base import wait_until
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours, result
 
@@ -36,10 +36,18 @@ def test_open_history_creates_a_wal_store_with_the_schema_version(store: Path) -
 async def test_results_round_trip_every_field(store: Path) -> None:
     w = writer(store, message_limit=10)
     full = result(
-        "sip-edge", T0 + timedelta(milliseconds=1234), ok=False, kind="sip", duration=0.123456,
-        error="sip_503", message="Service Unavailable from upstream", phases={"invite": 0.1, "ringing": 0.02},
-        values={"status": 503, "reason": "busy", "tls": True, "mos": 4.2}, vantage="den1",
-        maintenance=True, degraded=True,
+        "sip-edge",
+        T0 + timedelta(milliseconds=1234),
+        ok=False,
+        kind="sip",
+        duration=0.123456,
+        error="sip_503",
+        message="Service Unavailable from upstream",
+        phases={"invite": 0.1, "ringing": 0.02},
+        values={"status": 503, "reason": "busy", "tls": True, "mos": 4.2},
+        vantage="den1",
+        maintenance=True,
+        degraded=True,
     )
     plain = result("sip-edge", T0 + timedelta(seconds=5), kind="sip", vantage="den1")
     w.on_result(full)
@@ -129,8 +137,12 @@ async def test_daily_rollups_count_per_utc_day_and_accumulate_across_batches(sto
 async def test_retention_prunes_by_the_injected_clock(store: Path) -> None:
     clock = FakeClock(T0)
     w = writer(
-        store, clock, results_retention=9 * 86400, transitions_retention=10 * 86400,
-        rollups_retention=9 * 86400, prune_interval=3600,
+        store,
+        clock,
+        results_retention=9 * 86400,
+        transitions_retention=10 * 86400,
+        rollups_retention=9 * 86400,
+        prune_interval=3600,
     )
     for day in range(5):
         at = T0 + timedelta(days=day)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.sinks.history import HistoryError, HistoryReader, HistoryWriter, open_history
+from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, open_history
 from tests.sinks.history_helpers import T0, FakeClock, hours, result
 
 ROOT = Path(__file__).parents[2]
@@ -45,7 +45,7 @@ def _drop_file_override() -> None:
 
 _OPEN_SCRIPT = """
 import sys
-from agent.sinks.history import HistoryError, open_history
+from agent.history.writer import HistoryError, open_history
 try:
     open_history(sys.argv[1])
 except HistoryError as exc:
@@ -61,7 +61,11 @@ def test_read_only_directory_is_a_clear_error(tmp_path: Path) -> None:
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _OPEN_SCRIPT, str(ro / "h.sqlite")],
-            cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=_drop_file_override,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_drop_file_override,
         )
     except subprocess.SubprocessError as exc:
         pytest.skip(f"cannot drop root's file capabilities here: {exc}")
@@ -118,8 +122,8 @@ async def test_deleted_store_is_recreated_and_the_batch_retried(
 _FULL_DISK_SCRIPT = """
 import asyncio, json, resource, sys
 from datetime import datetime, timedelta, UTC
-from agent.model import ProbeResult
-from agent.sinks.history import HistoryReader, HistoryWriter, open_history
+from agent.core.model import ProbeResult
+from agent.history.writer import HistoryReader, HistoryWriter, open_history
 
 async def main(path):
     t0 = datetime.now(UTC)
@@ -159,7 +163,10 @@ asyncio.run(main(sys.argv[1]))
 def test_full_disk_never_stops_probing_and_the_writer_recovers(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", _FULL_DISK_SCRIPT, str(tmp_path / "h.sqlite")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

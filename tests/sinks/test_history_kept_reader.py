@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.sinks.history import HistoryError, HistoryReader, HistoryWriter, KeptReader, open_history
-from agent.sinks.history_schema import connect_writer
+from agent.history.schema import connect_writer
+from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, KeptReader, open_history
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours
 
 

@@ -14,12 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.model import Status, Transition
-from agent.sinks.history import HistoryError, HistoryReader, HistoryWriter, StatusInterval, open_history
+from agent.core.model import Status, Transition
+from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, StatusInterval, open_history
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours, result
 
 OP, DEG, PART, MAJ, MAINT = (
-    Status.OPERATIONAL, Status.DEGRADED_PERFORMANCE, Status.PARTIAL_OUTAGE, Status.MAJOR_OUTAGE,
+    Status.OPERATIONAL,
+    Status.DEGRADED_PERFORMANCE,
+    Status.PARTIAL_OUTAGE,
+    Status.MAJOR_OUTAGE,
     Status.UNDER_MAINTENANCE,
 )
 
@@ -36,7 +39,7 @@ def iv(a: float, b: float, s: Status) -> StatusInterval:
 def reader(tmp_path_factory: pytest.TempPathFactory) -> HistoryReader:
     path = open_history(tmp_path_factory.mktemp("hist") / "h.sqlite")
     w = HistoryWriter(path, clock=FakeClock())
-    steps = {
+    steps: dict[str, list[tuple[int, object, object]]] = {
         # voice: op from -2h, partial 1h, major 2h, op 3h, maintenance 5h, op 6h
         "voice": [(-2, "", OP), (1, OP, PART), (2, PART, MAJ), (3, MAJ, OP), (5, OP, MAINT), (6, MAINT, OP)],
         # sms: a repeated status (agent restart) merges; a degraded stretch is not an outage
@@ -117,7 +120,7 @@ def test_reader_errors_name_the_path(tmp_path: Path) -> None:
 _READER_SCRIPT = """
 import sys
 from datetime import datetime, timedelta, UTC
-from agent.sinks.history import HistoryReader
+from agent.history.writer import HistoryReader
 r = HistoryReader(sys.argv[1])
 t0 = datetime.fromisoformat(sys.argv[2])
 for line in sys.stdin:
@@ -134,7 +137,10 @@ def test_a_reader_in_another_process_sees_commits_while_the_writer_runs(tmp_path
     assert w.flush_sync()
     proc = subprocess.Popen(
         [sys.executable, "-c", _READER_SCRIPT, str(path), T0.isoformat()],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
     )
     assert proc.stdin is not None and proc.stdout is not None
 
@@ -164,9 +170,7 @@ def test_a_reader_in_another_process_sees_commits_while_the_writer_runs(tmp_path
     assert proc.returncode == 0
 
 
-_CHANGES = st.lists(
-    st.tuples(st.integers(0, 50), st.sampled_from([*Status, "bogus"])), min_size=0, max_size=12
-)
+_CHANGES = st.lists(st.tuples(st.integers(0, 50), st.sampled_from([*Status, "bogus"])), min_size=0, max_size=12)
 
 
 @given(changes=_CHANGES, lo=st.integers(-5, 55), width=st.integers(0, 60))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.model import ProbeResult, Target
+from agent.core.model import ProbeResult, Target
 from agent.probes import PROBE_CONFIGS, PROBES, ProbeContext
 from tests.sip.sipp import Sipp, start_sipp
 

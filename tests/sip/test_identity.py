@@ -3,6 +3,8 @@ credentials, as production proxies do: the default From with credentials, and 40
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.peers.kamailio import IDENTITY_TEMPLATE, Kamailio, start_kamailio
@@ -12,7 +14,7 @@ pytestmark = pytest.mark.peer
 
 
 @pytest.fixture(scope="module")
-def checking_proxy(tmp_path_factory) -> Kamailio:
+def checking_proxy(tmp_path_factory) -> Iterator[Kamailio]:
     k = start_kamailio(tmp_path_factory.mktemp("kam-identity"), template=IDENTITY_TEMPLATE)
     yield k
     k.stop()

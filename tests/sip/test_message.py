@@ -92,7 +92,7 @@ def test_stream_framing_fragments_and_several_per_read():
     one = parse(RESPONSE).to_bytes()
     framer = StreamFramer()
     stream = b"\r\n\r\n" + one + one + one  # keep-alive CRLFs first
-    got = []
+    got: list[SipMessage] = []
     for i in range(0, len(stream), 7):  # fragments of 7 bytes
         got.extend(framer.feed(stream[i : i + 7]))
     assert len(got) == 3 and all(m.body == b"body" for m in got)

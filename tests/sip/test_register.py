@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,14 @@ pytestmark = pytest.mark.peer
 
 
 @pytest.fixture(scope="module")
-def kamailio_md5(tmp_path_factory) -> Kamailio:
+def kamailio_md5(tmp_path_factory) -> Iterator[Kamailio]:
     k = start_kamailio(tmp_path_factory.mktemp("kam-md5"), algorithm="MD5", tls=True)
     yield k
     k.stop()
 
 
 @pytest.fixture(scope="module")
-def kamailio_sha256(tmp_path_factory) -> Kamailio:
+def kamailio_sha256(tmp_path_factory) -> Iterator[Kamailio]:
     k = start_kamailio(tmp_path_factory.mktemp("kam-sha256"), algorithm="SHA-256")
     yield k
     k.stop()

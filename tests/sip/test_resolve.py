@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import dns.asyncresolver
 import dns.message
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
@@ -61,7 +62,7 @@ class DnsServer:
             if records:
                 resp.answer.append(dns.rrset.from_text_list(q.name, 60, "IN", key[1], records))
             elif not any(name == key[0] for name, _ in ZONE):
-                resp.set_rcode(3)  # NXDOMAIN
+                resp.set_rcode(dns.rcode.NXDOMAIN)
             self.sock.sendto(resp.to_wire(), addr)
 
     def stop(self) -> None:

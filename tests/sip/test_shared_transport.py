@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.model import Target
+from agent.core.model import Target
 from agent.probes.sip import SipOptionsConfig, SipOptionsProbe
 from agent.sip import shared_udp
 from agent.sip.message import SipMessage, SipParseError, parse

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from agent.model import Target
+from agent.core.model import Target
 from agent.probes import ProbeContext
-from agent.probes.snmp import SnmpConfig, SnmpProbe
+from agent.probes.snmp import SnmpProbe
+from agent.probes.snmp_config import SnmpConfig
 from agent.snmp.events import DeviceEvent
 from tests.peers.snmpd import Snmpd, write_pass_script
 
@@ -37,10 +38,14 @@ def start_agent(tmp: Path) -> Agent:
     """snmpd with pass_persist scripts: lo's ifInErrors and ifOperStatus, a gauge and a counter under 99999."""
     files: dict[str, Path] = {}
     extra: list[str] = []
-    for n, (oid, kind, initial) in enumerate([(IF_IN_ERRORS, "counter", 4294967290),
-                                              (IF_OPER_STATUS, "integer", 1),
-                                              (ACTIVE_CALLS, "gauge", 120),
-                                              (CALLS_TOTAL, "counter", 1000)]):
+    for n, (oid, kind, initial) in enumerate(
+        [
+            (IF_IN_ERRORS, "counter", 4294967290),
+            (IF_OPER_STATUS, "integer", 1),
+            (ACTIVE_CALLS, "gauge", 120),
+            (CALLS_TOTAL, "counter", 1000),
+        ]
+    ):
         files[oid] = tmp / f"value{n}"
         files[oid].write_text(f"{initial}\n")
         script = write_pass_script(tmp / f"pass{n}.sh", oid, files[oid], kind)

@@ -30,25 +30,28 @@ def test_get_request_is_byte_exact() -> None:
     assert ber.decode(expected) == Message(b"public", ber.GET, 1, 0, 0, ((SYS_UPTIME, ber.NULL, None),))
 
 
-@pytest.mark.parametrize(("tag", "value", "octets"), [
-    (ber.INTEGER, 0, b"\x02\x01\x00"),
-    (ber.INTEGER, -128, b"\x02\x01\x80"),
-    (ber.INTEGER, 128, b"\x02\x02\x00\x80"),
-    (ber.INTEGER, -(2**31), b"\x02\x04\x80\x00\x00\x00"),
-    (ber.COUNTER32, 2**32 - 1, b"\x41\x05\x00\xff\xff\xff\xff"),
-    (ber.GAUGE32, 1000, b"\x42\x02\x03\xe8"),
-    (ber.TIMETICKS, 123456, b"\x43\x03\x01\xe2\x40"),
-    (ber.COUNTER64, 2**64 - 1, b"\x46\x09\x00" + b"\xff" * 8),
-    (ber.IP_ADDRESS, b"\x0a\x00\x00\x01", b"\x40\x04\x0a\x00\x00\x01"),
-    (ber.OPAQUE, b"\x9f\x78\x04\x3f\x80\x00\x00", b"\x44\x07\x9f\x78\x04\x3f\x80\x00\x00"),
-    (ber.OCTET_STRING, b"x" * 200, b"\x04\x81\xc8" + b"x" * 200),
-    (ber.OBJECT_ID, (1, 3, 6, 1, 4, 1, 99999), b"\x06\x08\x2b\x06\x01\x04\x01\x86\x8d\x1f"),
-    (ber.OBJECT_ID, (2, 999, 3), b"\x06\x03\x88\x37\x03"),
-    (ber.NULL, None, b"\x05\x00"),
-    (ber.NO_SUCH_OBJECT, None, b"\x80\x00"),
-    (ber.NO_SUCH_INSTANCE, None, b"\x81\x00"),
-    (ber.END_OF_MIB_VIEW, None, b"\x82\x00"),
-])
+@pytest.mark.parametrize(
+    ("tag", "value", "octets"),
+    [
+        (ber.INTEGER, 0, b"\x02\x01\x00"),
+        (ber.INTEGER, -128, b"\x02\x01\x80"),
+        (ber.INTEGER, 128, b"\x02\x02\x00\x80"),
+        (ber.INTEGER, -(2**31), b"\x02\x04\x80\x00\x00\x00"),
+        (ber.COUNTER32, 2**32 - 1, b"\x41\x05\x00\xff\xff\xff\xff"),
+        (ber.GAUGE32, 1000, b"\x42\x02\x03\xe8"),
+        (ber.TIMETICKS, 123456, b"\x43\x03\x01\xe2\x40"),
+        (ber.COUNTER64, 2**64 - 1, b"\x46\x09\x00" + b"\xff" * 8),
+        (ber.IP_ADDRESS, b"\x0a\x00\x00\x01", b"\x40\x04\x0a\x00\x00\x01"),
+        (ber.OPAQUE, b"\x9f\x78\x04\x3f\x80\x00\x00", b"\x44\x07\x9f\x78\x04\x3f\x80\x00\x00"),
+        (ber.OCTET_STRING, b"x" * 200, b"\x04\x81\xc8" + b"x" * 200),
+        (ber.OBJECT_ID, (1, 3, 6, 1, 4, 1, 99999), b"\x06\x08\x2b\x06\x01\x04\x01\x86\x8d\x1f"),
+        (ber.OBJECT_ID, (2, 999, 3), b"\x06\x03\x88\x37\x03"),
+        (ber.NULL, None, b"\x05\x00"),
+        (ber.NO_SUCH_OBJECT, None, b"\x80\x00"),
+        (ber.NO_SUCH_INSTANCE, None, b"\x81\x00"),
+        (ber.END_OF_MIB_VIEW, None, b"\x82\x00"),
+    ],
+)
 def test_values_encode_exactly_and_decode_back(tag: int, value: ber.Value, octets: bytes) -> None:
     assert ber.encode_value(tag, value) == octets
     msg = response((SYS_UPTIME, tag, value))
@@ -66,33 +69,36 @@ def _with_value(octets: bytes) -> bytes:
 GOOD = ber.encode(response((SYS_UPTIME, ber.TIMETICKS, 4242)))
 
 
-@pytest.mark.parametrize(("data", "why"), [
-    (b"", "truncated"),
-    (GOOD[:-1], "runs past"),
-    (GOOD + b"\x00", "bytes after the message"),
-    (b"\x30\x80" + GOOD[2:] + b"\x00\x00", "indefinite length"),
-    (b"\x30\x85\x00\x00\x00\x00\x26" + GOOD[2:], "length of 5 octets"),
-    (GOOD.replace(b"\x02\x01\x01\x04", b"\x02\x01\x00\x04", 1), "version 0 is not SNMPv2c"),
-    (GOOD.replace(b"\xa2", b"\xa4", 1), "unknown PDU type 0xa4"),
-    (_with_value(b"\x47\x01\x00"), "unknown type tag 0x47"),
-    (_with_value(b"\x41\x01\xff"), "-1 is out of range"),
-    (_with_value(b"\x41\x06\x00\x01\x00\x00\x00\x00"), "integer of 6 octets"),
-    (_with_value(b"\x02\x00"), "integer of 0 octets"),
-    (_with_value(b"\x02\x05\x00\x80\x00\x00\x00"), "integer of 5 octets"),
-    (_with_value(b"\x46\x0a\x01" + b"\x00" * 9), "integer of 10 octets"),
-    (_with_value(b"\x40\x05\x01\x02\x03\x04\x05"), "IpAddress of 5 octets"),
-    (_with_value(b"\x05\x01\x00"), "NULL or exception value with 1"),
-    (_with_value(b"\x06\x00"), "empty OID"),
-    (_with_value(b"\x06\x02\x2b\x86"), "ends inside an arc"),
-    (_with_value(b"\x06\x03\x2b\x80\x01"), "leading 0x80"),
-    (_with_value(b"\x06\x06\x2b\x90\x80\x80\x80\x00"), "above 2\\*\\*32-1"),
-    (_with_value(b"\x06\x81\x80" + b"\x01" * 128), "129 arcs"),
-    (_with_value(b"\x42\x02\x01"), "does not fill its varbind"),
-    (_with_value(b"\x42\x01\x01\x00"), "does not fill its varbind"),
-    (_with_value(b"\x1f\x01\x00"), "unknown type tag 0x1f"),
-    (GOOD.replace(b"\x02\x01\x00\x02\x01\x00", b"\x02\x01\x13\x02\x01\x00"), "error-status/error-index 19/0"),
-    (GOOD.replace(b"\x02\x01\x00\x02\x01\x00", b"\x02\x01\x00\x02\x01\xff"), "error-index 0/-1 out of range"),
-])
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"", "truncated"),
+        (GOOD[:-1], "runs past"),
+        (GOOD + b"\x00", "bytes after the message"),
+        (b"\x30\x80" + GOOD[2:] + b"\x00\x00", "indefinite length"),
+        (b"\x30\x85\x00\x00\x00\x00\x26" + GOOD[2:], "length of 5 octets"),
+        (GOOD.replace(b"\x02\x01\x01\x04", b"\x02\x01\x00\x04", 1), "version 0 is not SNMPv2c"),
+        (GOOD.replace(b"\xa2", b"\xa4", 1), "unknown PDU type 0xa4"),
+        (_with_value(b"\x47\x01\x00"), "unknown type tag 0x47"),
+        (_with_value(b"\x41\x01\xff"), "-1 is out of range"),
+        (_with_value(b"\x41\x06\x00\x01\x00\x00\x00\x00"), "integer of 6 octets"),
+        (_with_value(b"\x02\x00"), "integer of 0 octets"),
+        (_with_value(b"\x02\x05\x00\x80\x00\x00\x00"), "integer of 5 octets"),
+        (_with_value(b"\x46\x0a\x01" + b"\x00" * 9), "integer of 10 octets"),
+        (_with_value(b"\x40\x05\x01\x02\x03\x04\x05"), "IpAddress of 5 octets"),
+        (_with_value(b"\x05\x01\x00"), "NULL or exception value with 1"),
+        (_with_value(b"\x06\x00"), "empty OID"),
+        (_with_value(b"\x06\x02\x2b\x86"), "ends inside an arc"),
+        (_with_value(b"\x06\x03\x2b\x80\x01"), "leading 0x80"),
+        (_with_value(b"\x06\x06\x2b\x90\x80\x80\x80\x00"), "above 2\\*\\*32-1"),
+        (_with_value(b"\x06\x81\x80" + b"\x01" * 128), "129 arcs"),
+        (_with_value(b"\x42\x02\x01"), "does not fill its varbind"),
+        (_with_value(b"\x42\x01\x01\x00"), "does not fill its varbind"),
+        (_with_value(b"\x1f\x01\x00"), "unknown type tag 0x1f"),
+        (GOOD.replace(b"\x02\x01\x00\x02\x01\x00", b"\x02\x01\x13\x02\x01\x00"), "error-status/error-index 19/0"),
+        (GOOD.replace(b"\x02\x01\x00\x02\x01\x00", b"\x02\x01\x00\x02\x01\xff"), "error-index 0/-1 out of range"),
+    ],
+)
 def test_malformed_datagrams_are_rejected_with_the_reason(data: bytes, why: str) -> None:
     with pytest.raises(BerError, match=why):
         ber.decode(data)
@@ -116,7 +122,8 @@ def test_encode_rejects_what_snmp_cannot_carry() -> None:
 
 ARC = st.integers(0, 2**32 - 1)
 OIDS = st.one_of(
-    st.tuples(st.integers(0, 1), st.integers(0, 39)), st.tuples(st.just(2), st.integers(0, 2**32 - 81)),
+    st.tuples(st.integers(0, 1), st.integers(0, 39)),
+    st.tuples(st.just(2), st.integers(0, 2**32 - 81)),
 ).flatmap(lambda head: st.lists(ARC, max_size=40).map(lambda rest: (*head, *rest)))
 VALUES = st.one_of(
     st.tuples(st.just(ber.INTEGER), st.integers(-(2**31), 2**31 - 1)),
@@ -128,10 +135,17 @@ VALUES = st.one_of(
     st.tuples(st.sampled_from(sorted(ber.EXCEPTIONS)), st.none()),
 )
 VARBINDS = st.lists(st.tuples(OIDS, VALUES).map(lambda p: (p[0], p[1][0], p[1][1])), max_size=30)
-MESSAGES = st.sampled_from(sorted(ber.PDU_TYPES)).flatmap(lambda pdu_type: st.builds(
-    Message, st.binary(max_size=40), st.just(pdu_type), st.integers(-(2**31), 2**31 - 1),
-    st.integers(0, 2**31 - 1 if pdu_type == ber.GET_BULK else 18), st.integers(0, 2**31 - 1),
-    VARBINDS.map(tuple)))
+MESSAGES = st.sampled_from(sorted(ber.PDU_TYPES)).flatmap(
+    lambda pdu_type: st.builds(
+        Message,
+        st.binary(max_size=40),
+        st.just(pdu_type),
+        st.integers(-(2**31), 2**31 - 1),
+        st.integers(0, 2**31 - 1 if pdu_type == ber.GET_BULK else 18),
+        st.integers(0, 2**31 - 1),
+        VARBINDS.map(tuple),
+    )
+)
 
 
 @given(MESSAGES)

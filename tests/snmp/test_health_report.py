@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.model import ProbeResult, Transition
-from agent.sinks.history import HistoryWriter
+from agent.cli.entry import main
+from agent.core.model import ProbeResult, Transition
+from agent.history.writer import HistoryWriter
 from agent.snmp import events as ev
 from tests.sinks.history_helpers import FakeClock
 
@@ -40,8 +40,11 @@ async def config(tmp_path: Path) -> Path:
     db = tmp_path / "history.sqlite"
     writer = HistoryWriter(db, clock=FakeClock(datetime(2026, 4, 2, tzinfo=UTC)))
     await writer.start()
-    for t in (up_down("sbc1", datetime(2026, 2, 20, tzinfo=UTC), "unknown", "up"),
-              up_down("sbc1", at(10, 2), "up", "down"), up_down("sbc1", at(10, 2, 30), "down", "up")):
+    for t in (
+        up_down("sbc1", datetime(2026, 2, 20, tzinfo=UTC), "unknown", "up"),
+        up_down("sbc1", at(10, 2), "up", "down"),
+        up_down("sbc1", at(10, 2, 30), "down", "up"),
+    ):
         writer.on_transition(t)
     for kind, when, data in (
         (ev.TRAP, at(10, 2, 29), {"trap": "cold_start", "state": "up"}),
@@ -85,10 +88,20 @@ async def test_json_report_per_device(config: Path, capsys) -> None:
     assert sbc["interface_flaps"] == {"eth1": 2}
     longest, calls = sbc["threshold_breaches"]
     assert (longest["check"], longest["end"]) == ("cpu", END.isoformat())
-    assert calls == {"check": "active_calls", "level": "crit", "start": at(12, 14).isoformat(),
-                     "end": at(12, 15).isoformat(), "seconds": 3600.0, "peak": 500.0}
-    assert sbc["worst_hours"][0] == {"start": at(10, 2).isoformat(), "down_seconds": 1800.0,
-                                     "breach_seconds": 0.0, "events": 2}
+    assert calls == {
+        "check": "active_calls",
+        "level": "crit",
+        "start": at(12, 14).isoformat(),
+        "end": at(12, 15).isoformat(),
+        "seconds": 3600.0,
+        "peak": 500.0,
+    }
+    assert sbc["worst_hours"][0] == {
+        "start": at(10, 2).isoformat(),
+        "down_seconds": 1800.0,
+        "breach_seconds": 0.0,
+        "events": 2,
+    }
     assert ups["availability_percent"] is None and ups["reboots"] == [] and ups["polls"] == 0
 
 
@@ -106,12 +119,15 @@ async def test_markdown_and_html_are_customer_readable(config: Path, capsys) -> 
     assert "<table>" in page and "<h2>Voice Core: sbc1</h2>" in page
 
 
-@pytest.mark.parametrize(("argv", "why"), [
-    (["--month", "2026-13"], "month must be 01 to 12"),
-    (["--month", "2031-01"], "has not started yet"),
-    (["--month", "2026-03", "--target", "nope"], "'nope' is not an snmp target"),
-    (["--month", "2026-03", "--history", "/nonexistent/h.sqlite"], "no such file"),
-])
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (["--month", "2026-13"], "month must be 01 to 12"),
+        (["--month", "2031-01"], "has not started yet"),
+        (["--month", "2026-03", "--target", "nope"], "'nope' is not an snmp target"),
+        (["--month", "2026-03", "--history", "/nonexistent/h.sqlite"], "no such file"),
+    ],
+)
 async def test_bad_input_is_refused_clearly(config: Path, capsys, argv: list[str], why: str) -> None:
     code, out, err = run(capsys, *argv, "-c", str(config))
     assert code == 2 and out == ""

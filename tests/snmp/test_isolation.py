@@ -31,17 +31,17 @@ EXPECTED = {  # target id -> success: "x-on-y" polls device y with device x's cr
 
 def _target(tid: str, address: str, users: SnmpdUsers) -> str:
     if tid.startswith("v3"):
-        block = (f'{{address: "{address}", version: "3", user: {users.v3_user}, auth_key: {users.auth_key}, '
-                 f"priv_key: {users.priv_key}}}")
+        block = (
+            f'{{address: "{address}", version: "3", user: {users.v3_user}, auth_key: {users.auth_key}, '
+            f"priv_key: {users.priv_key}}}"
+        )
     else:
         block = f'{{address: "{address}", community: {users.community}}}'
     return f"  - {{id: {tid}, component: gear, kind: snmp, interval: 1s, timeout: 900ms, snmp: {block}}}\n"
 
 
 def _config(tmp: Path, listen: int, devices: dict[str, Snmpd]) -> Path:
-    targets = "".join(
-        _target(tid, devices[tid[-1]].address, USERS[tid.split("-")[1]]) for tid in EXPECTED
-    )
+    targets = "".join(_target(tid, devices[tid[-1]].address, USERS[tid.split("-")[1]]) for tid in EXPECTED)
     path = tmp / "dialtone.yaml"
     path.write_text(
         f"vantage: test\nlisten: 127.0.0.1:{listen}\nthresholds: {{failures: 1, successes: 1}}\n"
@@ -64,8 +64,13 @@ def test_devices_sharing_a_user_name_keep_their_own_keys(tmp_path: Path, same_en
     extra = ["engineID dialtone-clone"] if same_engine_id else []
     devices = {name: Snmpd(tmp_path / name, users=USERS[name], extra=extra).start() for name in USERS}
     listen = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "-c", str(_config(tmp_path, listen, devices))],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "-c", str(_config(tmp_path, listen, devices))],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_until(lambda: tcp_listening(listen), timeout=20, what="agent /metrics")
         seen: dict[str, set[float]] = {tid: set() for tid in EXPECTED}

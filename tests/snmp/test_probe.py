@@ -17,8 +17,14 @@ def v2c(agent: Agent, **more: object) -> dict[str, object]:
 
 def v3(agent: Agent, **more: object) -> dict[str, object]:
     u = agent.snmpd.users
-    return {"address": agent.snmpd.address, "version": "3", "user": u.v3_user, "auth_key": u.auth_key,
-            "priv_key": u.priv_key, **more}
+    return {
+        "address": agent.snmpd.address,
+        "version": "3",
+        "user": u.v3_user,
+        "auth_key": u.auth_key,
+        "priv_key": u.priv_key,
+        **more,
+    }
 
 
 async def test_v2c_poll_reads_uptime_interface_and_storage(agent: Agent, make_probe) -> None:
@@ -44,10 +50,15 @@ async def test_v3_auth_priv_sha256_aes(agent: Agent, make_probe) -> None:
 
 async def test_v3_auth_no_priv_sha512_and_no_auth(agent: Agent, make_probe) -> None:
     u = agent.snmpd.users
-    auth_only, _ = make_probe(address=agent.snmpd.address, version="3", user=u.authonly_user,
-                              security_level="authNoPriv", auth_protocol="SHA-512", auth_key=u.auth_key)
-    plain, _ = make_probe(address=agent.snmpd.address, version="3", user=u.noauth_user,
-                          security_level="noAuthNoPriv")
+    auth_only, _ = make_probe(
+        address=agent.snmpd.address,
+        version="3",
+        user=u.authonly_user,
+        security_level="authNoPriv",
+        auth_protocol="SHA-512",
+        auth_key=u.auth_key,
+    )
+    plain, _ = make_probe(address=agent.snmpd.address, version="3", user=u.noauth_user, security_level="noAuthNoPriv")
     for probe in (auth_only, plain):
         result = await probe.probe(target())
         assert result.ok, result.message
@@ -127,8 +138,9 @@ async def test_check_on_any_oid_warn_then_crit_then_clear(agent: Agent, make_pro
 
 
 async def test_rate_check_on_a_counter_oid(agent: Agent, make_probe) -> None:
-    probe, _ = make_probe(**v2c(agent, checks=[{"name": "calls_per_second", "oid": CALLS_TOTAL + ".1",
-                                                "rate": True, "crit": 1e9}]))
+    probe, _ = make_probe(
+        **v2c(agent, checks=[{"name": "calls_per_second", "oid": CALLS_TOTAL + ".1", "rate": True, "crit": 1e9}])
+    )
     agent.set(CALLS_TOTAL, 1000)
     first = await probe.probe(target())
     assert first.ok and "snmp.calls_per_second" not in first.values

@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from agent.snmp.events import TRAP, DeviceEvent
-from agent.snmp.traps import RESULTS, TrapReceiver, TrapReceiverConfig
+from agent.snmp.traps import RESULTS, TrapReceiver
+from agent.snmp.traps_config import TrapReceiverConfig
 from tests.peers.base import LOOPBACK
 from tests.peers.snmpd import snmptrap
 
@@ -44,11 +45,14 @@ async def receiver() -> AsyncIterator[Callable[..., object]]:
     started: list[TrapReceiver] = []
 
     async def start(**overrides: object) -> Running:
-        block = {"listen": f"{LOOPBACK}:0", "communities": [COMMUNITY],
-                 "users": [{"user": USER, "auth_key": AUTH, "priv_key": PRIV, "engine_id": ENGINE_ID}],
-                 "sources": {LOOPBACK: "sbc1"},
-                 "trap_oids": [{"oid": VENDOR_OVERLOAD, "name": "sbc_overload", "state": "degraded"}],
-                 **overrides}
+        block = {
+            "listen": f"{LOOPBACK}:0",
+            "communities": [COMMUNITY],
+            "users": [{"user": USER, "auth_key": AUTH, "priv_key": PRIV, "engine_id": ENGINE_ID}],
+            "sources": {LOOPBACK: "sbc1"},
+            "trap_oids": [{"oid": VENDOR_OVERLOAD, "name": "sbc_overload", "state": "degraded"}],
+            **overrides,
+        }
         events: list[DeviceEvent] = []
         r = TrapReceiver(TrapReceiverConfig.model_validate(block), events.append)
         await r.start()
@@ -66,14 +70,44 @@ def v2c(running: Running, *varbinds: str, community: str = COMMUNITY, oid: str =
 
 def v3(running: Running, auth: str = AUTH, oid: str = LINK_DOWN, inform: bool = False) -> list[str]:
     head = ["-Ci"] if inform else ["-e", ENGINE_ID]
-    return [*head, "-v", "3", "-u", USER, "-l", "authPriv", "-a", "SHA-256", "-A", auth, "-x", "AES",
-            "-X", PRIV, running.address, "", oid]
+    return [
+        *head,
+        "-v",
+        "3",
+        "-u",
+        USER,
+        "-l",
+        "authPriv",
+        "-a",
+        "SHA-256",
+        "-A",
+        auth,
+        "-x",
+        "AES",
+        "-X",
+        PRIV,
+        running.address,
+        "",
+        oid,
+    ]
 
 
 async def test_v2c_link_down_becomes_an_event_at_once(receiver) -> None:
     running = await receiver()
-    await snmptrap(v2c(running, "1.3.6.1.2.1.2.2.1.1.2", "i", "2", "1.3.6.1.2.1.2.2.1.2.2", "s", "eth1",
-                       "1.3.6.1.2.1.2.2.1.8.2", "i", "2"))
+    await snmptrap(
+        v2c(
+            running,
+            "1.3.6.1.2.1.2.2.1.1.2",
+            "i",
+            "2",
+            "1.3.6.1.2.1.2.2.1.2.2",
+            "s",
+            "eth1",
+            "1.3.6.1.2.1.2.2.1.8.2",
+            "i",
+            "2",
+        )
+    )
     await running.wait_for("accepted")
     (event,) = running.events
     assert (event.kind, event.target) == (TRAP, "sbc1")
@@ -128,8 +162,14 @@ async def test_configured_vendor_trap_and_ignored_unknown_oid(receiver) -> None:
 
 async def test_malformed_datagrams_dropped_counted_and_receiver_keeps_running(receiver) -> None:
     running = await receiver()
-    garbage = [b"", b"\x00", b"hello, not snmp", b"\x30\x82\xff\xff\x02\x01", bytes(range(256)),
-               b"\x30\x0b\x02\x01\x05\x04\x01x\xa7\x03\x02\x01\x00"]  # the last: SNMP version 6
+    garbage = [
+        b"",
+        b"\x00",
+        b"hello, not snmp",
+        b"\x30\x82\xff\xff\x02\x01",
+        bytes(range(256)),
+        b"\x30\x0b\x02\x01\x05\x04\x01x\xa7\x03\x02\x01\x00",
+    ]  # the last: SNMP version 6
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for datagram in garbage:
             s.sendto(datagram, (LOOPBACK, running.receiver.port))

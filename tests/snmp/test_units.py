@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agent.config import ConfigError, load_config_text
-from agent.probes.snmp import SnmpConfig
+from agent.probes.snmp_config import SnmpConfig
+from agent.runtime.config import ConfigError, load_config_text
 from agent.snmp.counters import CounterRates, counter_delta
 from agent.snmp.mibs import SYS_UPTIME, format_oid, parse_oid
 
@@ -53,13 +53,16 @@ def test_parse_oid_numeric_and_named() -> None:
     assert format_oid(parse_oid("ifInErrors.3")) == "1.3.6.1.2.1.2.2.1.14.3"
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("fooBar.0", "neither a numeric OID nor a known object name"),
-    ("sysUpTime.x", "must be numeric"),
-    ("3.1.2", "not a valid OID"),
-    ("1.40.2", "not a valid OID"),
-    ("1..3", "neither"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("fooBar.0", "neither a numeric OID nor a known object name"),
+        ("sysUpTime.x", "must be numeric"),
+        ("3.1.2", "not a valid OID"),
+        ("1.40.2", "not a valid OID"),
+        ("1..3", "neither"),
+    ],
+)
 def test_parse_oid_rejects(text: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         parse_oid(text)
@@ -68,24 +71,36 @@ def test_parse_oid_rejects(text: str, why: str) -> None:
 BASE = {"address": "127.0.0.1"}
 
 
-@pytest.mark.parametrize(("block", "why"), [
-    ({}, "SNMP v2c needs a community"),
-    ({"community": "x", "user": "u"}, "for version 3, not 2c"),
-    ({"version": "3"}, "SNMP v3 needs a user"),
-    ({"version": "3", "user": "u", "auth_key": "12345678"}, "authPriv needs priv_key"),
-    ({"version": "3", "user": "u", "auth_key": "short", "priv_key": "12345678"}, "auth_key of at least 8"),
-    ({"version": "3", "user": "u", "security_level": "noAuthNoPriv", "auth_key": "12345678"}, "takes no auth_key"),
-    ({"version": "3", "user": "u", "security_level": "noAuthNoPriv", "community": "c"}, "community is for"),
-    ({"community": "c", "checks": [{"name": "a"}]}, "exactly one of oid or reading"),
-    ({"community": "c", "checks": [{"name": "a", "oid": "nope.1"}]}, "neither a numeric OID"),
-    ({"community": "c", "checks": [{"name": "a", "reading": "cpu.load_ratio", "rate": True}]}, "rate applies"),
-    ({"community": "c", "checks": [{"name": "a", "oid": "1.3.6.1", "warn": 9, "crit": 5}]}, "warn must be reached"),
-    ({"community": "c", "checks": [{"name": "a", "oid": "1.3.6.1", "warn": 5, "crit": 9, "below": True}]},
-     "warn must be reached"),
-    ({"version": "3", "user": "u", "security_level": "noAuthNoPriv",
-      "checks": [{"name": "a", "oid": "1.3.6.1"}, {"name": "a", "oid": "1.3.6.2"}]}, "check names must be unique"),
-    ({"community": "c", "auth_protocol": "SHA-1"}, "auth_protocol"),
-])
+@pytest.mark.parametrize(
+    ("block", "why"),
+    [
+        ({}, "SNMP v2c needs a community"),
+        ({"community": "x", "user": "u"}, "for version 3, not 2c"),
+        ({"version": "3"}, "SNMP v3 needs a user"),
+        ({"version": "3", "user": "u", "auth_key": "12345678"}, "authPriv needs priv_key"),
+        ({"version": "3", "user": "u", "auth_key": "short", "priv_key": "12345678"}, "auth_key of at least 8"),
+        ({"version": "3", "user": "u", "security_level": "noAuthNoPriv", "auth_key": "12345678"}, "takes no auth_key"),
+        ({"version": "3", "user": "u", "security_level": "noAuthNoPriv", "community": "c"}, "community is for"),
+        ({"community": "c", "checks": [{"name": "a"}]}, "exactly one of oid or reading"),
+        ({"community": "c", "checks": [{"name": "a", "oid": "nope.1"}]}, "neither a numeric OID"),
+        ({"community": "c", "checks": [{"name": "a", "reading": "cpu.load_ratio", "rate": True}]}, "rate applies"),
+        ({"community": "c", "checks": [{"name": "a", "oid": "1.3.6.1", "warn": 9, "crit": 5}]}, "warn must be reached"),
+        (
+            {"community": "c", "checks": [{"name": "a", "oid": "1.3.6.1", "warn": 5, "crit": 9, "below": True}]},
+            "warn must be reached",
+        ),
+        (
+            {
+                "version": "3",
+                "user": "u",
+                "security_level": "noAuthNoPriv",
+                "checks": [{"name": "a", "oid": "1.3.6.1"}, {"name": "a", "oid": "1.3.6.2"}],
+            },
+            "check names must be unique",
+        ),
+        ({"community": "c", "auth_protocol": "SHA-1"}, "auth_protocol"),
+    ],
+)
 def test_config_rejects(block: dict[str, object], why: str) -> None:
     with pytest.raises(ValidationError, match=why):
         SnmpConfig.model_validate({**BASE, **block})
@@ -95,9 +110,10 @@ def test_config_defaults_and_address_forms() -> None:
     cfg = SnmpConfig.model_validate({**BASE, "community": "s3cret-community", "version": 2})
     assert cfg.version == "2c" and cfg.host_port() == ("127.0.0.1", 161)
     assert SnmpConfig.model_validate({"address": "sbc.example:1161", "community": "c"}).host_port() == (
-        "sbc.example", 1161)
-    assert SnmpConfig.model_validate({"address": "[::1]:162", "community": "c"}).host_port() == (
-        "::1", 162)
+        "sbc.example",
+        1161,
+    )
+    assert SnmpConfig.model_validate({"address": "[::1]:162", "community": "c"}).host_port() == ("::1", 162)
     assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg.model_dump())
 
 

@@ -35,10 +35,14 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
 
 # --- pysnmp as the oracle, on a real agent ----------------------------------------------------------------
 
-SUBTREES = [(1, 3, 6, 1, 2, 1, 1), (1, 3, 6, 1, 2, 1, 2), (1, 3, 6, 1, 2, 1, 31, 1, 1), (1, 3, 6, 1, 2, 1, 4, 20),
-            (1, 3, 6, 1, 2, 1, 25, 2), (1, 3, 6, 1, 4, 1, 2021, 10)]
-
-
+SUBTREES = [
+    (1, 3, 6, 1, 2, 1, 1),
+    (1, 3, 6, 1, 2, 1, 2),
+    (1, 3, 6, 1, 2, 1, 31, 1, 1),
+    (1, 3, 6, 1, 2, 1, 4, 20),
+    (1, 3, 6, 1, 2, 1, 25, 2),
+    (1, 3, 6, 1, 4, 1, 2021, 10),
+]
 
 
 def both_decoders(data: bytes) -> list[Varbind]:
@@ -77,8 +81,18 @@ def test_real_agent_datagrams_decode_as_pysnmp_decodes_them(snmpd: Snmpd) -> Non
         ask(ber.GET_NEXT, [(2, 25)])
     assert len(seen) > 300
     kinds = {vb.kind for vb in seen}
-    assert kinds >= {"integer", "string", "oid", "counter32", "counter64", "gauge", "timeticks", "ip", "opaque",
-                     "missing"}
+    assert kinds >= {
+        "integer",
+        "string",
+        "oid",
+        "counter32",
+        "counter64",
+        "gauge",
+        "timeticks",
+        "ip",
+        "opaque",
+        "missing",
+    }
 
 
 @pytest.mark.parametrize("bulk", [True, False])
@@ -127,8 +141,15 @@ class FakeAgent(asyncio.DatagramProtocol):
 
 
 def answer(req: ber.Message, varbinds: tuple[ber.RawVarbind, ...], **changes: object) -> bytes:
-    fields = {"community": req.community, "pdu_type": ber.RESPONSE, "request_id": req.request_id,
-              "error_status": 0, "error_index": 0, "varbinds": varbinds, **changes}
+    fields = {
+        "community": req.community,
+        "pdu_type": ber.RESPONSE,
+        "request_id": req.request_id,
+        "error_status": 0,
+        "error_index": 0,
+        "varbinds": varbinds,
+        **changes,
+    }
     return ber.encode(ber.Message(**fields))  # type: ignore[arg-type]
 
 
@@ -154,7 +175,8 @@ async def scripted() -> AsyncIterator[Start]:
 
     async def start(script: Script, **client: object) -> SnmpClient:
         transport, agent = await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: FakeAgent(script), local_addr=(LOOPBACK, 0))
+            lambda: FakeAgent(script), local_addr=(LOOPBACK, 0)
+        )
         transports.append(transport)
         port = transport.get_extra_info("sockname")[1]
         made = SnmpClient(engine, LOOPBACK, port, Credentials(community=COMMUNITY), **client)  # type: ignore[arg-type]
@@ -182,8 +204,9 @@ async def test_getbulk_walk_stops_at_end_of_view_and_at_the_subtree_end(scripted
 
 
 async def test_a_lost_request_is_retried_with_the_same_request_id(scripted: Start) -> None:
-    client = await scripted(lambda req, n: [] if n == 1 else [answer(req, ((TABLE, ber.GAUGE32, 3),))],
-                            timeout=0.6, retries=1)
+    client = await scripted(
+        lambda req, n: [] if n == 1 else [answer(req, ((TABLE, ber.GAUGE32, 3),))], timeout=0.6, retries=1
+    )
     t0 = time.monotonic()
     assert (await client.get([TABLE]))[0].value == 3
     assert 0.25 < time.monotonic() - t0 < 0.6
@@ -199,10 +222,12 @@ async def test_answers_that_do_not_match_are_dropped(scripted: Start) -> None:
         good = answer(req, ((TABLE, ber.INTEGER, 42),))
         port = v2c_transport(client.engine)._socks[socket.AF_INET].get_extra_info("sockname")[1]
         other.sendto(good, (LOOPBACK, port))  # right request-id, wrong source port
-        return [answer(req, ((TABLE, ber.INTEGER, 1),), request_id=(req.request_id + 1) % 2**31),
-                answer(req, ((TABLE, ber.INTEGER, 2),), community=b"other"),
-                answer(req, ((TABLE, ber.INTEGER, 3),), pdu_type=ber.REPORT),
-                good]
+        return [
+            answer(req, ((TABLE, ber.INTEGER, 1),), request_id=(req.request_id + 1) % 2**31),
+            answer(req, ((TABLE, ber.INTEGER, 2),), community=b"other"),
+            answer(req, ((TABLE, ber.INTEGER, 3),), pdu_type=ber.REPORT),
+            good,
+        ]
 
     client = await scripted(script)
     try:
@@ -239,11 +264,14 @@ async def test_silence_is_a_timeout_that_names_the_community(scripted: Start) ->
     assert len(client.agent.requests) == 4
 
 
-@pytest.mark.parametrize(("reply", "why"), [
-    (lambda req: answer(req, req.varbinds, error_status=2, error_index=1), "error-status noSuchName at 1.3.6.1.4"),
-    (lambda req: answer(req, req.varbinds, error_status=5, error_index=0), "error-status genErr$"),
-    (lambda req: answer(req, ()), "answered 0 variables to a request for 1"),
-])
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (lambda req: answer(req, req.varbinds, error_status=2, error_index=1), "error-status noSuchName at 1.3.6.1.4"),
+        (lambda req: answer(req, req.varbinds, error_status=5, error_index=0), "error-status genErr$"),
+        (lambda req: answer(req, ()), "answered 0 variables to a request for 1"),
+    ],
+)
 async def test_agent_errors_are_snmp_errors(scripted: Start, reply: Callable[[ber.Message], bytes], why: str) -> None:
     client = await scripted(lambda req, n: [reply(req)])
     with pytest.raises(SnmpError, match=why) as info:

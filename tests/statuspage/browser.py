@@ -44,8 +44,12 @@ async def chromium(profile: Path, *args: str, timeout: float = 60.0) -> bytes:
     binary = require_binary("chromium", "chromium")
     profile.mkdir(parents=True, exist_ok=True)
     proc = await asyncio.create_subprocess_exec(
-        binary, *FLAGS, f"--user-data-dir={profile}", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        binary,
+        *FLAGS,
+        f"--user-data-dir={profile}",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)

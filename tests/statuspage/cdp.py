@@ -116,9 +116,14 @@ async def browser(profile: Path) -> AsyncIterator[Page]:
     port = free_port()
     profile.mkdir(parents=True, exist_ok=True)
     proc = await asyncio.create_subprocess_exec(
-        binary, *FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-        f"--remote-debugging-address={LOOPBACK}", "about:blank",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        binary,
+        *FLAGS,
+        f"--user-data-dir={profile}",
+        f"--remote-debugging-port={port}",
+        f"--remote-debugging-address={LOOPBACK}",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         async with aiohttp.ClientSession() as http:

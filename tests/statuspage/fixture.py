@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agent.calendar import MaintenanceCalendar
-from agent.model import Component, Transition
-from agent.sinks.history import HistoryWriter
-from agent.sinks.history_reader import HistoryReader
-from agent.sla import SlaCalculator, SlaConfig
+from agent.contract.sla import SlaCalculator, SlaConfig
+from agent.core.model import Component, Transition
+from agent.history.reader import HistoryReader
+from agent.history.writer import HistoryWriter
+from agent.maintenance.calendar import MaintenanceCalendar
 from statuspage.build import ModelBuilder
 from statuspage.config import SiteConfig
 from statuspage.incidents import load_incidents

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.calendar import MaintenanceCalendar
-from agent.model import Component, Transition
-from agent.sinks.history import HistoryWriter
-from agent.sinks.history_reader import HistoryReader
-from agent.sla import SlaCalculator, SlaConfig
+from agent.contract.sla import SlaCalculator, SlaConfig
+from agent.core.model import Component, Transition
+from agent.history.reader import HistoryReader
+from agent.history.writer import HistoryWriter
+from agent.maintenance.calendar import MaintenanceCalendar
 from statuspage.build import ModelBuilder
 from statuspage.output import AtomicSite
 from statuspage.render import Renderer

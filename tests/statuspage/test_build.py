@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.model import ComponentView, StatusModel
 from tests.statuspage.fixture import DENVER, NOW
 
@@ -84,7 +84,9 @@ def test_incidents_automatic_human_and_linked(model: StatusModel) -> None:
     core = by_id["auto-core-20260307T063000Z"]
     assert core.status == "resolved" and core.impact == "critical"  # core tier: weighed in full
     assert {i.id for i in model.active_incidents} == {
-        "post-portal-errors", "post-hostile", "auto-voice-20260316T130000Z",
+        "post-portal-errors",
+        "post-hostile",
+        "auto-voice-20260316T130000Z",
     }
 
 

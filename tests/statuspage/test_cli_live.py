@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from agent.cli import main
-from agent.model import Transition
+from agent.cli.entry import main
+from agent.core.model import Transition
 from statuspage.site import StatusSite
 from tests.fakeclock import FakeClock
 from tests.statuspage.fixture import COMPONENTS, NOW, SECRET, site_config, write_history, write_incidents
@@ -38,8 +38,9 @@ def test_render_command_writes_a_site_without_secrets(tmp_path: Path, capsys) ->
     db = write_history(tmp_path / "h.sqlite")
     cfg = tmp_path / "dialtone.yaml"
     out = tmp_path / "public"
-    cfg.write_text(CONFIG.format(db=db, out=tmp_path / "unused", incidents=write_incidents(tmp_path / "inc"),
-                                 secret=SECRET))
+    cfg.write_text(
+        CONFIG.format(db=db, out=tmp_path / "unused", incidents=write_incidents(tmp_path / "inc"), secret=SECRET)
+    )
     assert main(["render", "-c", str(cfg), "--out", str(out), "--now", "2026-03-16T18:00:00Z"]) == 0
     assert "rendered" in capsys.readouterr().out
     files = [p for p in out.rglob("*") if p.is_file()]

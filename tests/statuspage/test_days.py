@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.model import Status
-from agent.sinks.history_reader import StatusInterval
+from agent.core.model import Status
+from agent.history.reader import StatusInterval
 from statuspage.days import component_days
 
 ZONE = ZoneInfo("America/Denver")

@@ -15,13 +15,35 @@ from tests.statuspage.conftest import Rendered
 
 PAGE = {"id", "name", "url", "time_zone", "updated_at"}
 COMPONENT = {
-    "id", "name", "status", "created_at", "updated_at", "position", "description", "showcase", "start_date",
-    "group_id", "page_id", "group", "only_show_if_degraded",
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "position",
+    "description",
+    "showcase",
+    "start_date",
+    "group_id",
+    "page_id",
+    "group",
+    "only_show_if_degraded",
 }
 COMPONENT_STATUS = {"operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"}
 INCIDENT = {
-    "id", "name", "status", "created_at", "updated_at", "monitoring_at", "resolved_at", "impact", "shortlink",
-    "started_at", "page_id", "components", "incident_updates",
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "monitoring_at",
+    "resolved_at",
+    "impact",
+    "shortlink",
+    "started_at",
+    "page_id",
+    "components",
+    "incident_updates",
 }
 INCIDENT_STATUS = {"investigating", "identified", "monitoring", "resolved", "postmortem"}
 IMPACT = {"none", "minor", "major", "critical"}
@@ -84,8 +106,11 @@ def test_every_api_file_has_the_statuspage_fields(rendered: Rendered) -> None:
 
 
 def test_scheduled_maintenance_files(rendered: Rendered) -> None:
-    for name in ("scheduled-maintenances.json", "scheduled-maintenances/upcoming.json",
-                 "scheduled-maintenances/active.json"):
+    for name in (
+        "scheduled-maintenances.json",
+        "scheduled-maintenances/upcoming.json",
+        "scheduled-maintenances/active.json",
+    ):
         for m in _api(rendered, name)["scheduled_maintenances"]:
             _check_incident(m, MAINT, MAINT_STATUS, {"maintenance", "none"})
     upcoming = _api(rendered, "scheduled-maintenances/upcoming.json")["scheduled_maintenances"]
@@ -103,7 +128,7 @@ def test_atom_parses_in_both_languages(rendered: Rendered) -> None:
         ids = [e.id for e in feed.entries]
         assert len(ids) == len(set(ids)) > 0
         titles = " | ".join(e.title for e in feed.entries)
-        assert ("Customer portal errors" in titles)
+        assert "Customer portal errors" in titles
         assert ("Panne partielle" in titles) == lang.startswith("fr")
         for e in feed.entries:
             assert e.updated_parsed is not None and e.link

@@ -15,7 +15,7 @@ import aiohttp
 import feedparser
 import icalendar
 
-from agent.calendar import MaintenanceCalendar, MaintenanceConfig
+from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from statuspage import feeds
 from statuspage.build import occurrence_view
 from statuspage.render import Renderer
@@ -51,11 +51,27 @@ def test_informational_window_has_no_impact_and_maintenance_has_updates(rendered
 
 
 def test_a_window_timeline_follows_time() -> None:
-    calendar = MaintenanceCalendar(MaintenanceConfig.model_validate({"windows": [
-        {"id": "move", "start": "2026-06-01T21:00", "zone": "UTC", "duration": "3h",
-         "published": "2026-05-01T00:00:00Z", "title": "Data centre move"}]}))
-    (o,) = [x for x in calendar.occurrences(datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
-            if x.window == "move"]  # the default standard and weekly windows are there too
+    calendar = MaintenanceCalendar(
+        MaintenanceConfig.model_validate(
+            {
+                "windows": [
+                    {
+                        "id": "move",
+                        "start": "2026-06-01T21:00",
+                        "zone": "UTC",
+                        "duration": "3h",
+                        "published": "2026-05-01T00:00:00Z",
+                        "title": "Data centre move",
+                    }
+                ]
+            }
+        )
+    )
+    (o,) = [
+        x
+        for x in calendar.occurrences(datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+        if x.window == "move"
+    ]  # the default standard and weekly windows are there too
 
     def timeline(now: datetime) -> list[tuple[str, datetime]]:
         return [(u.status, u.at) for u in occurrence_view(o, now).updates]
@@ -76,9 +92,23 @@ def test_postmortem_is_reported_as_such(rendered: Rendered) -> None:
 
 def test_ics_uids_are_the_providers_and_descriptions_are_for_customers(tmp_path: Path) -> None:
     site, model, _ = build_model(tmp_path)
-    calendar = MaintenanceCalendar(MaintenanceConfig.model_validate({"windows": [
-        {"id": "sbc-upgrade", "start": "2026-03-19T21:00", "duration": "2h", "components": ["voice", "portal"],
-         "published": "2026-03-10T00:00:00Z", "title": "SBC upgrade", "reason": "New SBC software."}]}))
+    calendar = MaintenanceCalendar(
+        MaintenanceConfig.model_validate(
+            {
+                "windows": [
+                    {
+                        "id": "sbc-upgrade",
+                        "start": "2026-03-19T21:00",
+                        "duration": "2h",
+                        "components": ["voice", "portal"],
+                        "published": "2026-03-10T00:00:00Z",
+                        "title": "SBC upgrade",
+                        "reason": "New SBC software.",
+                    }
+                ]
+            }
+        )
+    )
     cal = icalendar.Calendar.from_ical(Renderer(site, calendar=calendar).files(model)["maintenance.ics"])
     events = list(cal.walk("VEVENT"))
     assert len(events) >= 3

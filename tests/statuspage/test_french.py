@@ -109,8 +109,15 @@ def test_french_pages_are_fr_ca_with_oqlf_typography_and_english_marked(rendered
 
 def test_french_uses_the_providers_vocabulary(rendered: Rendered) -> None:
     index = rendered.text("fr/index.html")
-    for term in ("Soutien", "État du réseau", "Mises à jour et notifications", "entente de niveau de service",
-                 "Composants touchés", "Heure locale", "heure des Rocheuses (America/Denver)"):
+    for term in (
+        "Soutien",
+        "État du réseau",
+        "Mises à jour et notifications",
+        "entente de niveau de service",
+        "Composants touchés",
+        "Heure locale",
+        "heure des Rocheuses (America/Denver)",
+    ):
         assert term in index, term
     for wrong in ("Touche", "Votre heure", "heure de America", "Performances"):
         assert wrong not in index, wrong

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.feeds import iso
 from statuspage.model import StatusModel
 from statuspage.output import AtomicSite
@@ -107,8 +107,13 @@ STARTED = "(() => { const t = document.querySelector('.facts time[data-local]');
         # An en-GB reader in Paris: day before month, a 24-hour clock, the reader's zone (CET before 29 March).
         ("en-GB", "Europe/Paris", "", ["21 Mar 2026", "05:00", "11:00", "CET"], ["7 Mar 2026", "07:30", "CET"]),
         # A French-Canadian reader in Montreal on the French page.
-        ("fr-CA", "America/Toronto", "fr/",
-         ["21 mars 2026", "0 h 00", "6 h 00", "HAE"], ["7 mars 2026", "1 h 30", "HNE"]),
+        (
+            "fr-CA",
+            "America/Toronto",
+            "fr/",
+            ["21 mars 2026", "0 h 00", "6 h 00", "HAE"],
+            ["7 mars 2026", "1 h 30", "HNE"],
+        ),
     ],
 )
 async def test_times_follow_the_readers_locale_and_zone(

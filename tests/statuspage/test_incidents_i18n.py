@@ -63,8 +63,16 @@ def test_duplicate_ids_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "url,ok",
-    [("https://a.b/c", True), ("/x", True), ("#d", True), ("mailto:a@b.c", True),
-     ("javascript:alert(1)", False), (" JaVa\tScRiPt:x", False), ("data:text/html,x", False), ("vbscript:x", False)],
+    [
+        ("https://a.b/c", True),
+        ("/x", True),
+        ("#d", True),
+        ("mailto:a@b.c", True),
+        ("javascript:alert(1)", False),
+        (" JaVa\tScRiPt:x", False),
+        ("data:text/html,x", False),
+        ("vbscript:x", False),
+    ],
 )
 def test_safe_url(url: str, ok: bool) -> None:
     assert safe_url(url) is ok

@@ -9,7 +9,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.model import Incident, StatusModel, Update
 from statuspage.output import AtomicSite
 from statuspage.render import Renderer
@@ -29,8 +29,9 @@ def _transition(m: StatusModel, cid: str) -> StatusModel:
                 c = replace(c, status=Status.MAJOR_OUTAGE, updated_at=at, days=(*c.days[:-1], today))
             comps.append(c)
         groups.append(replace(g, components=tuple(comps)))
-    new = Incident("new", "Down", "investigating", "critical", at, at, at, (cid,),
-                   (Update(at, "investigating", "Down."),))
+    new = Incident(
+        "new", "Down", "investigating", "critical", at, at, at, (cid,), (Update(at, "investigating", "Down."),)
+    )
     return replace(m, generated_at=at, groups=tuple(groups), incidents=(new, *m.incidents))
 
 

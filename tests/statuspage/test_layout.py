@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from agent.model import Status
+from agent.core.model import Status
 from statuspage.model import Maintenance, StatusModel
 from statuspage.output import AtomicSite
 from statuspage.render import Renderer
@@ -30,9 +30,15 @@ def write_site(rendered: Rendered, model: StatusModel, out: Path) -> Path:
 def _window(m: StatusModel, wid: str, status: str, start_in: timedelta, notice_in: timedelta) -> Maintenance:
     start, notice = m.generated_at + start_in, m.generated_at + notice_in
     return Maintenance(
-        id=wid, name=wid.replace("-", " ").title(), status=status,  # type: ignore[arg-type]
-        scheduled_for=start, scheduled_until=start + timedelta(hours=3), components=("core",), notice_at=notice,
-        created_at=min(notice, start), updated_at=min(notice, m.generated_at),
+        id=wid,
+        name=wid.replace("-", " ").title(),
+        status=status,  # type: ignore[arg-type]
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=3),
+        components=("core",),
+        notice_at=notice,
+        created_at=min(notice, start),
+        updated_at=min(notice, m.generated_at),
     )
 
 
@@ -74,8 +80,12 @@ async def test_maintenance_leads_the_first_screen_in_order_and_truthfully(
         ics = await page.eval(f"fetch({seen['']['links']['sbc-upgrade']!r}).then((r) => r.text())")
     for lang, got in seen.items():
         # In progress first, then upcoming by start: the SBC upgrade (in 2 days) before the standard window.
-        assert got["ids"] == ["core-patch", "sbc-upgrade", "certificate-upload-20260320T0600Z",
-                              "standard-20260321T0400Z"], lang
+        assert got["ids"] == [
+            "core-patch",
+            "sbc-upgrade",
+            "certificate-upload-20260320T0600Z",
+            "standard-20260321T0400Z",
+        ], lang
         assert got["maint"] < got["active"] < got["components"], lang
         assert got["firstHeading"] <= got["height"] and got["firstLink"] <= got["height"], (lang, got)
         assert got["scrollWidth"] <= got["width"], (lang, got)  # nothing wider than the screen

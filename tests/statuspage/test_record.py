@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.model import Transition
-from agent.sinks.history_reader import HistoryReader
+from agent.core.model import Transition
+from agent.history.reader import HistoryReader
 from statuspage.build import ARCHIVE_START, ModelBuilder
 from statuspage.incidents import load_incidents
 from statuspage.output import AtomicSite
@@ -46,7 +46,9 @@ def test_incident_and_rfo_pages_survive_a_render_months_later(tmp_path: Path) ->
     out = tmp_path / "site"
     first = _render(tmp_path / "now", 0, out)
     kept = [
-        "incidents/post-core-rfo.html", "incidents/auto-core-20260307T063000Z.html", "fr/incidents/post-core-rfo.html",
+        "incidents/post-core-rfo.html",
+        "incidents/auto-core-20260307T063000Z.html",
+        "fr/incidents/post-core-rfo.html",
     ]
     assert set(kept) <= set(first)
     _render(tmp_path / "later", 200, out)  # the outage is now 210 days old, far outside the 90-day bars
@@ -70,7 +72,7 @@ def test_history_is_one_page_per_month_with_only_the_days_that_saw_something(tmp
     march = files["history-2026-03.html"].decode()
     assert 'aria-current="page">March 2026<' in march
     # The core outage: its card says when, for how long and what it touched.
-    card = march[march.index('href="incidents/post-core-rfo.html"'):]
+    card = march[march.index('href="incidents/post-core-rfo.html"') :]
     card = card[: card.index("</article>")]
     assert "1 h 45 min" in card and "Affected components:" in card and "Core call processing" in card
     # Maintenance is part of the record: February's standard window is on February's page.

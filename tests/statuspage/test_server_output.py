@@ -23,7 +23,7 @@ async def test_headers_types_and_etag(rendered: Rendered) -> None:
             assert r.headers["X-Content-Type-Options"] == "nosniff"
             assert r.headers["Cache-Control"] == "public, no-cache"
             etag = r.headers["ETag"]
-            assert "<html lang=\"en\"" in await r.text()
+            assert '<html lang="en"' in await r.text()
         async with http.get(url, headers={"If-None-Match": etag}) as r:
             assert r.status == 304
         async with http.get(url + "fr/") as r:

@@ -12,9 +12,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.model import Component, Transition
-from agent.sinks.history import HistoryWriter
-from agent.sinks.history_reader import HistoryReader
+from agent.core.model import Component, Transition
+from agent.history.reader import HistoryReader
+from agent.history.writer import HistoryWriter
 from statuspage.build import ModelBuilder
 from statuspage.model import ComponentView, StatusModel
 from statuspage.render import Renderer
@@ -122,10 +122,12 @@ def test_time_before_the_first_record_is_no_data(tmp_path: Path) -> None:
     """The same outage recorded as before (no first status): the figure is over the outage alone, which is
     why the agent now records a first status; guarded here so the page never invents the missing time."""
     writer = HistoryWriter(tmp_path / "history.sqlite", clock=FakeClock(NOW))
-    writer.on_transition(Transition("component", "voice", NOW - timedelta(minutes=5), "operational",
-                                    "major_outage", "x", "voice"))
-    writer.on_transition(Transition("component", "voice", NOW - timedelta(minutes=1), "major_outage",
-                                    "operational", "x", "voice"))
+    writer.on_transition(
+        Transition("component", "voice", NOW - timedelta(minutes=5), "operational", "major_outage", "x", "voice")
+    )
+    writer.on_transition(
+        Transition("component", "voice", NOW - timedelta(minutes=1), "major_outage", "operational", "x", "voice")
+    )
     assert writer.flush_sync()
     site = site_config(tmp_path / "site", tmp_path / "incidents", time_zone="UTC")
     with HistoryReader(tmp_path / "history.sqlite") as reader:
@@ -155,8 +157,10 @@ def test_a_site_with_no_data_does_not_claim_all_operational(tmp_path: Path) -> N
     site = site_config(tmp_path / "site", tmp_path / "incidents", time_zone="UTC")
     model = ModelBuilder(site, COMPONENTS, None).build(NOW)  # a fresh install: no history yet
     files = Renderer(site).files(model)
-    for page, words in (("index.html", "No current monitoring data"),
-                        ("fr/index.html", "Aucune donnée de surveillance récente")):
+    for page, words in (
+        ("index.html", "No current monitoring data"),
+        ("fr/index.html", "Aucune donnée de surveillance récente"),
+    ):
         banner = re.search(r'<h1 id="h-banner">(.*?)</h1>', files[page].decode())
         assert banner and banner.group(1) == words
     assert "All systems operational" not in files["index.html"].decode()

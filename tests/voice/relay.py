@@ -101,12 +101,8 @@ class ImpairmentRelay:
         """Bind both sides on 127.0.0.1; each far address is given or learned from the first datagram."""
         loop = asyncio.get_running_loop()
         self.a_addr, self.b_addr = a_addr, b_addr
-        _, self._a = await loop.create_datagram_endpoint(
-            lambda: _Side(self._from_a), local_addr=(LOOPBACK, 0)
-        )
-        _, self._b = await loop.create_datagram_endpoint(
-            lambda: _Side(self._from_b), local_addr=(LOOPBACK, 0)
-        )
+        _, self._a = await loop.create_datagram_endpoint(lambda: _Side(self._from_a), local_addr=(LOOPBACK, 0))
+        _, self._b = await loop.create_datagram_endpoint(lambda: _Side(self._from_b), local_addr=(LOOPBACK, 0))
         assert self._a.transport is not None and self._b.transport is not None
         self.port_a = self._a.transport.get_extra_info("sockname")[1]
         self.port_b = self._b.transport.get_extra_info("sockname")[1]

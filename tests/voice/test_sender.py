@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.clock import SystemClock
+from agent.core.clock import SystemClock
 from agent.voice.g711 import silence
 from agent.voice.pacer import BATCH, Pacer
 from agent.voice.receiver import RtpReceiver

@@ -1,0 +1,1 @@
+"""The `dialtone` command line and its subcommands."""

@@ -1,0 +1,1 @@
+"""The history store: SQLite schema, batched writer and reader (the one store of record)."""

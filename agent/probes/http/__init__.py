@@ -1,0 +1,1 @@
+"""The HTTP probe kind: its config model, its probe and its metrics."""

@@ -1,0 +1,1 @@
+"""The application: the Agent (composition root), its config, scheduler, state, listeners and demo."""
