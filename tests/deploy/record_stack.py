@@ -19,7 +19,7 @@ from typing import Any
 from agent.runtime.app import Agent
 from agent.runtime.config import load_config
 from tests.deploy.helpers import Webhook, fast_rules, test_alertmanager_config, webhook_receiver
-from tests.deploy.stack import _targets
+from tests.deploy.stack import PromQueries, _targets
 from tests.peers.alertmanager import Alertmanager
 from tests.peers.base import LOOPBACK, free_port
 from tests.peers.mosquitto import Mosquitto
@@ -45,7 +45,7 @@ COMPONENTS = {
 
 
 @dataclass
-class RecordStack:
+class RecordStack(PromQueries):
     """The pieces a test drives and reads."""
 
     status: dict[str, int]
@@ -57,20 +57,6 @@ class RecordStack:
     traps: int
     snmpd: Any
     broker: Mosquitto
-
-    async def query(self, promql: str) -> list[dict[str, Any]]:
-        """An instant query, off the event loop."""
-        return await asyncio.to_thread(self.prometheus.query, promql)
-
-    async def until(self, promql: str, timeout: float = 60.0) -> list[dict[str, Any]]:
-        """Poll until the query returns something; fail with the query otherwise."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not (got := await self.query(promql)):
-                    await asyncio.sleep(0.25)
-                return got
-        except TimeoutError:
-            raise AssertionError(f"no result for {promql} within {timeout}s") from None
 
 
 def agent_yaml(

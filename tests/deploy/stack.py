@@ -21,20 +21,19 @@ from tests.peers.prometheus import Prometheus
 COMPONENTS = {"voice-a": "voice_messaging", "voice-b": "voice_messaging", "portal": "supporting"}
 
 
-@dataclass
-class Stack:
-    """The pieces a test drives: the targets' status codes, the agent and Prometheus."""
+class PromQueries:
+    """Instant queries against a test's Prometheus, polled until they return something."""
 
-    status: dict[str, int]
-    agent: Agent
     prometheus: Prometheus
+    until_timeout = 30.0
 
     async def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query, off the event loop."""
         return await asyncio.to_thread(self.prometheus.query, promql)
 
-    async def until(self, promql: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    async def until(self, promql: str, timeout: float | None = None) -> list[dict[str, Any]]:
         """Poll until the query returns something; fail with the query otherwise."""
+        timeout = self.until_timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(timeout):
                 while not (got := await self.query(promql)):
@@ -42,6 +41,28 @@ class Stack:
                 return got
         except TimeoutError:
             raise AssertionError(f"no result for {promql} within {timeout}s") from None
+
+
+@dataclass
+class Stack(PromQueries):
+    """The pieces a test drives: the targets' status codes, the agent and Prometheus."""
+
+    status: dict[str, int]
+    agent: Agent
+    prometheus: Prometheus
+
+
+@asynccontextmanager
+async def serve_app(app: web.Application) -> AsyncIterator[int]:
+    """`app` on a free 127.0.0.1 port for the block's length; yields the port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, LOOPBACK, port).start()
+    try:
+        yield port
+    finally:
+        await runner.cleanup()
 
 
 @asynccontextmanager
@@ -52,14 +73,8 @@ async def _targets(status: dict[str, int]) -> AsyncIterator[int]:
 
     app = web.Application()
     app.router.add_get("/{name}", health)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, LOOPBACK, port).start()
-    try:
+    async with serve_app(app) as port:
         yield port
-    finally:
-        await runner.cleanup()
 
 
 def _agent_config(tmp: Path, target_port: int, listen: int) -> Path:

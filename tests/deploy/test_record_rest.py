@@ -23,7 +23,8 @@ import pytest
 from aiohttp import web
 
 from tests.deploy.record_stack import RecordStack, record_stack
-from tests.peers.base import LOOPBACK, free_port
+from tests.deploy.stack import serve_app
+from tests.peers.base import LOOPBACK
 from tests.peers.pcap import write_rtp_pcap
 from tests.sip.sipp import SCENARIOS, start_sipp
 
@@ -51,14 +52,8 @@ async def odd_site() -> AsyncIterator[int]:
     app = web.Application()
     app.router.add_get("/flap/{n}", flap)
     app.router.add_get("/slow/{n}", slow)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, LOOPBACK, port).start()
-    try:
+    async with serve_app(app) as port:
         yield port
-    finally:
-        await runner.cleanup()
 
 
 @contextmanager
