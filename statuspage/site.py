@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,8 @@ class StatusSite:
         self.renderer = Renderer(site, calendar=calendar)
         self.output = AtomicSite(site.out)
         self._reader: HistoryReader | None = None
+        self._reading = threading.Lock()
+        """Held while a build reads history (in a render thread): the reader is never closed under a query."""
 
     def render(self, now: datetime) -> tuple[int, WriteStats]:
         """Render once as of `now` and swap the result into `site.out`: (file count, what the swap did)."""
@@ -46,10 +49,11 @@ class StatusSite:
 
     def model(self, now: datetime) -> StatusModel:
         """The model as of `now`; with no history store yet every day shows "no data"."""
-        if self._reader is None and self.history_path.is_file():
-            self._reader = HistoryReader(self.history_path)
-        self.builder.history = self._reader
-        return self.builder.build(now)
+        with self._reading:
+            if self._reader is None and self.history_path.is_file():
+                self._reader = HistoryReader(self.history_path)
+            self.builder.history = self._reader
+            return self.builder.build(now)
 
     def live(self, *, clock: Clock | None = None, debounce: float = 0.5) -> SiteRenderer:
         """A SiteRenderer (a Sink) that keeps `site.out` current; start() it, and add it to the sinks."""
@@ -63,8 +67,15 @@ class StatusSite:
             clock=clk,
         )
 
-    def close(self) -> None:
-        """Close the history reader."""
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+    def close(self, wait: float = 5.0) -> None:
+        """Close the history reader once no build is reading it (a render cancelled at stop still finishes in
+        its thread; closing SQLite under its query crashes the process). After `wait` seconds it is left open
+        for the process's exit to close."""
+        if not self._reading.acquire(timeout=wait):
+            return
+        try:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+        finally:
+            self._reading.release()
