@@ -99,7 +99,7 @@ def test_aggregate_without_mqtt_block_is_a_usage_error(tmp_path: Path) -> None:
 async def test_status_page_is_rendered_from_the_aggregated_history(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from agent.cli.commands.aggregate import _page_renderer
+    from agent.cli.commands._aggregate import _page_renderer
     from agent.core.model import Transition
     from agent.history.writer import HistoryWriter
     from agent.runtime.config import load_config_text

@@ -12,7 +12,6 @@ Exit 0 when the probe succeeded, 1 when it failed, 2 for bad usage.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
@@ -40,6 +39,8 @@ def main(args: argparse.Namespace) -> int:
     target = _configured(args) if args.config else _adhoc(args)
     if target is None:
         return EXIT_USAGE
+    import asyncio
+
     from agent.core.clock import SystemClock
     from agent.probes import ProbeContext
     from agent.runtime.app import build_probe, target_of
