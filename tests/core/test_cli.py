@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.helpers import agent_config
-from tests.peers.base import free_port, tcp_listening, wait_until
+from tests.peers.base import free_port, static_http_server, tcp_listening, wait_until
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -43,17 +43,8 @@ def metrics(port: int) -> str:
 @pytest.fixture
 def target_server():  # type: ignore[no-untyped-def]
     """A real HTTP target in its own process (python's http.server), stopped by PID."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT / "config",
-    )
-    wait_until(lambda: tcp_listening(port), what="http.server")
-    yield port
-    proc.terminate()
-    proc.wait(5)
+    with static_http_server(ROOT / "config") as port:
+        yield port
 
 
 def test_check_config_exit_codes(tmp_path: Path) -> None:

@@ -4,30 +4,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
 from tests.core.test_cli import ROOT, dialtone
-from tests.peers.base import free_port, tcp_listening, wait_until
+from tests.peers.base import static_http_server
 
 
 @pytest.fixture
 def target() -> Iterator[int]:
     """A real HTTP server (python's http.server) in its own process, stopped by PID: any unknown path is a 404."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT / "config",
-    )
-    wait_until(lambda: tcp_listening(port), what="http.server")
-    yield port
-    proc.terminate()
-    proc.wait(5)
+    with static_http_server(ROOT / "config") as port:
+        yield port
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.helpers import agent_config
-from tests.peers.base import free_port, require_binary, tcp_listening, wait_until
+from tests.peers.base import free_port, require_binary, static_http_server, tcp_listening, wait_until
 from tests.unprivileged import readable_runtime
 
 ROOT = Path(__file__).parent.parent.parent
@@ -39,21 +39,10 @@ def sample(port: int, line_start: str) -> float:
 @contextmanager
 def target_server() -> Iterator[int]:
     """A real HTTP target in its own process whose /health answers 200."""
-    port = free_port()
     root = Path(tempfile.mkdtemp(prefix="dialtone-target-"))
     (root / "health").write_text("ok\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=root,
-    )
-    wait_until(lambda: tcp_listening(port), what="http.server")
-    try:
+    with static_http_server(root) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(5)
 
 
 @contextmanager

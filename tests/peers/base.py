@@ -10,9 +10,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
@@ -178,3 +180,22 @@ class HttpPeer:
     def stop(self) -> None:
         """Stop by PID."""
         self.proc.stop()
+
+
+@contextmanager
+def static_http_server(root: Path) -> Iterator[int]:
+    """A real HTTP target: python's http.server serving `root` on 127.0.0.1 in its own process, stopped by PID.
+    Yields the port; a path that is not a file under `root` answers 404."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", LOOPBACK],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=root,
+    )
+    try:
+        wait_until(lambda: tcp_listening(port), what="http.server")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
