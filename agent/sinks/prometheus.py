@@ -120,14 +120,15 @@ class PrometheusSink:
         self.sync_status()
 
     def set_components(self, targets: Mapping[str, tuple[str, float]]) -> None:
-        """Each component's SLA tier and target ratio, exported for the burn-rate rules."""
+        """Each component's SLA tier and target ratio (already exact: contract.sla.percent_ratio), exported for
+        the burn-rate rules."""
         sla = self._families["dialtone_component_sla_target_ratio"][1]
         sla.clear()
         for cid, (tier, ratio) in targets.items():
             sla[cid] = (
                 f'dialtone_component_sla_target_ratio{{component="{cid}",tier="{escape_label(tier)}"}} '
-                f"{format_value(round(ratio, 12))}\n"
-            )  # 99.99 / 100 is 0.9998999999999999
+                f"{format_value(ratio)}\n"
+            )
 
     def sync_status(self) -> None:
         """Rebuild the status fragments from the state machine (at start and reload; transitions keep them)."""
