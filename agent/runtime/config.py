@@ -32,7 +32,7 @@ from agent.core.redact import add_secrets
 from agent.maintenance.calendar import MaintenanceConfig
 from agent.notify.config import NotifyConfig
 from agent.probes import PROBE_CONFIGS
-from agent.runtime.config_paths import site_overlaps
+from agent.runtime.config_paths import overlaps, site_overlaps
 from agent.runtime.shard import ShardSpec
 from agent.sinks.mqtt_config import MqttConfig
 from agent.snmp.traps_config import TrapReceiverConfig
@@ -438,12 +438,11 @@ def _check_notify(notify: NotifyConfig, known: set[str], site: SiteConfig | None
     """Cross-block rules of `notify:`: notices are the page's, filters name real components, stores stay private."""
     if site is None:
         raise PathError(("notify",), "notify needs site: (notices are the status page's incidents and maintenance)")
-    public = site.out.resolve()
     private: list[tuple[tuple[str, ...], Path]] = [(("notify", "outbox"), notify.outbox)]
     if notify.subscriptions is not None:
         private.append((("notify", "subscriptions", "database"), notify.subscriptions.database))
     for loc, path in private:
-        if path.resolve().is_relative_to(public):
+        if overlaps(site.out, path):  # the same test as site_overlaps: as written and with links resolved
             raise PathError(loc, "is inside site.out, the public site: keep private stores elsewhere")
     lists = [("webhooks", i, w.components) for i, w in enumerate(notify.webhooks)]
     lists += [("apprise", i, a.components) for i, a in enumerate(notify.apprise)]
