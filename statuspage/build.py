@@ -109,7 +109,7 @@ class ModelBuilder:
             incidents=tuple(incidents),
             maintenances=tuple(self._maintenances(now, names)),
             # Months as far back as history holds records (complete ones are computed once and cached).
-            sla_months=tuple(self._sla_months(min(start, self._archive_start), now)),
+            sla_months=tuple(self._sla_months(start, now)),
             support_url=self.site.branding.support_url,
             sla_url=self.site.branding.sla_url,
         )
