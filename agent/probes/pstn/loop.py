@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections.abc import Awaitable
-from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from agent.probes.pstn.call import OutgoingCall
-from agent.probes.pstn.media import Failure, MediaExpectation, new_tokens
+from agent.probes.pstn.media import Failure, new_tokens
 from agent.probes.pstn.metrics import outcome, q850_cause
-from agent.probes.pstn.screen import CALL_HEADER, Correlate, Screen
+from agent.probes.pstn.plan import AnswerLeg, CallPlan, Leg, Value
+from agent.probes.pstn.screen import CALL_HEADER, Screen
 from agent.probes.pstn.session import CallMedia
 from agent.sip.digest import AuthError
 from agent.sip.errors import CODEC_REJECTED, codec_rejected, error_response, response_values
@@ -26,58 +25,12 @@ from agent.sip.register import register
 from agent.sip.resolve import resolve
 from agent.sip.sdp import build_offer, payload_type_of
 from agent.sip.transport import TransportError
-from agent.sip.ua import Identity, UserAgent
+from agent.sip.ua import UserAgent
 from agent.sip.uas import IncomingCall, Uas
 from agent.sip.uri import SipUri
-from agent.voice.g711 import Codec
 from agent.voice.session import RtpSession
 
 T = TypeVar("T")
-Value = float | int | str | bool
-
-
-@dataclass(frozen=True, slots=True)
-class Leg:
-    """Where one leg's signalling goes and who it is there."""
-
-    uri: SipUri
-    identity: Identity
-    transport: Literal["udp", "tcp", "tls"] | None = None
-    bind: str | None = None
-    ssl_context: ssl.SSLContext | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerLeg:
-    """The extension the agent registers on the platform to answer the call itself."""
-
-    leg: Leg
-    registrar: str
-    aor: str
-    expires: int
-    extension: str = ""
-    correlate: Correlate = "auto"
-
-
-@dataclass(frozen=True, slots=True)
-class CallPlan:
-    """Everything one test call needs, already validated by the probe's config."""
-
-    trunk: Leg
-    request_uri: str
-    to: str
-    headers: tuple[tuple[str, str], ...]
-    codecs: tuple[Codec, ...]
-    bpl: float
-    duration: float
-    max_duration: float
-    answer_timeout: float | None
-    settle: float
-    token_length: int
-    expect: MediaExpectation
-    tone_hz: float
-    hangup_by: Literal["caller", "callee"]
-    answer: AnswerLeg | None
 
 
 class LoopCall:

@@ -20,7 +20,8 @@ from agent.core.clock import Clock, SystemClock
 from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
 from agent.probes.pstn.config import PstnAnswerConfig, PstnCallConfig
-from agent.probes.pstn.loop import AnswerLeg, CallPlan, Leg, LoopCall
+from agent.probes.pstn.loop import LoopCall
+from agent.probes.pstn.plan import AnswerLeg, CallPlan, Leg
 from agent.probes.pstn.media import Failure
 from agent.probes.pstn.metrics import CALL_COUNTERS, CallCounters, register_call_metrics
 from agent.sip.digest import AuthError

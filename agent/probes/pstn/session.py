@@ -10,19 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from agent.probes.pstn.call import OutgoingCall
 from agent.probes.pstn.media import Failure, direction_values, judge_external, judge_loop
 from agent.probes.pstn.metrics import q850_cause
+from agent.probes.pstn.plan import CallPlan, Value
 from agent.sip.errors import codec_values
 from agent.sip.message import SipParseError
 from agent.sip.sdp import parse_answer
-from agent.sip.uas import IncomingCall
+from agent.sip.uas import IncomingCall, Uas
 from agent.voice.media_stats import MediaStats
 from agent.voice.session import RtpSession
-
-if TYPE_CHECKING:
-    from agent.probes.pstn.loop import LoopCall
 
 BYE_RESERVE = 0.5
 """Seconds kept before max_duration for the BYE to get through."""
@@ -30,10 +29,23 @@ DRAIN = 0.1
 """Seconds to let packets in flight arrive after both sides stopped sending."""
 
 
+class AnsweredCall(Protocol):
+    """What the media session needs of the call it runs in (loop.LoopCall), and fills in."""
+
+    plan: CallPlan
+    out: OutgoingCall | None
+    uas: Uas | None
+    a_rtp: RtpSession | None
+    b_rtp: RtpSession | None
+    tokens: tuple[str, str]
+    phases: dict[str, float]
+    values: dict[str, Value]
+
+
 class CallMedia:
     """Media, tokens and hang-up of one answered call (`run()` returns the call's failure or None)."""
 
-    def __init__(self, call: LoopCall, deadline: float) -> None:
+    def __init__(self, call: AnsweredCall, deadline: float) -> None:
         assert call.out is not None and call.out.dialog is not None and call.out.answered_at is not None
         assert call.a_rtp is not None
         self.call = call
