@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -32,7 +32,7 @@ from agent.core.redact import add_secrets
 from agent.maintenance.calendar import MaintenanceConfig
 from agent.notify.config import NotifyConfig
 from agent.probes import PROBE_CONFIGS
-from agent.runtime.config_paths import overlaps, site_overlaps
+from agent.runtime.config_paths import CONFIG_FILE, overlaps, site_overlaps
 from agent.runtime.shard import ShardSpec
 from agent.sinks.mqtt_config import MqttConfig
 from agent.snmp.traps_config import TrapReceiverConfig
@@ -316,9 +316,21 @@ class Config(ConfigModel):
                 raise PathError(("targets", i, "component"), f"unknown component {t.component!r}")
         if self.notify is not None:
             _check_notify(self.notify, known, self.site)
-        for reason in site_overlaps(self):
+        for reason in site_overlaps(self.site.out if self.site else None, self.kept_paths()):
             raise PathError(("site", "out"), reason)
         return self
+
+    def kept_paths(self, config_file: Path | None = None) -> Iterator[tuple[str, Path]]:
+        """What the agent keeps on disk, by config key: the public site folder must overlap none of it."""
+        yield "history.path", Path(self.history.path)
+        if self.mqtt is not None:
+            yield "mqtt.outbox", self.mqtt.outbox
+        if self.sla.exclusions_file is not None:
+            yield "sla.exclusions_file", self.sla.exclusions_file
+        if self.site is not None:
+            yield "site.incidents", self.site.incidents
+        if config_file is not None:
+            yield CONFIG_FILE, config_file
 
     def component(self, component_id: str) -> ComponentConfig:
         """The component with this id."""
@@ -429,7 +441,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except ValueError:  # a path with a NUL byte
         raise ConfigError([f"{str(p)!r}: cannot read: not a valid file name"]) from None
     config = load_config_text(text, str(p), p.parent)
-    if reasons := site_overlaps(config, p):
+    if reasons := site_overlaps(config.site.out if config.site else None, config.kept_paths(p)):
         raise ConfigError([f"{p}: site.out: {reason}" for reason in reasons])
     return config
 

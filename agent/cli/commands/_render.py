@@ -45,7 +45,9 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     configured = config.site or SiteConfig()
     site_cfg = configured if args.out is None else configured.model_copy(update={"out": Path(args.out)})
-    if overlaps := site_overlaps(config.model_copy(update={"site": site_cfg}), Path(args.config)):
+    if overlaps := site_overlaps(
+        site_cfg.out, config.model_copy(update={"site": site_cfg}).kept_paths(Path(args.config))
+    ):
         for reason in overlaps:
             print(f"render: --out {site_cfg.out}: {reason}", file=sys.stderr)
         return EXIT_USAGE
