@@ -16,6 +16,7 @@ import io
 import re
 import sys
 import tokenize
+from collections.abc import Callable
 from pathlib import Path
 
 IMPORT_LINE = re.compile(r"^\s*(from [\w.]+ import |import [\w.])")
@@ -33,11 +34,26 @@ def load_map(path: Path = MAP_FILE) -> dict[str, str]:
     return pairs
 
 
+def _submodules(dotted: str, root: Path = MAP_FILE.parent.parent) -> set[str]:
+    """The modules and packages inside `dotted` when it is a package of the tree now (else none)."""
+    folder = root.joinpath(*dotted.split("."))
+    if not folder.is_dir():
+        return set()
+    return {p.stem for p in folder.glob("*.py") if p.stem != "__init__"} | {
+        p.name for p in folder.iterdir() if (p / "__init__.py").is_file()
+    }
+
+
 def _pattern(mapping: dict[str, str], sep: str) -> re.Pattern[str]:
-    """One alternation, longest names first; a name that became a package never matches its own new children."""
+    """One alternation, longest names first; a name that became a package never matches its own children.
+
+    Its children are the moved modules it now holds and every module of that package in the tree (such as
+    `agent.probes.http.config`, which is new, not moved): a path through them is already the new layout.
+    """
     parts = []
     for old in sorted(mapping, key=len, reverse=True):
         children = {new[len(old) + 1 :].split(".")[0] for new in mapping.values() if new.startswith(old + ".")}
+        children |= _submodules(old)
         guard = "".join(f"(?!{re.escape(sep + c)}\\b)" for c in sorted(children))
         parts.append(re.escape(old.replace(".", sep)) + r"(?![\w])" + guard)
     return re.compile(r"(?<![\w./])(?:" + "|".join(parts) + ")")
@@ -126,21 +142,30 @@ def rewrite(text: str, mapping: dict[str, str], imports_only: bool = False, pyth
         else:
             lines.append(line)
     text = "\n".join(lines)
-    spans = _allowed_spans(text) if python else [(0, len(text))]
-    if spans is None:
+    dotted, slashed = _pattern(mapping, "."), _pattern(mapping, "/")
+    # The spans are found anew for each pass: the dotted pass changes lengths, so old offsets would point
+    # into other text (a doc path after a rewritten import was then missed).
+    text = _sub_inside(dotted, lambda old: mapping[old], text, python, imports_only)
+    text = _sub_inside(
+        slashed, lambda old: mapping[old.replace("/", ".")].replace(".", "/"), text, python, imports_only
+    )
+    return text.replace(NEW_MARK, "")
+
+
+def _sub_inside(
+    pattern: re.Pattern[str], new: Callable[[str], str], text: str, python: bool, imports_only: bool
+) -> str:
+    """Replace the matches of `pattern` that lie where rewriting is allowed and not on a line already new."""
+    spans = _allowed_spans(text) if python else None
+    if spans is None:  # not Python, or Python that does not parse: everywhere
         spans = [(0, len(text))]
     if imports_only:
         spans = [(a, b) for a, b in spans if IMPORT_LINE.match(text[a:b])]
-    dotted, slashed = _pattern(mapping, "."), _pattern(mapping, "/")
 
     def inside(pos: int) -> bool:
         return any(a <= pos < b for a, b in spans) and not text.startswith(NEW_MARK, text.rfind("\n", 0, pos) + 1)
 
-    text = dotted.sub(lambda m: mapping[m.group(0)] if inside(m.start()) else m.group(0), text)
-    text = slashed.sub(
-        lambda m: mapping[m.group(0).replace("/", ".")].replace(".", "/") if inside(m.start()) else m.group(0), text
-    )
-    return text.replace(NEW_MARK, "")
+    return pattern.sub(lambda m: new(m.group(0)) if inside(m.start()) else m.group(0), text)
 
 
 def main(argv: list[str]) -> int:
