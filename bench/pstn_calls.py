@@ -33,20 +33,20 @@ from bench.voice_rtp import run_dialtone
 from tests.pstn.peers import TRUNK_PASSWORD, TRUNK_USER, extension_password, start_carrier, start_platform
 
 
-def _probe(i: int, carrier: str, platform: str, seconds: float, counters: CallCounters) -> PstnCallProbe:
+def _probe(i: int, carrier: str, platform: str, seconds: float, context: ProbeContext) -> PstnCallProbe:
     ext, did = f"{2000 + i}", f"+1801555{2000 + i}"
     block = {
         "route": f"route-{i}", "number": did, "trunk": carrier, "username": TRUNK_USER, "password": TRUNK_PASSWORD,
         "from_number": "+18015559999", "duration": f"{seconds}s", "max_duration": f"{seconds + 5}s",
         "answer": {"registrar": platform, "extension": ext, "password": extension_password(ext)},
     }  # fmt: skip
-    return PstnCallProbe(PstnCallConfig.model_validate(block), ProbeContext(extras={"call_counters": counters}))
+    return PstnCallProbe(PstnCallConfig.model_validate(block), context)
 
 
 async def run_calls(calls: int, seconds: float, carrier: str, platform: str) -> tuple[list[ProbeResult], float]:
     """Run the calls concurrently; (results, CPU share of one core over the run)."""
-    counters = CallCounters()
-    probes = [_probe(i, carrier, platform, seconds, counters) for i in range(calls)]
+    context = ProbeContext(call_counters=CallCounters())  # the probes of one agent share its context
+    probes = [_probe(i, carrier, platform, seconds, context) for i in range(calls)]
     targets = [Target(f"call-{i}", "voice", "pstn_call", seconds + 8) for i in range(calls)]
     w0, c0 = time.perf_counter(), self_cpu_seconds()
     results = await asyncio.gather(*(p.probe(t) for p, t in zip(probes, targets, strict=True)))

@@ -5,12 +5,18 @@ A kind's config model lives in a module that imports no protocol stack, so that 
 first time a probe of that kind is built or its metrics are asked for.
 A new protocol is one package (config module + probe module) and one line in `KINDS`.
 A probe class is built as ``XxxProbe(config, context)`` and answers ``await probe.probe(target)``.
+
+The `ProbeContext` carries, typed, what probes share: the clock, the SIP transport pool, the SNMP engines,
+the call counters, the device event hook. The composition root (the Agent, `dialtone probe`) makes one,
+awaits `context.setup(kinds)` for the kinds it runs (each kind's `setup` adds the resources its probes
+share, once), and `await context.aclose()` when it stops: resources belong to their owner, never to the
+process.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,17 +29,59 @@ from agent.probes.snmp_config import SnmpConfig
 from agent.probes.tcp_config import TcpConfig
 
 if TYPE_CHECKING:
+    # Types only: building a context or validating a config loads none of these stacks.
+    import asyncio
+
+    from agent.core.clock import Clock
     from agent.core.model import KindMetrics, Probe
+    from agent.probes.pstn.metrics import CallCounters
+    from agent.sip.pool import SipTransportPool
+    from agent.snmp.engines import SnmpEngines
+    from agent.snmp.events import DeviceEvent
 
 V = TypeVar("V")
+Closer = Callable[[], "Awaitable[None] | None"]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class ProbeContext:
-    """Shared, injected resources a probe may use (the composition root fills it)."""
+    """What the probes of one owner share, typed; a kind's `setup` fills in what its probes need."""
 
     vantage: str = "local"
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    clock: Clock | None = None
+    """The owner's clock (tests inject a fake one); None: the system clock."""
+    sip_pool: SipTransportPool | None = None
+    """The UDP sockets SIP probes share, one per next hop (sip_* kinds' setup makes it)."""
+    snmp_engines: SnmpEngines | None = None
+    """The pysnmp engines, one per v3 credential set (the snmp kind's setup makes them)."""
+    call_counters: CallCounters | None = None
+    """Test call attempts by route and outcome (ASR, NER), exported by the owner's registry."""
+    device_events: Callable[[DeviceEvent], None] | None = None
+    """Where SNMP device events (reboots, link changes) go; None: dropped."""
+    route_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    """PSTN route -> its lock: the probes of one owner place one call at a time per route (trunk)."""
+    _closers: list[Closer] = field(default_factory=list, repr=False)
+    _ready: set[str] = field(default_factory=set, repr=False)
+
+    def on_close(self, closer: Closer) -> None:
+        """Run `closer` (plain or async) in `aclose()`; closers run last-first."""
+        self._closers.append(closer)
+
+    async def setup(self, kinds: Iterable[str]) -> None:
+        """Run each kind's `setup` once, so the resources its probes share exist before they are built."""
+        for name in kinds:
+            if name not in self._ready:
+                await KINDS[name].setup(self)
+                self._ready.add(name)
+
+    async def aclose(self) -> None:
+        """Close what the kinds' setups opened, last-first; the context can be set up again afterwards."""
+        closers, self._closers = self._closers, []
+        self._ready.clear()
+        for close in reversed(closers):
+            result = close()
+            if isinstance(result, Awaitable):
+                await result
 
 
 ProbeFactory = Callable[[Any, ProbeContext], "Probe"]
@@ -51,6 +99,8 @@ class ProbeKind:
     metrics: str
     target_key: str
     """The config field `dialtone probe KIND TARGET` fills with TARGET."""
+    setup_name: str | None = None
+    """An async function of the probe module that adds what the kind's probes share to a context."""
 
     def factory(self) -> ProbeFactory:
         """The probe class (imports its module, and with it the protocol stack, the first time)."""
@@ -62,9 +112,18 @@ class ProbeKind:
         metrics: KindMetrics = getattr(importlib.import_module(self.module), self.metrics)
         return metrics
 
+    async def setup(self, context: ProbeContext) -> None:
+        """Add the resources this kind's probes share to `context` (none for most kinds)."""
+        if self.setup_name is not None:
+            setup: Callable[[ProbeContext], Awaitable[None]]
+            setup = getattr(importlib.import_module(self.module), self.setup_name)
+            await setup(context)
 
-def _kind(name: str, config: type[BaseModel], module: str, probe: str, metrics: str, key: str) -> ProbeKind:
-    return ProbeKind(name, config, f"agent.probes.{module}", probe, metrics, key)
+
+def _kind(
+    name: str, config: type[BaseModel], module: str, probe: str, metrics: str, key: str, setup: str | None = None
+) -> ProbeKind:
+    return ProbeKind(name, config, f"agent.probes.{module}", probe, metrics, key, setup)
 
 
 KINDS: Mapping[str, ProbeKind] = {
@@ -72,11 +131,11 @@ KINDS: Mapping[str, ProbeKind] = {
     for k in (
         _kind("http", HttpConfig, "http.probe", "HttpProbe", "METRICS", "url"),
         _kind("tcp", TcpConfig, "tcp", "TcpProbe", "METRICS", "address"),
-        _kind("sip_options", SipOptionsConfig, "sip", "SipOptionsProbe", "OPTIONS_METRICS", "uri"),
-        _kind("sip_register", SipRegisterConfig, "sip", "SipRegisterProbe", "REGISTER_METRICS", "uri"),
-        _kind("sip_call", SipCallConfig, "sip", "SipCallProbe", "CALL_METRICS", "uri"),
-        _kind("snmp", SnmpConfig, "snmp", "SnmpProbe", "METRICS", "address"),
-        _kind("pstn_call", PstnCallConfig, "pstn.probe", "PstnCallProbe", "METRICS", "number"),
+        _kind("sip_options", SipOptionsConfig, "sip", "SipOptionsProbe", "OPTIONS_METRICS", "uri", "setup"),
+        _kind("sip_register", SipRegisterConfig, "sip", "SipRegisterProbe", "REGISTER_METRICS", "uri", "setup"),
+        _kind("sip_call", SipCallConfig, "sip", "SipCallProbe", "CALL_METRICS", "uri", "setup"),
+        _kind("snmp", SnmpConfig, "snmp", "SnmpProbe", "METRICS", "address", "setup"),
+        _kind("pstn_call", PstnCallConfig, "pstn.probe", "PstnCallProbe", "METRICS", "number", "setup"),
     )
 }
 """kind -> its record, in the order the config lists kinds."""

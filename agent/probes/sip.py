@@ -17,18 +17,19 @@ from typing import TypeVar
 from agent.core.clock import Clock, SystemClock
 from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
 from agent.probes import ProbeContext
-from agent.probes.pstn.metrics import CALL_COUNTERS, CallCounters, outcome
+from agent.probes.pstn.metrics import CallCounters, outcome
 from agent.probes.sip_config import SipCallConfig, SipConfig, SipOptionsConfig, SipRegisterConfig
 from agent.sip import call as call_flow
 from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError
 from agent.sip.errors import CODEC_REJECTED, classify, codec_rejected, codec_values, error_response, response_values
 from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError
+from agent.sip.pool import SipTransportPool
 from agent.sip.register import aor_of, register, registrar_uri
 from agent.sip.resolve import Hop, resolve
 from agent.sip.sdp import build_offer, parse_answer
 from agent.sip.shared_options import OptionsTemplate
-from agent.sip.shared_udp import OptionsPing, SharedUdpSocket, open_socket, ready_socket
+from agent.sip.shared_udp import OptionsPing, SharedUdpSocket
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.transport import TransportError, tls_context
 from agent.sip.ua import Identity, UserAgent
@@ -67,8 +68,16 @@ class _SipProbe:
         self.config = config
         self._uri = config.target_uri  # parsed once: the probe runs many times
         self._to = config.to or str(self._uri.with_params())
-        clock = context.extras.get("clock") if context is not None else None
-        self._clock: Clock = clock if clock is not None else SystemClock()
+        context = context if context is not None else ProbeContext()
+        self._clock: Clock = context.clock or SystemClock()
+        self._shared_pool = context.sip_pool
+
+    @property
+    def _pool(self) -> SipTransportPool:
+        """The context's pool; a probe built without one shares sockets only among its own runs."""
+        if self._shared_pool is None:
+            self._shared_pool = SipTransportPool()
+        return self._shared_pool
 
     async def probe(self, target: Target) -> ProbeResult:
         """Run one probe; a failing target is ok=False with a Telegraf-style error code."""
@@ -103,7 +112,8 @@ class _SipProbe:
         ctx = tls_context(str(cfg.ca_file) if cfg.ca_file else None, cfg.verify) if hop.proto == "tls" else None
         password = cfg.password.get_secret_value() if cfg.password else ""
         identity = Identity(self._from_uri(), cfg.username, password)
-        connect = UserAgent.connect(hop, identity, bind_host=cfg.bind, ssl_context=ctx, shared=self.shared_udp)
+        pool = self._pool if self.shared_udp else None
+        connect = UserAgent.connect(hop, identity, bind_host=cfg.bind, ssl_context=ctx, pool=pool)
         return await _timed(phases, "connect", connect)
 
     def _from_uri(self) -> str:
@@ -173,12 +183,12 @@ class SipOptionsProbe(_SipProbe):
             if hop.proto != "udp":
                 return await self._probe(target, started_at, t0, phases, hop)
             sock = self._sock  # the socket of the last run, while it is open, to the same hop, on this loop
-            if sock is None or sock.closed or sock.remote != (hop.ip, hop.port) or sock.registry.loop is not loop:
+            if sock is None or sock.closed or sock.remote != (hop.ip, hop.port) or sock.loop is not loop:
                 remote = (hop.ip, hop.port)
-                sock = ready_socket(remote, cfg.bind)
+                sock = self._pool.ready_socket(remote, cfg.bind)
                 if sock is None:
                     async with asyncio.timeout_at(deadline):
-                        sock = await open_socket(remote, bind_host=cfg.bind, max_size=MAX_MESSAGE)
+                        sock = await self._pool.open_socket(remote, bind_host=cfg.bind, max_size=MAX_MESSAGE)
                 self._sock = sock
             t2 = perf_counter()
             phases["connect"] = t2 - t1
@@ -236,8 +246,8 @@ class SipCallProbe(_SipProbe):
 
     def __init__(self, config: SipCallConfig, context: ProbeContext | None = None) -> None:
         super().__init__(config, context)
-        counters = context.extras.get("call_counters") if context is not None else None
-        self.counters: CallCounters = counters if counters is not None else CALL_COUNTERS
+        counters = context.call_counters if context is not None else None
+        self.counters: CallCounters = counters if counters is not None else CallCounters()
 
     async def probe(self, target: Target) -> ProbeResult:
         """Place one test call and count it in the per-route ASR/NER counters (route label, else target id)."""
@@ -345,3 +355,12 @@ CALL_METRICS = KindMetrics(
     ),
     (CODEC_METRIC,),
 )
+
+
+async def setup(context: ProbeContext) -> None:
+    """What SIP probes share: the transport pool (OPTIONS pings to one hop share a socket), call counters."""
+    if context.sip_pool is None:
+        pool = context.sip_pool = SipTransportPool()
+        context.on_close(pool.close)
+    if context.call_counters is None:
+        context.call_counters = CallCounters()

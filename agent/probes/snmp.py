@@ -32,9 +32,9 @@ class SnmpProbe:
         self.vantage = context.vantage
         self.spec = config.poll_spec()
         self.state = DeviceState()
-        self._engines: SnmpEngines | None = context.extras.get("snmp_engines")
+        self._engines: SnmpEngines | None = context.snmp_engines
         self._own_engines: SnmpEngines | None = None
-        self._events: EventHook = context.extras.get("snmp_events", no_events)
+        self._events: EventHook = context.device_events or no_events
         self._client: SnmpClient | None = None
 
     def _client_for(self, timeout: float) -> SnmpClient:
@@ -120,3 +120,10 @@ METRICS = KindMetrics(
         MetricSpec("snmp.sys_uptime_seconds", "probe_snmp_uptime_seconds", "The device's sysUpTime in seconds"),
     ),
 )
+
+
+async def setup(context: ProbeContext) -> None:
+    """What SNMP probes share: the pysnmp engines, one per v3 credential set (keys never cross targets)."""
+    if context.snmp_engines is None:
+        engines = context.snmp_engines = SnmpEngines()
+        context.on_close(engines.close)

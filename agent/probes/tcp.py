@@ -69,7 +69,7 @@ class TcpProbe:
         self.config = config
         self._host, self._port = split_host_port(config.address)
         self._steps = [(re.compile(s.expect) if s.expect else None, s) for s in config.query_response]
-        clock = context.extras.get("clock") if context is not None else None
+        clock = context.clock if context is not None else None
         self._clock: Clock = clock if clock is not None else SystemClock()
 
     async def probe(self, target: Target) -> ProbeResult:

@@ -25,7 +25,7 @@ from agent.history.schema import HistoryError, open_history
 from agent.history.writer import HistoryWriter, KeptReader
 from agent.maintenance.calendar import MaintenanceCalendar
 from agent.probes import PROBE_METRICS, PROBES, ProbeContext
-from agent.probes.pstn.probe import register_call_metrics
+from agent.probes.pstn.metrics import CallCounters, register_call_metrics
 from agent.runtime.app_metrics import (
     CountsCollector,
     HistoryCollector,
@@ -107,7 +107,8 @@ class Agent:
         self.registry = CollectorRegistry(auto_describe=True)
         Info("dialtone_build", "Build information.", registry=self.registry).info({"version": __version__})
         self.gauges = agent_gauges(self.registry)
-        register_call_metrics(self.registry)
+        self.call_counters = CallCounters()  # this agent's: two agents in one process never mix their calls
+        register_call_metrics(self.registry, self.call_counters)
         self.targets = own_targets(config)
         self.state = self._state_machine(config, self.targets)
         self.prometheus = PrometheusSink(
@@ -124,7 +125,13 @@ class Agent:
             coalesce=config.scheduler.coalesce,
             on_lateness=self.prometheus.lateness.observe,
         )
-        self.context = ProbeContext(vantage=config.vantage)
+        self.context = ProbeContext(
+            vantage=config.vantage,
+            clock=self.clock,
+            call_counters=self.call_counters,
+            device_events=self.device_event,
+        )
+        """What this agent's probes share; each configured kind's setup adds its resources in start()."""
         self.listeners = Listeners(config_path.parent if config_path else Path("."))
         self.web_reload = ReloadStatus()
         self.sla = SlaCalculator(config.sla, self.calendar)
@@ -337,15 +344,9 @@ class Agent:
         self.registry.register(MqttCollector(sink))
 
     async def _start_extras(self) -> None:
-        """SNMP engine and trap receiver, demo services and the status page: each only when configured."""
-        extras: dict[str, Any] = {"clock": self.clock, "snmp_events": self.device_event}
-        if any(t.kind == "snmp" for t in self.targets) or self.config.snmp_traps is not None:
-            from agent.snmp.engines import SnmpEngines
-
-            engines = SnmpEngines()  # one engine per v3 credential set: keys never cross targets
-            extras["snmp_engines"] = engines
-            self._closers.append(engines.close)
-        self.context = ProbeContext(vantage=self.config.vantage, extras=extras)
+        """What the configured kinds share, trap receiver, demo services and the page: each only when configured."""
+        # The SIP transport pool, the SNMP engines...: made by each kind's setup, closed in stop().
+        await self.context.setup(t.kind for t in self.targets)
         if self.config.snmp_traps is not None:
             await self._start_traps()
         if self.config.demo and self.config.demo.enabled:
@@ -494,6 +495,7 @@ class Agent:
             # their turns on the loop (the interpreter switches threads every few milliseconds).
             new = await asyncio.to_thread(load_config, self.config_path)
             self._apply_calendar(new)
+            await self.context.setup(t.kind for t in select_targets(new.targets, self.config.shard))
         except ConfigError as exc:
             return self._refused(exc.errors)
         except ValueError as exc:  # the exclusions file
@@ -582,6 +584,7 @@ class Agent:
             self._sla_reader.close()
         probes = [job.probe for _, job in self._configured if hasattr(job.probe, "aclose")]
         await _bounded("probes", [p.aclose() for p in probes], 1.0)
+        await _bounded("probe resources", [self.context.aclose()], 0.5)  # the SIP sockets, the SNMP engines
         await _bounded("sinks", [s.aclose() for s in self.sinks], 1.0)
         for close in reversed(self._closers):
             result = close()

@@ -13,7 +13,8 @@ carry, and keeps symmetric rport (RFC 3581): we send and receive on one port.
 
 A malformed datagram cannot be parsed for its branch; it is charged to the view whose branch appears in
 its raw bytes (the probe then reports bad_response), else counted in `malformed`. A socket without views
-closes after `LINGER` seconds; every socket of a loop closes when the loop shuts its async generators down.
+closes after `LINGER` seconds. Who owns the sockets, and closes them all, is a `SipTransportPool`
+(agent/sip/pool.py): one per Agent.
 
 An `OptionsPing` (the sip_options probe without credentials) needs no view, user agent or task of its own:
 it is a non-INVITE client transaction driven by callbacks. Its response is matched here like any other and
@@ -28,12 +29,12 @@ import contextlib
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import cast
 
 from agent.sip.message import SipMessage, SipParseError, parse, redact
-from agent.sip.transaction import T1, T2, ClientTransaction, TransactionTimeout
-from agent.sip.transport import Addr, MessageHandler, Transport, TransportError, classify
+from agent.sip.transaction import T1, T2, TransactionTimeout
+from agent.sip.transport import Addr, MessageHandler, Tracked, Transport, TransportError, classify
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,22 @@ SocketKey = tuple[str | None, str, int]
 class SharedUdpSocket(asyncio.DatagramProtocol):
     """A connected UDP socket to one next hop and the routing table of the views that use it."""
 
-    def __init__(self, registry: _Registry, key: SocketKey, max_size: int) -> None:
-        self.registry = registry
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        key: SocketKey,
+        max_size: int,
+        on_closed: Callable[[SharedUdpSocket], None] = lambda sock: None,
+    ) -> None:
+        self.loop = loop
         self.key = key
+        self.on_closed = on_closed
+        """Told once the socket closes, so its owner (the pool) forgets it."""
         self.remote: Addr = (key[1], key[2])
         self.local: Addr = ("0.0.0.0", 0)
         self.max_size = max_size
         self.views: set[SharedUdpView] = set()
-        self.branches: dict[str, ClientTransaction | OptionsPing] = {}  # by the top Via branch of the request
+        self.branches: dict[str, Tracked | OptionsPing] = {}  # by the top Via branch of the request
         self.pings = 0  # OptionsPing transactions in flight (they hold the socket open like views)
         self.last_used = 0.0  # loop time a view or ping was last released (the linger counts from there)
         self.call_ids: dict[str, SharedUdpView] = {}
@@ -112,7 +121,7 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._tx = None
-        self.registry.forget(self)
+        self.on_closed(self)
         self._fail_all(
             classify(exc) if exc is not None else TransportError("connection_failed", "the shared socket closed")
         )
@@ -158,22 +167,20 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
     def released(self) -> None:
         """A view or ping let go: the linger counts from now (one timer for the socket, not one per probe)."""
         if not self.views and not self.pings:
-            self.last_used = self.registry.loop.time()
+            self.last_used = self.loop.time()
             if self._linger is None:
                 self.start_linger()
 
     def start_linger(self) -> None:
         """Close LINGER seconds after the last use unless a view or ping holds the socket then."""
         if self._linger is None and not self.closed:
-            self._linger = self.registry.loop.call_at(
-                max(self.last_used, self.registry.loop.time()) + LINGER, self._idle
-            )
+            self._linger = self.loop.call_at(max(self.last_used, self.loop.time()) + LINGER, self._idle)
 
     def _idle(self) -> None:
         self._linger = None
         if self.views or self.pings:
             return  # in use: the last release starts the linger again
-        if self.registry.loop.time() < self.last_used + LINGER:
+        if self.loop.time() < self.last_used + LINGER:
             self.start_linger()  # used meanwhile: linger from that last use
         else:
             self.close()
@@ -183,7 +190,7 @@ class SharedUdpSocket(asyncio.DatagramProtocol):
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
-        self.registry.forget(self)
+        self.on_closed(self)
         if self._tx is not None and not self._tx.is_closing():
             self._tx.close()
 
@@ -235,7 +242,7 @@ class OptionsPing:
         self.sock = sock
         self.branch = branch
         self.data = data
-        loop = self._loop = sock.registry.loop
+        loop = self._loop = sock.loop
         self.waiter: asyncio.Future[SipMessage] = loop.create_future()
         self.parse_errors: list[str] = []
         self.provisional: SipMessage | None = None
@@ -329,12 +336,12 @@ class SharedUdpView(Transport):
         super().__init__("udp", sock.remote, on_message, sock.max_size)
         self.local = sock.local
         self.socket = sock
-        self.txs: list[ClientTransaction] = []
+        self.txs: list[Tracked] = []
         self.call_ids: list[str] = []
         self._released = False
         self._debug = log.isEnabledFor(logging.DEBUG)
 
-    def track(self, tx: ClientTransaction) -> None:
+    def track(self, tx: Tracked) -> None:
         """Route responses to `tx` (branch and CSeq method), and requests in its Call-ID, to this view."""
         if self._released:
             return
@@ -366,113 +373,27 @@ class SharedUdpView(Transport):
             self.socket.detach(self)
 
 
-class _Registry:
-    """The shared sockets of one event loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.sockets: dict[SocketKey, SharedUdpSocket] = {}
-        self.pending: dict[SocketKey, asyncio.Task[SharedUdpSocket]] = {}
-        self.closer: AsyncIterator[None] | None = None
-
-    def forget(self, sock: SharedUdpSocket) -> None:
-        if self.sockets.get(sock.key) is sock:
-            del self.sockets[sock.key]
-
-    def close_all(self) -> None:
-        for sock in list(self.sockets.values()):
-            sock.close()
-
-
-_registries: dict[asyncio.AbstractEventLoop, _Registry] = {}
-
-
-async def _closer(registry: _Registry) -> AsyncIterator[None]:
-    # An async generator the loop finalises in shutdown_asyncgens() (asyncio.run, asyncio.Runner): the
-    # loop's sockets close with it, and the registry lets the loop go.
-    try:
-        yield
-    finally:
-        registry.close_all()
-        _registries.pop(registry.loop, None)
-
-
-async def _registry() -> _Registry:
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        for old in [lp for lp in _registries if lp.is_closed()]:
-            del _registries[old]  # a loop closed without shutdown_asyncgens(): drop its (unusable) sockets
-        registry = _registries[loop] = _Registry(loop)
-        registry.closer = _closer(registry)
-        await anext(registry.closer)
-    return registry
-
-
-def shared_sockets() -> list[SharedUdpSocket]:
-    """The shared sockets of the running loop (for tests and metrics)."""
-    registry = _registries.get(asyncio.get_running_loop())
-    return list(registry.sockets.values()) if registry is not None else []
-
-
-def ready_socket(remote: Addr, bind_host: str | None = None) -> SharedUdpSocket | None:
-    """The open shared socket to `remote` on the running loop, if there is one (no await: the probes' fast path)."""
-    registry = _registries.get(asyncio.get_running_loop())
-    if registry is None:
-        return None
-    sock = registry.sockets.get((bind_host, remote[0], remote[1]))
-    return None if sock is None or sock.closed else sock
-
-
-async def open_socket(remote: Addr, *, bind_host: str | None = None, max_size: int) -> SharedUdpSocket:
-    """The shared socket to `remote`, opened if need be; TransportError on failure."""
-    registry = _registries.get(asyncio.get_running_loop()) or await _registry()
-    key: SocketKey = (bind_host, remote[0], remote[1])
-    sock = registry.sockets.get(key)
-    if sock is None or sock.closed:
-        sock = await _open(registry, key, max_size)
-    return sock
-
-
-async def acquire(
-    remote: Addr, on_message: MessageHandler, *, bind_host: str | None = None, max_size: int
-) -> SharedUdpView:
-    """A view on the shared socket to `remote` (opened on first use); TransportError on failure."""
-    sock = await open_socket(remote, bind_host=bind_host, max_size=max_size)
-    return sock.attach(on_message)
-
-
-async def _open(registry: _Registry, key: SocketKey, max_size: int) -> SharedUdpSocket:
-    # Probes that start together wait for one socket instead of each opening their own. The opening runs
-    # as its own task so that a probe cancelled meanwhile cancels only its wait, never the others'.
-    pending = registry.pending.get(key)
-    if pending is None:
-        pending = registry.pending[key] = registry.loop.create_task(_create(registry, key, max_size))
-        pending.add_done_callback(lambda task: _opened(registry, key, task))
-    return await asyncio.shield(pending)
-
-
 RECEIVE_BUFFER = 4 * 1024 * 1024
 """Bytes asked for the shared socket's receive queue (SO_RCVBUF)."""
 
 
-def _opened(registry: _Registry, key: SocketKey, task: asyncio.Future[SharedUdpSocket]) -> None:
-    registry.pending.pop(key, None)
-    if not task.cancelled():
-        task.exception()  # retrieved here: every waiter may have been cancelled already
+async def create_socket(
+    loop: asyncio.AbstractEventLoop,
+    key: SocketKey,
+    max_size: int,
+    on_closed: Callable[[SharedUdpSocket], None] = lambda sock: None,
+) -> SharedUdpSocket:
+    """Open the connected socket `key` names (bind host, next hop); TransportError on failure.
 
-
-async def _create(registry: _Registry, key: SocketKey, max_size: int) -> SharedUdpSocket:
-    sock = SharedUdpSocket(registry, key, max_size)
+    It starts lingering at once, so it closes again if nobody attaches a view or starts a ping.
+    """
+    sock = SharedUdpSocket(loop, key, max_size, on_closed)
     bind_host, host, port = key
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     local = (bind_host, 0) if bind_host else None
     try:
-        await registry.loop.create_datagram_endpoint(
-            lambda: sock, local_addr=local, remote_addr=(host, port), family=family
-        )
+        await loop.create_datagram_endpoint(lambda: sock, local_addr=local, remote_addr=(host, port), family=family)
     except OSError as exc:
         raise classify(exc) from None
-    registry.sockets[key] = sock
-    sock.start_linger()  # closes again if every probe that wanted it was cancelled meanwhile
+    sock.start_linger()
     return sock

@@ -1,9 +1,12 @@
 """SIP over UDP, TCP and TLS on asyncio transports. Errors become `TransportError` with a probe error code.
 
 UDP sockets are connected to the next hop, so an ICMP port-unreachable comes back as `connection_refused`
-and the kernel picks the source address that Via and Contact must carry. `open_transport(..., shared=True)`
-gives a view on one connected UDP socket per (local address, next hop) that many probes share
-(agent/sip/shared_udp.py); otherwise every transport owns its socket.
+and the kernel picks the source address that Via and Contact must carry. Every transport `open_transport`
+makes owns its socket; a `SipTransportPool` (agent/sip/pool.py) hands out views on one connected UDP socket
+per (local address, next hop) that many probes share (agent/sip/shared_udp.py).
+
+This module is the bottom of the SIP stack: it knows of a client transaction only the `Tracked` protocol
+below, so transaction.py and shared_udp.py build on it and nothing here imports them back.
 """
 
 from __future__ import annotations
@@ -14,18 +17,38 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, Protocol, cast
 
 from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError, StreamFramer, parse, redact
-
-if TYPE_CHECKING:
-    from agent.sip.transaction import ClientTransaction
 
 log = logging.getLogger(__name__)
 
 Proto = Literal["udp", "tcp", "tls"]
 Addr = tuple[str, int]
 MessageHandler = Callable[[SipMessage, "Transport"], None]
+
+
+class Tracked(Protocol):
+    """What a transport needs of a client transaction it routes responses to (agent/sip/transaction.py)."""
+
+    @property
+    def branch(self) -> str:
+        """The top Via branch of the request (RFC 3261 17.1.3)."""
+
+    @property
+    def method(self) -> str:
+        """The request's method, which the CSeq of a response must name."""
+
+    @property
+    def request(self) -> SipMessage:
+        """The request the transaction sends."""
+
+    @property
+    def transport(self) -> Transport:
+        """The transport the transaction sends on."""
+
+    def receive(self, response: SipMessage) -> None:
+        """A response matched to the transaction."""
 
 
 class TransportError(Exception):
@@ -110,7 +133,7 @@ class Transport(asyncio.Protocol, asyncio.DatagramProtocol):
             log.debug("received %s from %s:%s\n%s", self.proto, *self.remote, msg.dump())
         self.on_message(msg, self)
 
-    def track(self, tx: ClientTransaction) -> None:
+    def track(self, tx: Tracked) -> None:
         """A client transaction starts on this transport (a shared socket routes its responses here)."""
 
     def _bad(self, why: str) -> None:
@@ -174,17 +197,8 @@ async def open_transport(
     ssl_context: ssl.SSLContext | None = None,
     server_name: str | None = None,
     max_size: int = MAX_MESSAGE,
-    shared: bool = False,
 ) -> Transport:
-    """Open a transport to `remote` (an IP address and port); TransportError on failure.
-
-    With `shared` (UDP only) the transport is a view on a socket shared with other probes to the same
-    next hop: no socket is created or closed per probe, and `close()` only releases the view.
-    """
-    if shared and proto == "udp":
-        from agent.sip.shared_udp import acquire  # shared_udp builds on this module
-
-        return await acquire(remote, on_message, bind_host=bind_host, max_size=max_size)
+    """Open a transport of its own to `remote` (an IP address and port); TransportError on failure."""
     loop = asyncio.get_running_loop()
     transport = Transport(proto, remote, on_message, max_size)
     family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET

@@ -11,15 +11,19 @@ import secrets
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agent.sip.dialog import Dialog
 from agent.sip.digest import AuthError, DigestClient
 from agent.sip.errors import refused_credentials
-from agent.sip.message import SipMessage, SipParseError
+from agent.sip.message import MAX_MESSAGE, SipMessage, SipParseError
 from agent.sip.resolve import Hop, resolve
 from agent.sip.transaction import ClientTransaction, new_branch
 from agent.sip.transport import Transport, TransportError, open_transport
 from agent.sip.uri import NameAddr, SipUri
+
+if TYPE_CHECKING:
+    from agent.sip.pool import SipTransportPool
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +66,17 @@ class UserAgent:
         *,
         bind_host: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        shared: bool = False,
+        pool: SipTransportPool | None = None,
     ) -> UserAgent:
         """Open the transport to `hop` (TLS checks the certificate names hop.server_name); TransportError.
 
-        `shared` (UDP): use the socket shared by every probe to this hop (agent/sip/shared_udp.py). Only for
-        user agents that expect no new requests from the far end (a UAS needs a socket of its own).
+        With a `pool` a UDP hop uses the pool's socket shared by every probe to this hop (a view on it:
+        agent/sip/shared_udp.py). Only for user agents that expect no new requests from the far end (a UAS
+        needs a socket of its own). TCP and TLS always get a connection of their own.
         """
+        if pool is not None and hop.proto == "udp":
+            view = await pool.acquire((hop.ip, hop.port), _ignore, bind_host=bind_host, max_size=MAX_MESSAGE)
+            return cls(view, identity, hop)
         transport = await open_transport(
             hop.proto,
             (hop.ip, hop.port),
@@ -76,7 +84,6 @@ class UserAgent:
             bind_host=bind_host,
             ssl_context=ssl_context,
             server_name=hop.server_name,
-            shared=shared,
         )
         return cls(transport, identity, hop)
 

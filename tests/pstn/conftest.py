@@ -76,10 +76,12 @@ async def run_pstn(block: dict[str, Any], timeout: float = 6.0, counters: CallCo
     return await make_probe(block, counters).probe(target(timeout))  # type: ignore[no-any-return]
 
 
-def make_probe(block: dict[str, Any], counters: CallCounters | None = None) -> Any:
-    """The probe as the composition root builds it."""
+def make_probe(block: dict[str, Any], counters: CallCounters | None = None, context: ProbeContext | None = None) -> Any:
+    """The probe as the composition root builds it (probes of one agent share its `context`)."""
     config = PROBE_CONFIGS["pstn_call"].model_validate(block)
-    return PROBES["pstn_call"](config, ProbeContext(extras={"call_counters": counters or CallCounters()}))
+    if context is None:
+        context = ProbeContext(call_counters=counters or CallCounters())
+    return PROBES["pstn_call"](config, context)
 
 
 def target(timeout: float = 6.0, name: str = "loop") -> Target:

@@ -8,6 +8,7 @@ import logging
 import pytest
 from prometheus_client import CollectorRegistry
 
+from agent.probes import ProbeContext
 from agent.probes.pstn.metrics import CallCounters, register_call_metrics
 from agent.sip.register import register
 from agent.sip.resolve import resolve
@@ -81,8 +82,9 @@ async def test_kamcmd_sees_registrations_and_dialogs(pstn_loop):
 
 async def test_calls_on_one_route_never_overlap(pstn_loop):
     loop = pstn_loop({DID: "1001", "+18015550101": "1002"})
-    first = make_probe(loop.block(DID, extension="1001"))
-    second = make_probe(loop.block("+18015550101", extension="1002"))
+    agent = ProbeContext()  # one agent's probes: they share its route locks
+    first = make_probe(loop.block(DID, extension="1001"), context=agent)
+    second = make_probe(loop.block("+18015550101", extension="1002"), context=agent)
     a, b = await asyncio.gather(first.probe(target(name="a")), second.probe(target(10.0, name="b")))
     assert a.ok and b.ok, (a.error, a.message, b.error, b.message)
     waiter, holder = (a, b) if a.phases["route_wait"] > b.phases["route_wait"] else (b, a)
@@ -95,8 +97,9 @@ async def test_a_call_that_waited_most_of_its_budget_for_the_route_is_not_placed
     """Issue 16: a call queued behind another on its route is placed only while half its budget is left;
     otherwise it is route_busy and nothing is dialled (a late call is billed, then torn down unjudged)."""
     loop = pstn_loop({DID: "1001", "+18015550101": "1002"})
-    holder = make_probe(loop.block(DID, extension="1001", duration="3s"))
-    waiter = make_probe(loop.block("+18015550101", extension="1002"))
+    agent = ProbeContext()
+    holder = make_probe(loop.block(DID, extension="1001", duration="3s"), context=agent)
+    waiter = make_probe(loop.block("+18015550101", extension="1002"), context=agent)
     first = asyncio.ensure_future(holder.probe(target(10.0, name="holder")))
     await asyncio.sleep(0.5)  # the holder has the route
     late = await waiter.probe(target(5.0, name="waiter"))  # 5 s budget, 1 s teardown reserve: 4 s to call

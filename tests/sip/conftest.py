@@ -28,9 +28,11 @@ def sipp(tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
         peer.stop()
 
 
-async def run_probe(kind: str, block: dict[str, Any], timeout: float = 3.0) -> ProbeResult:
+async def run_probe(
+    kind: str, block: dict[str, Any], timeout: float = 3.0, context: ProbeContext | None = None
+) -> ProbeResult:
     """Validate `block` as the kind's config, build the probe as the composition root would, run it once."""
     config = PROBE_CONFIGS[kind].model_validate(block)
-    probe = PROBES[kind](config, ProbeContext())
+    probe = PROBES[kind](config, context or ProbeContext())
     target = Target(id="t1", component="voice", kind=kind, timeout=timeout)
     return await probe.probe(target)

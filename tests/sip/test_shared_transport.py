@@ -11,12 +11,14 @@ from collections.abc import Iterator
 import pytest
 
 from agent.core.model import Target
+from agent.probes import ProbeContext
 from agent.probes.sip import SipOptionsConfig, SipOptionsProbe
 from agent.sip import shared_udp
 from agent.sip.message import SipMessage, SipParseError, parse
+from agent.sip.pool import SipTransportPool
 from agent.sip.resolve import Hop
 from agent.sip.shared_options import OptionsTemplate
-from agent.sip.shared_udp import OptionsPing, SharedUdpSocket, SharedUdpView, open_socket, shared_sockets
+from agent.sip.shared_udp import OptionsPing, SharedUdpSocket, SharedUdpView
 from agent.sip.transaction import TransactionTimeout
 from agent.sip.transport import TransportError
 from agent.sip.ua import Identity, UserAgent, response_to
@@ -24,10 +26,25 @@ from tests.peers.base import LOOPBACK, free_port_both
 from tests.sip.conftest import run_probe
 
 ME = Identity("sip:dialtone@dialtone.invalid")
+POOL = SipTransportPool()
+"""The pool of the running test, as an Agent owns one for all its probes (renewed for every test)."""
 
 
-def _socket_to(port: int) -> SharedUdpSocket:
-    found = [s for s in shared_sockets() if s.remote == (LOOPBACK, port)]
+@pytest.fixture(autouse=True)
+def pool() -> Iterator[SipTransportPool]:
+    """A fresh pool per test, closed after it."""
+    global POOL
+    POOL = SipTransportPool()
+    yield POOL
+    POOL.close()
+
+
+def _context() -> ProbeContext:
+    return ProbeContext(sip_pool=POOL)
+
+
+def _socket_to(port: int, pool: SipTransportPool | None = None) -> SharedUdpSocket:
+    found = [s for s in (pool or POOL).sockets() if s.remote == (LOOPBACK, port)]
     assert len(found) == 1, found
     return found[0]
 
@@ -46,8 +63,8 @@ async def _recv(sock: socket.socket) -> tuple[SipMessage, tuple[str, int]]:
     return parse(data), addr
 
 
-async def _ua(port: int) -> UserAgent:
-    return await UserAgent.connect(Hop("udp", LOOPBACK, port, LOOPBACK), ME, shared=True)
+async def _ua(port: int, pool: SipTransportPool | None = None) -> UserAgent:
+    return await UserAgent.connect(Hop("udp", LOOPBACK, port, LOOPBACK), ME, pool=pool or POOL)
 
 
 @pytest.mark.peer
@@ -78,7 +95,7 @@ async def test_many_concurrent_probes_share_one_socket_and_get_their_own_respons
 @pytest.mark.peer
 async def test_probes_through_the_probe_api_reuse_the_socket(sipp):
     uas = sipp("options")
-    probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
+    probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}), _context())
     target = Target("t1", "voice", "sip_options", timeout=3.0)
     results = await asyncio.gather(*(probe.probe(target) for _ in range(100)))
     assert all(r.ok for r in results), [r.message for r in results if not r.ok]
@@ -134,7 +151,7 @@ async def test_malformed_response_is_charged_to_its_transaction_by_raw_branch(fa
 
 async def test_probe_cancelled_at_its_deadline_releases_its_branch(far_end):
     port = far_end.getsockname()[1]
-    result = await run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}, timeout=0.3)
+    result = await run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}, timeout=0.3, context=_context())
     assert result.error == "timeout"
     sock = _socket_to(port)
     assert not sock.views and not sock.branches and not sock.call_ids and sock.pings == 0
@@ -150,7 +167,9 @@ async def test_icmp_port_unreachable_fails_only_the_probes_to_that_destination(s
     uas = sipp("options")
     dead = free_port_both()
     live_block, dead_block = {"uri": uas.uri()}, {"uri": f"sip:{LOOPBACK}:{dead}"}
-    results = await asyncio.gather(*(run_probe("sip_options", block) for block in [live_block, dead_block] * 10))
+    results = await asyncio.gather(
+        *(run_probe("sip_options", block, context=_context()) for block in [live_block, dead_block] * 10)
+    )
     for i, result in enumerate(results):
         if i % 2:
             assert result.error == "connection_refused", result.message
@@ -158,8 +177,8 @@ async def test_icmp_port_unreachable_fails_only_the_probes_to_that_destination(s
             assert result.ok, result.message
     assert _socket_to(dead) is not _socket_to(uas.port)
     # The refusal is not sticky: the next probe to the dead port is refused on its own ICMP, the live one works.
-    assert (await run_probe("sip_options", dead_block)).error == "connection_refused"
-    assert (await run_probe("sip_options", live_block)).ok
+    assert (await run_probe("sip_options", dead_block, context=_context())).error == "connection_refused"
+    assert (await run_probe("sip_options", live_block, context=_context())).ok
 
 
 async def test_idle_socket_closes_after_linger_and_a_new_one_opens(far_end, monkeypatch):
@@ -170,7 +189,7 @@ async def test_idle_socket_closes_after_linger_and_a_new_one_opens(far_end, monk
     ua.close()
     assert isinstance(ua.transport, SharedUdpView) and ua.transport.closed and not first.closed
     await asyncio.sleep(0.15)
-    assert first.closed and not [s for s in shared_sockets() if s.remote == (LOOPBACK, port)]
+    assert first.closed and not [s for s in POOL.sockets() if s.remote == (LOOPBACK, port)]
     ua = await _ua(port)
     assert _socket_to(port) is not first
     ua.close()
@@ -188,9 +207,10 @@ def test_socket_closes_with_its_event_loop(far_end):
     port = far_end.getsockname()[1]
 
     async def use() -> SharedUdpSocket:
-        ua = await _ua(port)
+        pool = SipTransportPool()  # nobody closes it: the loop's end does
+        ua = await _ua(port, pool)
         ua.close()
-        return _socket_to(port)
+        return _socket_to(port, pool)
 
     sock = asyncio.run(use())
     assert sock.closed
@@ -253,7 +273,7 @@ async def _sends(far: socket.socket, until: float) -> list[tuple[float, bytes]]:
 async def test_options_ping_retransmits_on_timer_e_and_gives_up_at_timer_f(far_end):
     port = far_end.getsockname()[1]
     loop = asyncio.get_running_loop()
-    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    sock = await POOL.open_socket((LOOPBACK, port), max_size=65535)
     t1, t2 = 0.02, 0.08
     ping = OptionsPing(sock, "z9hG4bKping1", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 30, t1=t1, t2=t2)
     t0 = loop.time()
@@ -276,7 +296,7 @@ async def test_options_ping_retransmits_on_timer_e_and_gives_up_at_timer_f(far_e
 async def test_options_ping_deadline_before_timer_f_is_a_timeout_error(far_end):
     port = far_end.getsockname()[1]
     loop = asyncio.get_running_loop()
-    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    sock = await POOL.open_socket((LOOPBACK, port), max_size=65535)
     ping = OptionsPing(sock, "z9hG4bKping2", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 0.15, t1=0.04, t2=4.0)
     ping.start()
     got = await _sends(far_end, loop.time() + 0.3)
@@ -289,7 +309,7 @@ async def test_options_ping_deadline_before_timer_f_is_a_timeout_error(far_end):
 async def test_options_ping_proceeding_retransmits_at_t2_and_a_final_ends_it(far_end):
     port = far_end.getsockname()[1]
     loop = asyncio.get_running_loop()
-    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    sock = await POOL.open_socket((LOOPBACK, port), max_size=65535)
     template = OptionsTemplate(f"sip:{LOOPBACK}:{port}", f"sip:{LOOPBACK}:{port}", ME.from_uri)
     branch, data = template.encode(*sock.local)
     t1, t2 = 0.02, 0.12
@@ -319,7 +339,7 @@ async def test_a_ping_in_flight_holds_the_socket_past_its_linger(far_end, monkey
     monkeypatch.setattr(shared_udp, "LINGER", 0.1)
     port = far_end.getsockname()[1]
     loop = asyncio.get_running_loop()
-    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    sock = await POOL.open_socket((LOOPBACK, port), max_size=65535)
     ping = OptionsPing(sock, "z9hG4bKping3", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 0.3)
     ping.start()
     with pytest.raises(TimeoutError):
@@ -336,7 +356,7 @@ async def test_icmp_error_fails_the_pings_in_flight(far_end):
     port = far_end.getsockname()[1]
     far_end.close()  # nobody listens: the kernel answers with port unreachable
     loop = asyncio.get_running_loop()
-    sock = await open_socket((LOOPBACK, port), max_size=65535)
+    sock = await POOL.open_socket((LOOPBACK, port), max_size=65535)
     ping = OptionsPing(sock, "z9hG4bKping4", b"OPTIONS sip:x SIP/2.0\r\n\r\n", loop.time() + 2)
     ping.start()
     with pytest.raises(TransportError) as err:
@@ -350,7 +370,7 @@ async def test_icmp_error_fails_the_pings_in_flight(far_end):
 async def test_a_probe_whose_socket_closed_after_linger_opens_a_new_one(sipp, monkeypatch):
     monkeypatch.setattr(shared_udp, "LINGER", 0.05)
     uas = sipp("options")
-    probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}))
+    probe = SipOptionsProbe(SipOptionsConfig.model_validate({"uri": uas.uri()}), _context())
     target = Target("t1", "voice", "sip_options", timeout=3.0)
     assert (await probe.probe(target)).ok
     first = _socket_to(uas.port)
@@ -364,7 +384,7 @@ async def test_a_probe_whose_socket_closed_after_linger_opens_a_new_one(sipp, mo
 async def test_options_with_credentials_answers_a_digest_challenge_through_the_user_agent(far_end):
     port = far_end.getsockname()[1]
     block = {"uri": f"sip:{LOOPBACK}:{port}", "username": "alice", "password": "secret"}
-    pending = asyncio.ensure_future(run_probe("sip_options", block))
+    pending = asyncio.ensure_future(run_probe("sip_options", block, context=_context()))
     first, addr = await asyncio.wait_for(_recv(far_end), 2)
     challenge = response_to(first, 401, "Unauthorized")
     challenge.add("www-authenticate", 'Digest realm="dialtone.test", nonce="abc123", algorithm=MD5, qop="auth"')
@@ -387,7 +407,7 @@ async def test_options_with_credentials_answers_a_digest_challenge_through_the_u
 )
 async def test_options_final_responses_are_classified_as_before(far_end, status, reason, extra, error):
     port = far_end.getsockname()[1]
-    pending = asyncio.ensure_future(run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}))
+    pending = asyncio.ensure_future(run_probe("sip_options", {"uri": f"sip:{LOOPBACK}:{port}"}, context=_context()))
     request, addr = await asyncio.wait_for(_recv(far_end), 2)
     far_end.sendto(response_to(request, 100, "Trying").to_bytes(), addr)  # a provisional first: no outcome yet
     answer = response_to(request, status, reason)

@@ -75,7 +75,7 @@ async def make_probe() -> AsyncIterator[Callable[..., tuple[SnmpProbe, list[Devi
 
     def build(**block: Any) -> tuple[SnmpProbe, list[DeviceEvent]]:
         events: list[DeviceEvent] = []
-        probe = SnmpProbe(SnmpConfig.model_validate(block), ProbeContext(extras={"snmp_events": events.append}))
+        probe = SnmpProbe(SnmpConfig.model_validate(block), ProbeContext(device_events=events.append))
         probes.append(probe)
         return probe, events
 

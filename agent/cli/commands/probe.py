@@ -41,13 +41,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     import asyncio
 
-    from agent.core.clock import SystemClock
-    from agent.probes import ProbeContext
-    from agent.runtime.app import build_probe, target_of
-    from agent.runtime.scheduler import Job, run_probe
-
-    job = Job(target_of(target), build_probe(target, ProbeContext()), target.interval)
-    result = asyncio.run(run_probe(job, SystemClock()))
+    result = asyncio.run(_probe_once(target))
     if args.json:
         print(json.dumps(result.to_json(), sort_keys=False))
     else:
@@ -60,6 +54,25 @@ def main(args: argparse.Namespace) -> int:
         for key, value in result.values.items():
             print(f"  {key}: {value}")
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+async def _probe_once(target: Any) -> Any:
+    """Set up what the kind shares (as the agent would), probe once, then close the probe and its resources."""
+    from agent.core.clock import SystemClock
+    from agent.probes import ProbeContext
+    from agent.runtime.app import build_probe, target_of
+    from agent.runtime.scheduler import Job, run_probe
+
+    clock = SystemClock()
+    context = ProbeContext(clock=clock)
+    await context.setup([target.kind])
+    probe = build_probe(target, context)
+    try:
+        return await run_probe(Job(target_of(target), probe, target.interval), clock)
+    finally:
+        if hasattr(probe, "aclose"):
+            await probe.aclose()  # a call still up is hung up
+        await context.aclose()
 
 
 def _configured(args: argparse.Namespace) -> Any:

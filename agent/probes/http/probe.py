@@ -30,7 +30,7 @@ class HttpProbe:
         self._codes_text = ", ".join(str(c) for c in config.valid_status_codes or ["2xx"])
         self._must_not = [re.compile(p) for p in config.fail_if_body_matches_regexp]
         self._must = [re.compile(p) for p in config.fail_if_body_not_matches_regexp]
-        clock = context.extras.get("clock") if context is not None else None
+        clock = context.clock if context is not None else None
         self._clock: Clock = clock if clock is not None else SystemClock()
 
     async def probe(self, target: Target) -> ProbeResult:

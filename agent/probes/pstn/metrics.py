@@ -2,7 +2,7 @@
 
 `dialtone_call_attempts_total{route,result}` and `dialtone_call_answered_total{route}` are counters: a probe
 result cannot carry them (its values are gauges of the last run), so the PSTN probe feeds a `CallCounters`
-and the composition root exposes it with `register_call_metrics(registry)`. ASR per route is
+and the composition root exposes it with `register_call_metrics(registry, counters)`. ASR per route is
 answered / attempts; NER is (answered + busy + no_answer + rejected) / attempts, the user-caused outcomes
 that still show a working network (ITU-T E.425).
 """
@@ -103,12 +103,8 @@ class CallCollector(Collector):
         yield done
 
 
-CALL_COUNTERS = CallCounters()
-"""The counters PSTN probes feed unless ProbeContext.extras["call_counters"] gives others."""
-
-
-def register_call_metrics(registry: CollectorRegistry, counters: CallCounters = CALL_COUNTERS) -> CallCollector:
-    """Expose the call counters on `registry` (the agent's own registry, never the global one)."""
+def register_call_metrics(registry: CollectorRegistry, counters: CallCounters) -> CallCollector:
+    """Expose an owner's call counters (ProbeContext.call_counters) on its registry, never the global one."""
     collector = CallCollector(counters)
     registry.register(collector)
     return collector

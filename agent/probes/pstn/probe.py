@@ -13,7 +13,6 @@ and every call left is torn down with CANCEL or BYE, also on the deadline and on
 from __future__ import annotations
 
 import asyncio
-import weakref
 from time import perf_counter
 
 from agent.core.clock import Clock, SystemClock
@@ -21,9 +20,9 @@ from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult,
 from agent.probes import ProbeContext
 from agent.probes.pstn.config import PstnAnswerConfig, PstnCallConfig
 from agent.probes.pstn.loop import LoopCall
-from agent.probes.pstn.plan import AnswerLeg, CallPlan, Leg
 from agent.probes.pstn.media import Failure
-from agent.probes.pstn.metrics import CALL_COUNTERS, CallCounters, register_call_metrics
+from agent.probes.pstn.metrics import CallCounters, register_call_metrics
+from agent.probes.pstn.plan import AnswerLeg, CallPlan, Leg
 from agent.sip.digest import AuthError
 from agent.sip.errors import classify
 from agent.sip.message import SipParseError
@@ -36,9 +35,6 @@ from agent.sip.uri import SipUri
 __all__ = ["METRICS", "PstnCallProbe", "register_call_metrics"]
 
 _PROBE_ERRORS = (TransactionTimeout, TransportError, AuthError, SipParseError)
-_ROUTE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
 
 TEARDOWN_MAX = 3.0
 """The most seconds of a target's timeout kept back for CANCEL/BYE and the un-REGISTER."""
@@ -84,11 +80,11 @@ class PstnCallProbe:
     def __init__(self, config: PstnCallConfig, context: ProbeContext | None = None) -> None:
         self.config = config
         self._plan = build_plan(config)
-        extras = context.extras if context is not None else {}
-        clock = extras.get("clock")
-        self._clock: Clock = clock if clock is not None else SystemClock()
-        counters = extras.get("call_counters")
-        self.counters: CallCounters = counters if counters is not None else CALL_COUNTERS
+        context = context if context is not None else ProbeContext()
+        self._clock: Clock = context.clock or SystemClock()
+        self.counters: CallCounters = context.call_counters if context.call_counters is not None else CallCounters()
+        self._routes = context.route_locks
+        """Route -> its lock, shared by every pstn_call probe of the context: one call at a time per route."""
         self._live: set[asyncio.Task[Failure]] = set()
         self._closing = False
 
@@ -119,7 +115,9 @@ class PstnCallProbe:
         loop = asyncio.get_running_loop()
         reserve = min(TEARDOWN_MAX, max(0.5, 0.2 * budget))
         deadline = loop.time() + budget - reserve
-        lock = _route_lock(self.config.route)
+        lock = self._routes.get(self.config.route)
+        if lock is None:
+            lock = self._routes[self.config.route] = asyncio.Lock()
         acquired = False
         error: Failure = None
         try:
@@ -169,15 +167,6 @@ MIN_CALL_SHARE = 0.5
 """A call waiting for its route is placed only while at least this share of its budget is left."""
 
 
-def _route_lock(route: str) -> asyncio.Lock:
-    """The lock of `route` on this event loop, shared by every pstn_call target on that route."""
-    locks = _ROUTE_LOCKS.setdefault(asyncio.get_running_loop(), {})
-    lock = locks.get(route)
-    if lock is None:
-        lock = locks[route] = asyncio.Lock()
-    return lock
-
-
 _DIR = "direction"
 METRICS = KindMetrics(
     "probe_sip_phase_duration_seconds",
@@ -201,3 +190,9 @@ METRICS = KindMetrics(
         LabelledSpec("tone_seconds_", "probe_pstn_tone_seconds", _DIR, "Test tone heard (expect: tone)"),
     ),
 )
+
+
+async def setup(context: ProbeContext) -> None:
+    """What PSTN probes share: the call counters the owner exports (ASR, NER). Route locks are the context's."""
+    if context.call_counters is None:
+        context.call_counters = CallCounters()
