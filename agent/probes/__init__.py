@@ -101,6 +101,18 @@ class ProbeKind:
     """The config field `dialtone probe KIND TARGET` fills with TARGET."""
     setup_name: str | None = None
     """An async function of the probe module that adds what the kind's probes share to a context."""
+    labels: Callable[[Any], Mapping[str, str]] | None = None
+    """Labels a target of this kind adds to its series, from its config block (PSTN: its route)."""
+    costly: bool = False
+    """A probe places a real call (money, trunk capacity): /probe runs it only for an on_demand target."""
+
+    def target_labels(self, block: BaseModel, labels: Mapping[str, str]) -> dict[str, str]:
+        """The series labels of a target: its own `labels:`, then what the kind adds (never overriding)."""
+        out = dict(labels)
+        if self.labels is not None:
+            for name, value in self.labels(block).items():
+                out.setdefault(name, value)
+        return out
 
     def factory(self) -> ProbeFactory:
         """The probe class (imports its module, and with it the protocol stack, the first time)."""
@@ -121,9 +133,21 @@ class ProbeKind:
 
 
 def _kind(
-    name: str, config: type[BaseModel], module: str, probe: str, metrics: str, key: str, setup: str | None = None
+    name: str,
+    config: type[BaseModel],
+    module: str,
+    probe: str,
+    metrics: str,
+    key: str,
+    setup: str | None = None,
+    **kw: Any,
 ) -> ProbeKind:
-    return ProbeKind(name, config, f"agent.probes.{module}", probe, metrics, key, setup)
+    return ProbeKind(name, config, f"agent.probes.{module}", probe, metrics, key, setup, **kw)
+
+
+def _route(block: PstnCallConfig) -> dict[str, str]:
+    """A PSTN target is labelled with its route, for per-route dashboards and alerts."""
+    return {"route": block.route}
 
 
 KINDS: Mapping[str, ProbeKind] = {
@@ -133,9 +157,19 @@ KINDS: Mapping[str, ProbeKind] = {
         _kind("tcp", TcpConfig, "tcp", "TcpProbe", "METRICS", "address"),
         _kind("sip_options", SipOptionsConfig, "sip", "SipOptionsProbe", "OPTIONS_METRICS", "uri", "setup"),
         _kind("sip_register", SipRegisterConfig, "sip", "SipRegisterProbe", "REGISTER_METRICS", "uri", "setup"),
-        _kind("sip_call", SipCallConfig, "sip", "SipCallProbe", "CALL_METRICS", "uri", "setup"),
+        _kind("sip_call", SipCallConfig, "sip", "SipCallProbe", "CALL_METRICS", "uri", "setup", costly=True),
         _kind("snmp", SnmpConfig, "snmp", "SnmpProbe", "METRICS", "address", "setup"),
-        _kind("pstn_call", PstnCallConfig, "pstn.probe", "PstnCallProbe", "METRICS", "number", "setup"),
+        _kind(
+            "pstn_call",
+            PstnCallConfig,
+            "pstn.probe",
+            "PstnCallProbe",
+            "METRICS",
+            "number",
+            "setup",
+            labels=_route,
+            costly=True,
+        ),
     )
 }
 """kind -> its record, in the order the config lists kinds."""
@@ -156,6 +190,9 @@ class _Lazy(Mapping[str, V]):
     def __len__(self) -> int:
         return len(KINDS)
 
+
+COSTLY_KINDS = frozenset(name for name, kind in KINDS.items() if kind.costly)
+"""Kinds whose probe places a call: /probe needs the target's on_demand."""
 
 PROBE_CONFIGS: Mapping[str, type[BaseModel]] = {k: v.config for k, v in KINDS.items()}
 """kind -> its config block model (the union the config validates targets against)."""

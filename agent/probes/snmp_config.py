@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from agent.core.config_base import ConfigModel
 from agent.snmp.mibs import parse_oid
@@ -152,3 +153,15 @@ class SnmpConfig(ConfigModel):
             tuple(c.spec() for c in self.checks),
             self.bulk,
         )
+
+
+def trap_sources(targets: Iterable[tuple[str, BaseModel]]) -> dict[str, str]:
+    """Device host -> the id of its snmp target, for the trap receiver: a trap names its sender by address."""
+    return {_host_of(block.address): tid for tid, block in targets if isinstance(block, SnmpConfig)}
+
+
+def _host_of(address: str) -> str:
+    """The host of `host`, `host:port` or `[v6]:port`."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address

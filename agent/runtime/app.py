@@ -24,7 +24,7 @@ from agent.core.model import Component, ProbeResult, Sink, Target, TargetState, 
 from agent.history.schema import HistoryError, open_history
 from agent.history.writer import HistoryWriter, KeptReader
 from agent.maintenance.calendar import MaintenanceCalendar
-from agent.probes import PROBE_METRICS, PROBES, ProbeContext
+from agent.probes import COSTLY_KINDS, KINDS, PROBE_METRICS, PROBES, ProbeContext
 from agent.probes.pstn.metrics import CallCounters, register_call_metrics
 from agent.runtime.app_metrics import (
     CountsCollector,
@@ -35,7 +35,7 @@ from agent.runtime.app_metrics import (
 )
 from agent.runtime.app_restore import STOPPED, read_start_state, restored_cause
 from agent.runtime.app_serve import Listeners, StartupError
-from agent.runtime.config import COSTLY_KINDS, Config, ConfigError, TargetBase, load_config
+from agent.runtime.config import Config, ConfigError, TargetBase, load_config
 from agent.runtime.scheduler import Job, Scheduler
 from agent.runtime.shard import select_targets
 from agent.runtime.state import MaintenancePredicate, StateMachine, TargetSpec
@@ -172,7 +172,10 @@ class Agent:
 
     def _metas(self, config: Config, targets: list[TargetBase]) -> list[TargetMeta]:
         self.prometheus.set_components({c.id: (c.tier, c.sla_target) for c in components_of(config)})
-        return [TargetMeta(t.id, t.component, t.kind, _labels(t), t.interval) for t in targets]
+        return [
+            TargetMeta(t.id, t.component, t.kind, KINDS[t.kind].target_labels(t.block, t.labels), t.interval)
+            for t in targets
+        ]
 
     def handle_result(self, result: ProbeResult) -> None:
         """Flag maintenance, fold into state, fan out to sinks and transition hooks."""
@@ -366,10 +369,11 @@ class Agent:
             await self._start_site()
 
     async def _start_traps(self) -> None:
+        from agent.probes.snmp_config import trap_sources
         from agent.snmp.traps import TrapReceiver
 
         assert self.config.snmp_traps is not None
-        sources = {_host_of(t.block.address): t.id for t in self.targets if t.kind == "snmp"}  # type: ignore[attr-defined]
+        sources = trap_sources((t.id, t.block) for t in self.targets)
         receiver = TrapReceiver(self.config.snmp_traps, self.device_event, sources=sources, now=self.clock.now)
         try:
             await receiver.start()
@@ -612,19 +616,3 @@ def _sla_calculator(config: Config, calendar: MaintenanceCalendar) -> SlaCalcula
     """The SLA calculator for a config; ValueError for an unreadable exclusions file."""
     exclusions = load_exclusions(config.sla.exclusions_file) if config.sla.exclusions_file is not None else []
     return SlaCalculator(config.sla, calendar, exclusions)
-
-
-def _labels(t: TargetBase) -> dict[str, str]:
-    """The target's labels; a PSTN target is labelled with its route, for per-route dashboards and alerts."""
-    labels = dict(t.labels)
-    route = getattr(t.block, "route", None)
-    if isinstance(route, str) and route:
-        labels.setdefault("route", route)
-    return labels
-
-
-def _host_of(address: str) -> str:
-    """The host of `host`, `host:port` or `[v6]:port`."""
-    if address.startswith("["):
-        return address[1:].split("]", 1)[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address

@@ -137,10 +137,6 @@ class ThresholdsConfig(ConfigModel):
     successes: int = Field(default=1, ge=1, le=100)
 
 
-COSTLY_KINDS = frozenset({"pstn_call", "sip_call"})
-"""Kinds whose probe places a call (money, trunk capacity, a route lock): /probe needs the target's on_demand."""
-
-
 class TargetBase(ConfigModel):
     """Fields shared by every target; the kind's own block is added per registered kind."""
 
