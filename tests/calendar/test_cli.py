@@ -99,7 +99,7 @@ def test_invalid_config_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 async def test_sla_report_reads_history(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
     store = open_history(tmp_path / "history.sqlite")
-    writer = HistoryWriter(store, clock=FakeClock())  # type: ignore[arg-type]
+    writer = HistoryWriter(store, clock=FakeClock())
     for t in (
         comp("voice", denver(2026, 3, 31, 23), "operational", "major_outage"),  # spans into April
         comp("voice", denver(2026, 4, 1, 1), "major_outage", "operational"),

@@ -72,7 +72,9 @@ def test_feed_with_exdates_scopes_and_one_off_windows_matches() -> None:
 def test_certificate_upload_is_transparent_and_marked_informational() -> None:
     cal = icalendar.Calendar.from_ical(build_ics(MaintenanceCalendar(), now=NOW))
     (cert,) = [e for e in cal.walk("VEVENT") if str(e["UID"]).startswith("certificate-upload")]
+    assert isinstance(cert, icalendar.Event), cert
     assert str(cert["TRANSP"]) == "TRANSPARENT"
     assert "not counted" in str(cert["DESCRIPTION"])
-    assert cert["DTSTAMP"].dt == NOW
-    assert cert.duration == timedelta(minutes=30)  # type: ignore[attr-defined]  # icalendar: a VEVENT property
+    stamp = cert["DTSTAMP"]
+    assert isinstance(stamp, icalendar.vDDDTypes) and stamp.dt == NOW, stamp
+    assert cert.duration == timedelta(minutes=30)

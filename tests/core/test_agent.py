@@ -17,14 +17,14 @@ from tests.core.helpers import agent_config, http_target
 from tests.peers.base import free_port, require_binary
 
 
-async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(predicate, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
 
 
 @pytest.fixture
-async def running(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def running(tmp_path: Path):
     status = {"code": 200}
     async with http_target(status) as port:
         listen = free_port()
@@ -42,7 +42,7 @@ async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str
         return r.status, r.headers.get("Content-Type", ""), await r.text()
 
 
-async def test_metrics_follow_the_target_and_transitions_are_recorded(running) -> None:  # type: ignore[no-untyped-def]
+async def test_metrics_follow_the_target_and_transitions_are_recorded(running) -> None:
     agent, status, base, _ = running
     reg = agent.registry
     await wait_for(lambda: reg.get_sample_value("dialtone_probes_total", {"kind": "http", "result": "success"}))
@@ -73,7 +73,7 @@ async def test_metrics_follow_the_target_and_transitions_are_recorded(running) -
     assert "all 1 targets down" in trans[1].cause
 
 
-async def test_openmetrics_by_content_negotiation(running) -> None:  # type: ignore[no-untyped-def]
+async def test_openmetrics_by_content_negotiation(running) -> None:
     agent, _, base, _ = running
     await wait_for(lambda: agent.scheduler.completed > 0)
     code, ctype, body = await get(base + "/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
@@ -81,7 +81,7 @@ async def test_openmetrics_by_content_negotiation(running) -> None:  # type: ign
     assert body.endswith("# EOF\n") and "dialtone_probes_total{" in body
 
 
-async def test_probe_endpoint_takes_only_configured_ids(running) -> None:  # type: ignore[no-untyped-def]
+async def test_probe_endpoint_takes_only_configured_ids(running) -> None:
     _, _, base, _ = running
     code, _, body = await get(base + "/probe?target=portal-health")
     assert code == 200 and 'probe_success{target="portal-health"' in body and "probe_http_duration_seconds" in body
@@ -90,7 +90,7 @@ async def test_probe_endpoint_takes_only_configured_ids(running) -> None:  # typ
     assert (await get(base + "/-/healthy"))[0] == 200 and (await get(base + "/-/ready"))[0] == 200
 
 
-async def test_reload_with_broken_config_keeps_the_old_one(running) -> None:  # type: ignore[no-untyped-def]
+async def test_reload_with_broken_config_keeps_the_old_one(running) -> None:
     agent, _, base, path = running
     good = path.read_text()
     path.write_text(good + "\nbogus: 1\n")
@@ -115,7 +115,7 @@ async def test_port_in_use_is_a_startup_error(tmp_path: Path) -> None:
         await agent.stop()
 
 
-async def test_promtool_accepts_the_exposition(running, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_promtool_accepts_the_exposition(running, tmp_path: Path) -> None:
     promtool = require_binary("promtool", "prometheus")
     agent, _, base, _ = running
     await wait_for(lambda: agent.scheduler.completed > 1)

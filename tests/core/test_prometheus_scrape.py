@@ -12,7 +12,7 @@ from tests.peers.base import free_port
 from tests.peers.prometheus import Prometheus
 
 
-async def poll(fn, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+async def poll(fn, timeout: float = 30.0):
     async with asyncio.timeout(timeout):
         while True:
             value = await asyncio.to_thread(fn)

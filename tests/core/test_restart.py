@@ -30,7 +30,7 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None
 
 def rows(path: Path, subject: str) -> list[tuple[str, str, str]]:
     with HistoryReader(path) as r:
-        return [(t.old, t.new, t.cause) for t in r.transitions(*FAR, subject=subject)]  # type: ignore[arg-type]
+        return [(t.old, t.new, t.cause) for t in r.transitions(*FAR, subject=subject)]
 
 
 async def test_restart_restores_confirmed_state_and_records_the_gap(tmp_path: Path) -> None:

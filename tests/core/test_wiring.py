@@ -20,7 +20,7 @@ from tests.peers.snmpd import snmptrap
 LINK_DOWN, LINK_UP = "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4"
 
 
-async def until(predicate, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate, within: float = 15.0) -> None:
     async with asyncio.timeout(within):
         while not predicate():
             await asyncio.sleep(0.05)

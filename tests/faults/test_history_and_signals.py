@@ -26,7 +26,8 @@ ROOT = Path(__file__).parent.parent.parent
 
 def metrics(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return r.read().decode()
+        body: bytes = r.read()  # urlopen's response is typed Any
+        return body.decode()
 
 
 def sample(port: int, line_start: str) -> float:
@@ -63,7 +64,7 @@ def run_agent(
         text=True,
         env={**os.environ, **(env or {})},
         preexec_fn=preexec,
-    )  # type: ignore[arg-type]
+    )
     try:
         try:
             wait_until(lambda: proc.poll() is not None or tcp_listening(listen), timeout=30, what="agent")

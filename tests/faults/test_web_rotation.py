@@ -33,7 +33,8 @@ def _reload_over_http(port: int, password: str) -> int:
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status
+            status: int = r.status  # urlopen's response is typed Any
+            return status
     except urllib.error.HTTPError as exc:
         return exc.code
 

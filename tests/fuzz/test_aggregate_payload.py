@@ -54,7 +54,8 @@ def check(topic: str, payload: bytes) -> None:
         assert len(exc.detail) < 300
         return
     assert isinstance(ev, WireEvent)
-    assert ev.at.utcoffset() is not None and ev.at.utcoffset().total_seconds() == 0
+    offset = ev.at.utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
 
 
 @settings(max_examples=budget(200))

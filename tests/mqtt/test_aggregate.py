@@ -46,7 +46,7 @@ def _aggregator(broker: Mosquitto, tmp_path: Path, **kw: object) -> tuple[Aggreg
     history = HistoryWriter(tmp_path / "aggregate.sqlite", batch_interval=0.05)
     agg = Aggregator(
         sink_config(broker, tmp_path, "agg-unused"),
-        AggregateConfig(quorum=2, listen=f"127.0.0.1:{port}", **kw),  # type: ignore[arg-type]
+        AggregateConfig(quorum=2, listen=f"127.0.0.1:{port}", **kw),
         components=["voice", "portal"],
         sinks=[history],
     )

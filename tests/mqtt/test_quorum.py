@@ -35,7 +35,7 @@ class Feed:
 
 
 def _view(quorum: int = 2, **kw: object) -> tuple[QuorumView, Feed]:
-    view, feed = QuorumView(AggregateConfig(quorum=quorum, **kw)), Feed()  # type: ignore[arg-type]
+    view, feed = QuorumView(AggregateConfig(quorum=quorum, **kw)), Feed()
     for v in ("den1", "nyc1", "sfo1"):
         view.apply(feed.agent(v, "online"), NOW)
         view.apply(feed.status(v, Status.OPERATIONAL), NOW)

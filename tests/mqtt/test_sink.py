@@ -55,7 +55,7 @@ class AgentProcess:
 
 
 def _payloads(messages: list[aiomqtt.Message]) -> list[dict[str, object]]:
-    return [json.loads(bytes(m.payload)) for m in messages]  # type: ignore[arg-type]
+    return [json.loads(bytes(m.payload)) for m in messages]
 
 
 def _dedupe(payloads: list[dict[str, object]]) -> list[dict[str, object]]:

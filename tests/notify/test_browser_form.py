@@ -31,7 +31,9 @@ class Cdp:
             msg = json.loads((await self.ws.receive(timeout=30)).data)
             if msg.get("id") == self.n:
                 assert "error" not in msg, msg
-                return msg["result"]  # type: ignore[no-any-return]
+                result = msg["result"]
+                assert isinstance(result, dict), msg
+                return result
 
     async def text(self) -> str:
         r = await self.call("Runtime.evaluate", expression="document.body ? document.body.innerText : ''")

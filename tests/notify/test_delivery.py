@@ -18,7 +18,7 @@ CORE = ["a@one.example", "b@two.example", "c@three.example"]
 PORTAL_ONLY = "p@portal.example"
 
 
-async def until(predicate, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "timed out"

@@ -20,7 +20,7 @@ NOTICE_AT = datetime(2027, 3, 13, 4, 0, tzinfo=UTC)
 NOTICE_ID = "mnt-standard-20270320T0400Z-scheduled"
 
 
-async def _until(predicate, seconds: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+async def _until(predicate, seconds: float = 15.0) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -49,7 +49,9 @@ async def test_standard_notice_exactly_seven_days_before_across_dst(tmp_path: Pa
         await _until(lambda: len(smtp.to("ops@customer.example")) == 1 and len(hook.received) == 1)
         mail = smtp.to("ops@customer.example")[0]
         assert mail["X-Dialtone-Notice"] == NOTICE_ID
-        text = mail.get_body(("plain",)).get_content()
+        plain = mail.get_body(("plain",))
+        assert plain is not None, mail
+        text = plain.get_content()
         assert "19\u00a0mars\u00a02027 22\u00a0h\u00a000 MDT" in text and "2027-03-20 04:00" in text  # zone, UTC
         assert "Quand\u00a0: " in text and " : " not in text  # fr-CA: a no-break space before a colon
         ics = next(p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar")
@@ -68,7 +70,7 @@ async def test_standard_notice_exactly_seven_days_before_across_dst(tmp_path: Pa
             await asyncio.wait_for(n.idle.wait(), 15)
             assert nid not in {r.id for r in n.outbox.rows()}
             await clock.advance(1)
-            await _until(lambda nid=nid: nid in {r.id for r in n.outbox.rows()})  # type: ignore[misc]
+            await _until(lambda nid=nid: nid in {r.id for r in n.outbox.rows()})
             assert next(r for r in n.outbox.rows() if r.id == nid).queued == due
         await _until(lambda: len(hook.received) == 4 and len(smtp.to("ops@customer.example")) == 4)
         assert [d["scheduled_maintenance"]["status"] for d in hook.received] == [

@@ -31,7 +31,7 @@ def _agent(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait(predicate, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait(predicate, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

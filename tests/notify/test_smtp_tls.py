@@ -66,7 +66,7 @@ def test_tls_and_auth_with_a_private_ca(tmp_path: Path, certs: Certs, security: 
             "status@example.com",
             sent.append,
             lambda *a: None,
-        )  # type: ignore[arg-type]
+        )
     finally:
         server.stop()
     assert sent == [1] and server.logins == ["status"] and server.ids() == ["<m.a@example.com>"]
@@ -78,7 +78,7 @@ def test_untrusted_relay_certificate_is_refused(tmp_path: Path, certs: Certs) ->
         with pytest.raises(SmtpUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
             send_batch(
                 _smtp(tmp_path, server.port, "starttls", None),
-                [(1, "a@x.example", _mail("a"))],  # type: ignore[arg-type]
+                [(1, "a@x.example", _mail("a"))],
                 "status@example.com",
                 lambda i: None,
                 lambda *a: None,

@@ -111,6 +111,11 @@ class PeerProcess:
         """True while the process runs."""
         return self.proc is not None and self.proc.poll() is None
 
+    def wait(self, timeout: float) -> int:
+        """Wait for it to exit on its own and return its exit status (TimeoutExpired if it does not)."""
+        assert self.proc is not None, f"{self.name} was never started"
+        return self.proc.wait(timeout)
+
     def log(self) -> str:
         """What it printed so far."""
         if self.log_path and self.log_path.exists():

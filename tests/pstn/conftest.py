@@ -11,6 +11,7 @@ import pytest
 from agent.core.model import ProbeResult, Target
 from agent.probes import PROBE_CONFIGS, PROBES, ProbeContext
 from agent.probes.pstn.metrics import CallCounters
+from agent.probes.pstn.probe import PstnCallProbe
 from tests.peers.base import wait_until
 from tests.pstn.peers import (
     DID,
@@ -66,22 +67,26 @@ def pstn_loop(tmp_path: Path) -> Iterator[Callable[..., Loop]]:
         started.append(carrier)
         return Loop(platform, carrier)
 
-    yield start  # type: ignore[misc]
+    yield start
     for peer in started:
         peer.stop()
 
 
 async def run_pstn(block: dict[str, Any], timeout: float = 6.0, counters: CallCounters | None = None) -> ProbeResult:
     """Validate the block, build the probe as the composition root would, run it once."""
-    return await make_probe(block, counters).probe(target(timeout))  # type: ignore[no-any-return]
+    return await make_probe(block, counters).probe(target(timeout))
 
 
-def make_probe(block: dict[str, Any], counters: CallCounters | None = None, context: ProbeContext | None = None) -> Any:
+def make_probe(
+    block: dict[str, Any], counters: CallCounters | None = None, context: ProbeContext | None = None
+) -> PstnCallProbe:
     """The probe as the composition root builds it (probes of one agent share its `context`)."""
     config = PROBE_CONFIGS["pstn_call"].model_validate(block)
     if context is None:
         context = ProbeContext(call_counters=counters or CallCounters())
-    return PROBES["pstn_call"](config, context)
+    probe = PROBES["pstn_call"](config, context)
+    assert isinstance(probe, PstnCallProbe), probe  # the registry's pstn_call kind, with its aclose()
+    return probe
 
 
 def target(timeout: float = 6.0, name: str = "loop") -> Target:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.pstn.conftest import run_pstn
+from tests.readings import number
 
 pytestmark = pytest.mark.peer
 
@@ -17,7 +18,7 @@ async def test_loop_uses_the_codec_the_answer_chose(pstn_loop, codecs, chosen):
     result = await run_pstn(block)
     assert result.ok, (result.error, result.message)
     assert result.values["codec"] == chosen and result.values[f"codec_{chosen}"] == 1
-    assert result.values["mos_a_to_b"] > 4.3 and result.values["mos_b_to_a"] > 4.3
+    assert number(result.values["mos_a_to_b"]) > 4.3 and number(result.values["mos_b_to_a"]) > 4.3
     loop.assert_clean()
 
 

@@ -36,6 +36,11 @@ targets:
     return path
 
 
+TCP_TARGET = """  - {id: web, component: voice, kind: tcp, interval: 30s, timeout: 1s,
+     tcp: {address: "127.0.0.1:9"}}
+"""
+
+
 def _options(uri: str, interval: str = "200ms") -> str:
     return f"""  - {{id: ping, component: voice, kind: sip_options, interval: {interval}, timeout: 150ms,
      sip_options: {{uri: "{uri}"}}}}
@@ -60,8 +65,9 @@ async def test_each_agent_owns_its_sip_sockets_and_closes_them_on_stop(sipp, tmp
     try:
         for agent in agents:
             await agent.start()
-        pools = [agent.context.sip_pool for agent in agents]
-        assert pools[0] is not None and pools[1] is not None and pools[0] is not pools[1]
+        pool_a, pool_b = a.context.sip_pool, b.context.sip_pool
+        assert pool_a is not None and pool_b is not None and pool_a is not pool_b
+        pools = [pool_a, pool_b]
         await _eventually(
             lambda: all(len(p.sockets()) == 1 and p.sockets()[0].received >= 2 for p in pools), 10, "pings"
         )
@@ -85,9 +91,7 @@ async def test_call_counters_are_per_agent(sipp, tmp_path: Path) -> None:
     call = f"""  - {{id: call, component: voice, kind: sip_call, interval: 30s, timeout: 4s, labels: {{route: r1}},
      sip_call: {{uri: "{uas.uri("100")}", duration: 0.5s}}}}
 """
-    idle_target = """  - {id: web, component: voice, kind: tcp, interval: 30s, timeout: 1s, tcp: {address: "127.0.0.1:9"}}
-"""
-    caller_path, idle_path = _config(tmp_path / "caller", call), _config(tmp_path / "idle", idle_target)
+    caller_path, idle_path = _config(tmp_path / "caller", call), _config(tmp_path / "idle", TCP_TARGET)
     caller, idle = Agent(load_config(caller_path), config_path=caller_path), Agent(load_config(idle_path))
     labels = {"route": "r1", "result": "answered"}
     try:
@@ -104,9 +108,7 @@ async def test_call_counters_are_per_agent(sipp, tmp_path: Path) -> None:
 
 async def test_a_reload_that_adds_a_sip_kind_sets_up_its_pool(sipp, tmp_path: Path) -> None:
     uas = sipp("options")
-    tcp_only = """  - {id: web, component: voice, kind: tcp, interval: 30s, timeout: 1s, tcp: {address: "127.0.0.1:9"}}
-"""
-    path = _config(tmp_path / "r", tcp_only)
+    path = _config(tmp_path / "r", TCP_TARGET)
     agent = Agent(load_config(path), config_path=path)
     try:
         await agent.start()

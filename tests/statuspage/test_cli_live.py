@@ -34,7 +34,7 @@ targets:
 """
 
 
-def test_render_command_writes_a_site_without_secrets(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_render_command_writes_a_site_without_secrets(tmp_path: Path, capsys) -> None:
     db = write_history(tmp_path / "h.sqlite")
     cfg = tmp_path / "dialtone.yaml"
     out = tmp_path / "public"
@@ -54,7 +54,7 @@ def test_render_command_writes_a_site_without_secrets(tmp_path: Path, capsys) ->
     assert not (tmp_path / "unused").exists()
 
 
-def test_render_command_reports_bad_input(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_render_command_reports_bad_input(tmp_path: Path, capsys) -> None:
     cfg = tmp_path / "dialtone.yaml"
     inc = tmp_path / "inc"
     inc.mkdir()

@@ -141,7 +141,9 @@ def test_ics_parses_and_holds_the_standard_window(rendered: Rendered) -> None:
     cal = icalendar.Calendar.from_ical(rendered.files["maintenance.ics"])
     events = [c for c in cal.walk("VEVENT")]
     assert events
-    standard = next(e for e in events if "RRULE" in e and "3FR" in e["RRULE"].to_ical().decode())
+    standard = next(
+        e for e in events if isinstance(rule := e.get("RRULE"), icalendar.vRecur) and "3FR" in rule.to_ical().decode()
+    )
     start = standard.decoded("DTSTART")
     assert (start.hour, start.minute, str(start.tzinfo)) == (22, 0, "America/Denver")
 
