@@ -1,8 +1,9 @@
 """Prometheus exposition with blackbox_exporter's metric names, built for 10,000 targets.
 
 Each target's sample lines are rendered once, when its result arrives, and cached per metric family; a scrape
-only joins the cached fragments (DESIGN.md "Scrape cost at scale"). prometheus_client still serves the agent's
-own metrics (counters, the lateness histogram) on a registry that is passed in, and sets the format rules.
+only joins the cached fragments (docs/ARCHITECTURE.md, "The path of one ProbeResult"). prometheus_client still
+serves the agent's own metrics (counters, the lateness histogram) on a registry that is passed in, and sets the
+format rules.
 """
 
 from __future__ import annotations
