@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.core.model import ProbeResult, Target
 from agent.probes import ProbeContext
+from agent.probes.calls import CallCounters
 from agent.probes.pstn.config import PstnCallConfig
-from agent.probes.pstn.metrics import CallCounters
 from agent.probes.pstn.probe import PstnCallProbe
 from bench.common import Row, machine, report, self_cpu_seconds
 from bench.voice_rtp import run_dialtone

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from agent.core.clock import Clock
     from agent.core.model import KindMetrics, Probe
-    from agent.probes.pstn.metrics import CallCounters
+    from agent.probes.calls import CallCounters
     from agent.sip.pool import SipTransportPool
     from agent.snmp.engines import SnmpEngines
     from agent.snmp.events import DeviceEvent

@@ -17,7 +17,7 @@ from typing import TypeVar
 from agent.core.clock import Clock, SystemClock
 from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target, Value
 from agent.probes import ProbeContext
-from agent.probes.pstn.metrics import CallCounters, outcome
+from agent.probes.calls import CallCounters, outcome
 from agent.probes.sip_config import SipCallConfig, SipConfig, SipOptionsConfig, SipRegisterConfig
 from agent.sip import call as call_flow
 from agent.sip.dialog import Dialog

@@ -25,7 +25,7 @@ from agent.history.schema import HistoryError, open_history
 from agent.history.writer import HistoryWriter, KeptReader
 from agent.maintenance.calendar import MaintenanceCalendar
 from agent.probes import COSTLY_KINDS, KINDS, PROBE_METRICS, PROBES, ProbeContext
-from agent.probes.pstn.metrics import CallCounters, register_call_metrics
+from agent.probes.calls import CallCounters, register_call_metrics
 from agent.runtime.app_metrics import (
     CountsCollector,
     HistoryCollector,

@@ -42,7 +42,7 @@ async def test_setup_fills_each_shared_resource_once_and_aclose_closes_them() ->
 
 
 async def test_the_owner_s_resources_are_kept() -> None:
-    from agent.probes.pstn.metrics import CallCounters
+    from agent.probes.calls import CallCounters
 
     mine = CallCounters()
     context = ProbeContext(call_counters=mine)

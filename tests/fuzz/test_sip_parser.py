@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent.probes.pstn.metrics import q850_cause
+from agent.probes.calls import q850_cause
 from agent.sip.digest import Challenge, challenges
 from agent.sip.errors import response_values
 from agent.sip.message import SipMessage, SipParseError, StreamFramer, parse, split_commas, via_param

@@ -10,7 +10,7 @@ import pytest
 
 from agent.core.model import ProbeResult, Target
 from agent.probes import PROBE_CONFIGS, PROBES, ProbeContext
-from agent.probes.pstn.metrics import CallCounters
+from agent.probes.calls import CallCounters
 from agent.probes.pstn.probe import PstnCallProbe
 from tests.peers.base import wait_until
 from tests.pstn.peers import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.probes.pstn.metrics import CallCounters
+from agent.probes.calls import CallCounters
 from tests.pstn.conftest import run_pstn
 
 pytestmark = pytest.mark.peer

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from agent.probes.pstn.metrics import CallCounters
+from agent.probes.calls import CallCounters
 from agent.voice.mos import mos
 from agent.voice.tones import tone_frames
 from tests.peers.pcap import write_rtp_pcap

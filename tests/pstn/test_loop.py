@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from agent.probes import ProbeContext
-from agent.probes.pstn.metrics import CallCounters, register_call_metrics
+from agent.probes.calls import CallCounters, register_call_metrics
 from agent.sip.register import register
 from agent.sip.resolve import resolve
 from agent.sip.ua import Identity, UserAgent

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from agent.core.model import ProbeResult, Value
 from agent.probes import PROBE_CONFIGS, PROBE_METRICS
+from agent.probes.calls import CallCounters, outcome, q850_cause, register_call_metrics
 from agent.probes.pstn.media import new_tokens
-from agent.probes.pstn.metrics import CallCounters, outcome, q850_cause, register_call_metrics
 from agent.sinks.prometheus import PrometheusSink, TargetMeta
 from agent.sip.message import SipMessage
 

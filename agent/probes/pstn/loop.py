@@ -12,9 +12,9 @@ import contextlib
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from agent.probes.calls import outcome, q850_cause
 from agent.probes.pstn.call import OutgoingCall
 from agent.probes.pstn.media import Failure, new_tokens
-from agent.probes.pstn.metrics import outcome, q850_cause
 from agent.probes.pstn.plan import AnswerLeg, CallPlan, Leg, Value
 from agent.probes.pstn.screen import CALL_HEADER, Screen
 from agent.probes.pstn.session import CallMedia

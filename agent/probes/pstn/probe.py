@@ -18,10 +18,10 @@ from time import perf_counter
 from agent.core.clock import Clock, SystemClock
 from agent.core.model import KindMetrics, LabelledSpec, MetricSpec, ProbeResult, Target
 from agent.probes import ProbeContext
+from agent.probes.calls import CallCounters, register_call_metrics
 from agent.probes.pstn.config import PstnAnswerConfig, PstnCallConfig
 from agent.probes.pstn.loop import LoopCall
 from agent.probes.pstn.media import Failure
-from agent.probes.pstn.metrics import CallCounters, register_call_metrics
 from agent.probes.pstn.plan import AnswerLeg, CallPlan, Leg
 from agent.sip.digest import AuthError
 from agent.sip.errors import classify

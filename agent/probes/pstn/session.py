@@ -12,9 +12,9 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
+from agent.probes.calls import q850_cause
 from agent.probes.pstn.call import OutgoingCall
 from agent.probes.pstn.media import Failure, direction_values, judge_external, judge_loop
-from agent.probes.pstn.metrics import q850_cause
 from agent.probes.pstn.plan import CallPlan, Value
 from agent.sip.errors import codec_values
 from agent.sip.message import SipParseError

@@ -1,8 +1,10 @@
-"""Call outcome classes, Q.850 causes from Reason headers, and the per-route call counters (ASR, NER).
+"""Test calls of any kind: outcome classes, Q.850 causes from Reason headers, per-route counters (ASR, NER).
 
+Shared by the two kinds that place calls, `sip_call` and `pstn_call`, so neither imports the other.
 `dialtone_call_attempts_total{route,result}` and `dialtone_call_answered_total{route}` are counters: a probe
-result cannot carry them (its values are gauges of the last run), so the PSTN probe feeds a `CallCounters`
-and the composition root exposes it with `register_call_metrics(registry, counters)`. ASR per route is
+result cannot carry them (its values are gauges of the last run), so call probes feed the owner's
+`CallCounters` (`ProbeContext.call_counters`) and the owner exposes them with
+`register_call_metrics(registry, counters)`. ASR per route is
 answered / attempts; NER is (answered + busy + no_answer + rejected) / attempts, the user-caused outcomes
 that still show a working network (ITU-T E.425).
 """
