@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from agent.probes import COSTLY_KINDS, KINDS, PROBE_CONFIGS, ProbeContext
 
+ROOT = Path(__file__).resolve().parents[2]
+SNMP_TARGET = """  - id: gw-snmp
+    component: voice
+    kind: snmp
+    interval: 60s
+    timeout: 5s
+    snmp: {address: 127.0.0.1:1161, community: public}
+"""
 PSTN = {
     "number": "+18015550100",
     "trunk": "sip:carrier.example.net",
@@ -49,3 +62,20 @@ async def test_the_owner_s_resources_are_kept() -> None:
     await context.setup(["pstn_call", "sip_call"])
     assert context.call_counters is mine
     await context.aclose()
+
+
+def test_loading_a_config_with_every_kind_imports_no_probe_module(tmp_path: Path) -> None:
+    """Validating targets of every kind needs their config models only: no probe module, no stack."""
+    config = tmp_path / "every-kind.yaml"
+    shipped = (ROOT / "config" / "dialtone.yaml").read_text()
+    config.write_text(shipped + SNMP_TARGET)
+    code = (
+        "import json, sys\n"
+        "from agent.runtime.config import load_config\n"
+        f"config = load_config({str(config)!r})\n"
+        "print(json.dumps([sorted({t.kind for t in config.targets}), sorted(sys.modules)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    kinds, modules = json.loads(out.stdout.splitlines()[-1])
+    assert kinds == sorted(KINDS), "the config must hold a target of every registered kind"
+    assert [KINDS[k].module for k in KINDS if KINDS[k].module in modules] == []
