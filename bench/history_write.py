@@ -20,7 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.core.model import ProbeResult, Status, Transition
-from agent.history.writer import HistoryReader, HistoryWriter, open_history
+from agent.history.reader import HistoryReader
+from agent.history.schema import open_history
+from agent.history.writer import HistoryWriter
 from bench.common import Row, Stopwatch, machine, report
 
 _STATUSES = [Status.OPERATIONAL, Status.DEGRADED_PERFORMANCE, Status.PARTIAL_OUTAGE, Status.MAJOR_OUTAGE]

@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.core.clock import SystemClock
 from agent.core.model import ProbeResult, Target
-from agent.probes.sip import SipCallConfig, SipCallProbe, SipOptionsConfig, SipOptionsProbe
+from agent.probes.sip import SipCallProbe, SipOptionsProbe
+from agent.probes.sip_config import SipCallConfig, SipOptionsConfig
 from agent.runtime.config import SchedulerConfig
 from agent.runtime.scheduler import Job, Scheduler
 from bench.common import Row, Stopwatch, machine, report

@@ -33,8 +33,9 @@ import jinja2
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.core.model import Component, Status, Transition
-from agent.history.reader import StatusInterval
-from agent.history.writer import HistoryReader, HistoryWriter, open_history
+from agent.history.reader import HistoryReader, StatusInterval
+from agent.history.schema import open_history
+from agent.history.writer import HistoryWriter
 from bench.common import Row, Stopwatch, report
 from statuspage.build import ModelBuilder
 from statuspage.config import SiteConfig

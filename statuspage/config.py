@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier
+from agent.core.config_base import ConfigModel, Duration, Identifier, config_relative
 
 Language = Literal["en", "fr"]
 
@@ -53,7 +53,7 @@ class BrandingConfig(ConfigModel):
 
 def _relative(path: Path) -> Path:
     # Paths written in the config are relative to the config file, like the SLA's exclusions file.
-    return path if path.is_absolute() else _BASE_DIR.get() / path
+    return config_relative(path)
 
 
 class SiteConfig(ConfigModel):

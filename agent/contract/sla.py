@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 
 from agent.contract.intervals import Span, clip_merge, overlap, subtract, total
 from agent.contract.support_hours import SupportConfig
-from agent.core.config_base import _BASE_DIR, ConfigModel, Duration
+from agent.core.config_base import ConfigModel, Duration, config_relative
 from agent.maintenance.calendar import MaintenanceCalendar, Occurrence
 from agent.maintenance.rules import zone
 
@@ -60,7 +60,7 @@ class SlaConfig(ConfigModel):
     @classmethod
     def _relative(cls, v: Path | None) -> Path | None:
         # Relative to the config file, like every other path in it.
-        return v if v is None or v.is_absolute() else _BASE_DIR.get() / v
+        return None if v is None else config_relative(v)
 
 
 @dataclass(frozen=True, slots=True)

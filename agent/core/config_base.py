@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,21 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 # --- load context: where *_file secrets are read from ------------------------------------------------------
 
 _BASE_DIR: contextvars.ContextVar[Path] = contextvars.ContextVar("dialtone_config_dir", default=Path("."))
+
+
+def config_relative(path: Path) -> Path:
+    """`path` as a config file means it: a relative path is relative to the folder of the file being loaded."""
+    return path if path.is_absolute() else _BASE_DIR.get() / path
+
+
+@contextlib.contextmanager
+def loading_from(folder: Path) -> Iterator[None]:
+    """While loading a config file from `folder`: relative paths and `*_file` secrets resolve against it."""
+    token = _BASE_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _BASE_DIR.reset(token)
 
 
 # --- reusable field types -----------------------------------------------------------------------------------
@@ -92,9 +108,7 @@ class ConfigModel(BaseModel):
                 continue
             if name in out:
                 raise ValueError(f"give either {name} or {key}, not both")
-            path = Path(str(out.pop(key)))
-            if not path.is_absolute():
-                path = _BASE_DIR.get() / path
+            path = config_relative(Path(str(out.pop(key))))
             try:
                 out[name] = path.read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:

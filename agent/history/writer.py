@@ -23,19 +23,10 @@ from typing import Any
 from agent.core.clock import Clock, SystemClock
 from agent.core.model import ProbeResult, Transition
 from agent.history.batch import Batch, SeriesKey, commit, prune
-from agent.history.reader import DailyRollup, Event, HistoryReader, StatusInterval
-from agent.history.schema import HistoryError, connect_writer, open_history
+from agent.history.reader import HistoryReader
+from agent.history.schema import HistoryError, connect_writer
 
-__all__ = [
-    "DailyRollup",
-    "Event",
-    "HistoryError",
-    "HistoryReader",
-    "HistoryWriter",
-    "KeptReader",
-    "StatusInterval",
-    "open_history",
-]
+__all__ = ["HistoryWriter", "KeptReader"]
 
 log = logging.getLogger("dialtone.history")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import SecretStr, field_validator, model_validator
 
-from agent.core.config_base import _BASE_DIR, ConfigModel
+from agent.core.config_base import ConfigModel, config_relative
 from agent.core.model import MetricSpec
 
 SSL_EXPIRY = MetricSpec(
@@ -33,9 +33,7 @@ class TlsConfig(ConfigModel):
     @classmethod
     def _relative_to_config(cls, v: Path | None) -> Path | None:
         # Paths in a config file are relative to that file, like `*_file` secrets.
-        if v is not None and not v.is_absolute():
-            return _BASE_DIR.get() / v
-        return v
+        return None if v is None else config_relative(v)
 
     @model_validator(mode="after")
     def _loadable(self) -> TlsConfig:

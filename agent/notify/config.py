@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier
+from agent.core.config_base import ConfigModel, Duration, Identifier, config_relative
 
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
@@ -16,7 +16,7 @@ _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
 def _relative(path: Path) -> Path:
     # Like the site's paths: relative to the config file's folder.
-    return path if path.is_absolute() else _BASE_DIR.get() / path
+    return config_relative(path)
 
 
 class SmtpConfig(ConfigModel):

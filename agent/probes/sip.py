@@ -41,12 +41,8 @@ __all__ = [
     "CALL_METRICS",
     "OPTIONS_METRICS",
     "REGISTER_METRICS",
-    "SipCallConfig",
     "SipCallProbe",
-    "SipConfig",
-    "SipOptionsConfig",
     "SipOptionsProbe",
-    "SipRegisterConfig",
     "SipRegisterProbe",
 ]
 

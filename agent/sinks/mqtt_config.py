@@ -7,13 +7,13 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from agent.core.config_base import _BASE_DIR, ConfigModel, Duration
+from agent.core.config_base import ConfigModel, Duration, config_relative
 
 DEFAULT_PREFIX = "dialtone/v1"
 
 
 def _resolve(path: Path | None) -> Path | None:
-    return None if path is None or path.is_absolute() else _BASE_DIR.get() / path
+    return None if path is None else config_relative(path)
 
 
 class MqttTlsConfig(ConfigModel):

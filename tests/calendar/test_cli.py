@@ -9,7 +9,8 @@ import icalendar
 import pytest
 
 from agent.cli.entry import main
-from agent.history.writer import HistoryWriter, open_history
+from agent.history.schema import open_history
+from agent.history.writer import HistoryWriter
 from tests.calendar.helpers import denver
 from tests.sinks.history_helpers import FakeClock, comp
 

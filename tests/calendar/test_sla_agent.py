@@ -14,7 +14,7 @@ import pytest
 
 from agent.contract.format import render
 from agent.core.model import Status
-from agent.history.writer import HistoryReader
+from agent.history.reader import HistoryReader
 from agent.runtime.app import Agent, components_of
 from agent.runtime.config import load_config
 from statuspage.config import SiteConfig

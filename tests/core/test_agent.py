@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.history.writer import HistoryReader
+from agent.history.reader import HistoryReader
 from agent.runtime.app import Agent, StartupError
 from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.core.model import Status, TargetState, Transition
+from agent.history.reader import HistoryReader
 from agent.history.schema import open_history
-from agent.history.writer import HistoryReader, HistoryWriter
+from agent.history.writer import HistoryWriter
 from agent.runtime.app import Agent
 from agent.runtime.config import load_config
 from tests.core.helpers import agent_config, http_target

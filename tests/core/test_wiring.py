@@ -101,7 +101,7 @@ snmp_traps:
             assert agent.state.target_state("sbc1").value == "down"  # an untrusted trap changes nothing
             assert agent.history is not None
             await agent.history.flush()
-            from agent.history.writer import HistoryReader
+            from agent.history.reader import HistoryReader
 
             events = HistoryReader(agent.history.path).events(kind="snmp.trap")
             assert [e.subject for e in events] == ["sbc1"]

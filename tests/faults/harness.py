@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 
 from agent.core.model import Transition
-from agent.history.writer import HistoryReader
+from agent.history.reader import HistoryReader
 from agent.runtime.app import Agent
 from agent.runtime.app_restore import STOPPED
 from agent.runtime.config import load_config

@@ -16,7 +16,8 @@ import pytest
 from agent.aggregate.aggregator import Aggregator
 from agent.aggregate.payload import AggregateConfig
 from agent.core.model import Status
-from agent.history.writer import HistoryReader, HistoryWriter
+from agent.history.reader import HistoryReader
+from agent.history.writer import HistoryWriter
 from agent.sinks.mqtt import MqttSink
 from tests.mqtt.conftest import T0, component_transition, eventually, sink_config
 from tests.peers.base import free_port

@@ -55,7 +55,7 @@ async def test_healthy_vantages_make_the_aggregate_operational(broker: Mosquitto
             for a in agents:
                 await a.stop()
     await history.aclose()
-    from agent.history.writer import HistoryReader
+    from agent.history.reader import HistoryReader
 
     with HistoryReader(restored) as r:
         causes = [t.cause for t in r.transitions(*FAR, subject="component")]

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from agent.core.model import Transition
-from agent.history.schema import SCHEMA_VERSION
-from agent.history.writer import HistoryReader, HistoryWriter, open_history
+from agent.history.reader import HistoryReader
+from agent.history.schema import SCHEMA_VERSION, open_history
+from agent.history.writer import HistoryWriter
 from tests.peers.base import wait_until
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours, result
 

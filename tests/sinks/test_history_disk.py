@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, open_history
+from agent.history.reader import HistoryReader
+from agent.history.schema import HistoryError, open_history
+from agent.history.writer import HistoryWriter
 from tests.sinks.history_helpers import T0, FakeClock, hours, result
 
 ROOT = Path(__file__).parents[2]
@@ -45,7 +47,7 @@ def _drop_file_override() -> None:
 
 _OPEN_SCRIPT = """
 import sys
-from agent.history.writer import HistoryError, open_history
+from agent.history.schema import HistoryError, open_history
 try:
     open_history(sys.argv[1])
 except HistoryError as exc:
@@ -123,7 +125,9 @@ _FULL_DISK_SCRIPT = """
 import asyncio, json, resource, sys
 from datetime import datetime, timedelta, UTC
 from agent.core.model import ProbeResult
-from agent.history.writer import HistoryReader, HistoryWriter, open_history
+from agent.history.reader import HistoryReader
+from agent.history.schema import open_history
+from agent.history.writer import HistoryWriter
 
 async def main(path):
     t0 = datetime.now(UTC)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.history.schema import connect_writer
-from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, KeptReader, open_history
+from agent.history.reader import HistoryReader
+from agent.history.schema import HistoryError, connect_writer, open_history
+from agent.history.writer import HistoryWriter, KeptReader
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours
 
 

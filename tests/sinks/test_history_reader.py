@@ -15,7 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.core.model import Status, Transition
-from agent.history.writer import HistoryError, HistoryReader, HistoryWriter, StatusInterval, open_history
+from agent.history.reader import HistoryReader, StatusInterval
+from agent.history.schema import HistoryError, open_history
+from agent.history.writer import HistoryWriter
 from tests.sinks.history_helpers import T0, FakeClock, comp, hours, result
 
 OP, DEG, PART, MAJ, MAINT = (
@@ -120,7 +122,7 @@ def test_reader_errors_name_the_path(tmp_path: Path) -> None:
 _READER_SCRIPT = """
 import sys
 from datetime import datetime, timedelta, UTC
-from agent.history.writer import HistoryReader
+from agent.history.reader import HistoryReader
 r = HistoryReader(sys.argv[1])
 t0 = datetime.fromisoformat(sys.argv[2])
 for line in sys.stdin:

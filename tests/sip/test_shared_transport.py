@@ -12,7 +12,8 @@ import pytest
 
 from agent.core.model import Target
 from agent.probes import ProbeContext
-from agent.probes.sip import SipOptionsConfig, SipOptionsProbe
+from agent.probes.sip import SipOptionsProbe
+from agent.probes.sip_config import SipOptionsConfig
 from agent.sip import shared_udp
 from agent.sip.message import SipMessage, SipParseError, parse
 from agent.sip.pool import SipTransportPool

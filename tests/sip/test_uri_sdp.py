@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agent.probes.sip import SipCallConfig, SipOptionsConfig, SipRegisterConfig
+from agent.probes.sip_config import SipCallConfig, SipOptionsConfig, SipRegisterConfig
 from agent.sip.dialog import Dialog
 from agent.sip.message import SipMessage, SipParseError
 from agent.sip.sdp import build_offer, parse_answer

@@ -42,7 +42,8 @@ async def _run(config: Config) -> int:
     assert config.mqtt is not None  # checked by main
     from agent.aggregate.aggregator import Aggregator
     from agent.aggregate.payload import AggregateConfig
-    from agent.history.writer import HistoryError, HistoryWriter, open_history
+    from agent.history.schema import HistoryError, open_history
+    from agent.history.writer import HistoryWriter
 
     h = config.history
     try:
@@ -96,7 +97,7 @@ async def _run(config: Config) -> int:
 
 def _page_renderer(config: Config, site: Any) -> Callable[[], None]:
     """Build the page from the aggregated history, as the `site:` block says."""
-    from agent.history.writer import HistoryReader
+    from agent.history.reader import HistoryReader
     from agent.runtime.app import components_of
     from statuspage.build import ModelBuilder
     from statuspage.output import AtomicSite

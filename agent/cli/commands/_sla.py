@@ -69,7 +69,8 @@ def compute_main(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, config: Config | None) -> list[SlaReport]:
-    from agent.history.writer import HistoryError, HistoryReader
+    from agent.history.reader import HistoryReader
+    from agent.history.schema import HistoryError
 
     assert config is not None  # argparse requires --config for `report`
     year, month = _month(args)
