@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from agent.aggregate.payload import AggregateConfig
+from agent.aggregate.config import AggregateConfig
 from agent.contract.sla import SlaConfig
 from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
 from agent.core.config_secrets import iter_secrets, secret_forms
