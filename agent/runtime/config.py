@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from agent.aggregate.config import AggregateConfig
-from agent.contract.sla import SlaConfig
+from agent.contract.sla_config import SlaConfig
 from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
 from agent.core.config_secrets import iter_secrets, secret_forms
 from agent.core.config_yaml import MAX_CONFIG_BYTES, YamlLimitError, load_bounded

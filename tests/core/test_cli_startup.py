@@ -40,6 +40,7 @@ HEAVY = (
     "agent.net.netconn",
     "agent.net.tlsinfo",
     "agent.aggregate.payload",
+    "agent.contract.sla",
     "agent.runtime.app",
     "agent.sinks.prometheus",
     "agent.sinks.mqtt",
@@ -52,7 +53,8 @@ HEAVY = (
     "statuspage.safe_markdown",
     "statuspage.site",
 )
-"""What no quick command uses: protocol stacks, probes, the asyncio client, the agent, sinks, page rendering."""
+"""What no quick command uses: protocol stacks, probes, the asyncio client, the agent, sinks, the SLA
+calculation, page rendering."""
 
 
 def loaded_after(code: str) -> list[str]:
