@@ -49,12 +49,13 @@ HEAVY = (
     "prometheus_client",
     "asyncio",
     "ssl",
+    "logging",
     "markdown",
     "statuspage.safe_markdown",
     "statuspage.site",
 )
 """What no quick command uses: protocol stacks, probes, the asyncio client, the agent, sinks, the SLA
-calculation, page rendering."""
+calculation, page rendering, and logging (none of them logs)."""
 
 
 def loaded_after(code: str) -> list[str]:

@@ -12,7 +12,6 @@ Exit 0 when the probe succeeded, 1 when it failed, 2 for bad usage.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -49,6 +48,8 @@ def main(args: argparse.Namespace) -> int:
     job = Job(target_of(target), build_probe(target, ProbeContext()), target.interval)
     result = asyncio.run(run_probe(job, SystemClock()))
     if args.json:
+        import json  # here: registering the command (every other command's start-up) never loads json
+
         print(json.dumps(result.to_json(), sort_keys=False))
     else:
         status = "ok" if result.ok else f"FAILED {result.error}"
