@@ -7,10 +7,11 @@ Goals: `--help` within 8x bare Python start-up, `check-config` of the shipped co
 Like with like: `python -c pass` loads only compiled standard-library modules, and an installed dialtone has
 its bytecode too (pip compiles it). So each command first runs once untimed with bytecode writing allowed
 (PYTHONDONTWRITEBYTECODE removed), and the timed runs load `.pyc` files from a warm page cache instead of
-compiling the project's sources every time. `--source` keeps the caller's environment and no warm-up run,
-which in a checkout with PYTHONDONTWRITEBYTECODE=1 adds the compiling of every module a command imports.
+compiling the project's sources every time. `--no-warm-up` keeps the caller's environment and runs no
+warm-up: in a checkout with PYTHONDONTWRITEBYTECODE=1 and no `__pycache__`, every run then also compiles
+each project module the command imports.
 
-Usage: .venv/bin/python bench/cli_startup.py [--runs N] [--source]
+Usage: .venv/bin/python bench/cli_startup.py [--runs N] [--no-warm-up]
 """
 
 from __future__ import annotations
@@ -61,10 +62,10 @@ def main() -> int:
     """Measure the bare interpreter, then each command, and print one table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=9)
-    ap.add_argument("--source", action="store_true", help="no warm-up run; keep PYTHONDONTWRITEBYTECODE as given")
+    ap.add_argument("--no-warm-up", action="store_true", help="no warm-up run; the environment as given")
     opts = ap.parse_args()
     runs = opts.runs
-    env = None if opts.source else {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = None if opts.no_warm_up else {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     base_wall, base_rss = measure([sys.executable, "-c", "pass"], runs, env)
     rows = [Row("python -c pass", f"{base_wall * 1000:.0f} ms, {base_rss / 2**20:.1f} MiB")]
     for name, args, goal in COMMANDS:
@@ -80,7 +81,7 @@ def main() -> int:
                 None if goal is None else ratio <= goal,
             )
         )
-    how = "from source (no warm-up)" if opts.source else "from bytecode, after a warm-up run"
+    how = "environment as given, no warm-up" if opts.no_warm_up else "from bytecode, after a warm-up run"
     report(f"CLI start-up, median of {runs} runs, {how} ({machine()})", rows)
     return 0
 
