@@ -24,7 +24,8 @@ import icalendar
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
-from agent.contract.sla import Exclusion, SlaCalculator, SlaConfig, month_bounds
+from agent.contract.sla import Exclusion, SlaCalculator, month_bounds
+from agent.contract.sla_config import SlaConfig
 from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig, build_ics
 from bench.common import Row, Stopwatch, machine, report
 

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.aggregate.aggregator import Aggregator
-from agent.aggregate.payload import AggregateConfig
+from agent.aggregate.config import AggregateConfig
 from agent.core.model import Transition
 from agent.sinks.mqtt import MqttConfig, MqttSink
 from bench.common import Row, machine, pid_cpu_seconds, report

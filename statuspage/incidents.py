@@ -8,7 +8,7 @@ an hour before, the automatic incident.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from agent.core.model import Status, Transition
 from statuspage.model import Impact, Incident, IncidentStatus, Update, component_impact
-from statuspage.safe_markdown import markdown_html
 
 LINK_LEAD = timedelta(hours=1)
 """A human post may start up to this long before the automatic incident it describes."""
@@ -151,8 +150,10 @@ class _IncidentFile(BaseModel):
     updates: list[_UpdateFile] = Field(min_length=1)
 
 
-def parse_incident(text: str, source: str) -> Incident:
-    """One Markdown incident file -> Incident; raises IncidentFileError naming `source` and the key."""
+def parse_incident(text: str, source: str, *, render: bool = True) -> Incident:
+    """One Markdown incident file -> Incident; raises IncidentFileError naming `source` and the key.
+
+    `render=False` checks the file the same way but leaves the HTML empty, without loading Markdown."""
     front, body = _split_front_matter(text, source)
     if len(text) > MAX_FILE_CHARS:
         raise IncidentFileError(f"{source}: the file is longer than {MAX_FILE_CHARS:,} characters")
@@ -178,12 +179,22 @@ def parse_incident(text: str, source: str) -> Incident:
     except RecursionError:
         raise IncidentFileError(f"{source}: the front matter is nested too deeply") from None
     try:
-        return _incident(f, body, source)
+        return _incident(f, body, source, _markdown_html if render else _no_html)
     except OverflowError:
         raise IncidentFileError(f"{source}: a date is out of range (before year 1 in UTC)") from None
 
 
-def _incident(f: _IncidentFile, body: str, source: str) -> Incident:
+def _markdown_html(text: str) -> str:
+    from statuspage.safe_markdown import markdown_html  # here: checking a post never loads Markdown
+
+    return markdown_html(text)
+
+
+def _no_html(text: str) -> str:
+    return ""
+
+
+def _incident(f: _IncidentFile, body: str, source: str, markdown_html: Callable[[str], str]) -> Incident:
     updates = tuple(
         Update(at=u.at.astimezone(UTC), status=u.status, body=u.body, html=markdown_html(u.body))
         for u in sorted(f.updates, key=lambda u: u.at, reverse=True)
@@ -226,8 +237,10 @@ def _first_at(updates: Sequence[Update], status: str) -> datetime | None:
     return min(times) if times else None
 
 
-def load_incidents(folder: Path) -> list[Incident]:
-    """Every `*.md` incident in `folder` (none when it does not exist); ids must be unique."""
+def load_incidents(folder: Path, *, render: bool = True) -> list[Incident]:
+    """Every `*.md` incident in `folder` (none when it does not exist); ids must be unique.
+
+    `render=False`: the same checks, with the HTML left empty (parse_incident)."""
     if not folder.is_dir():
         return []
     out: dict[str, Incident] = {}
@@ -236,7 +249,7 @@ def load_incidents(folder: Path) -> list[Incident]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise IncidentFileError(f"{path}: cannot read: {exc}") from None
-        inc = parse_incident(text, str(path))
+        inc = parse_incident(text, str(path), render=render)
         if inc.id in out:
             raise IncidentFileError(f"{path}: id {inc.id!r} is already used by another incident file")
         out[inc.id] = inc

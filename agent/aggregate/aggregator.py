@@ -20,7 +20,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from agent.aggregate.payload import REASONS, UNKNOWN, AggregateConfig, Rejected, WireEvent, parse_event
+from agent.aggregate.config import AggregateConfig
+from agent.aggregate.payload import REASONS, UNKNOWN, Rejected, WireEvent, parse_event
 from agent.core.clock import Clock, SystemClock
 from agent.core.model import ALL_STATUSES, Sink, Status, Transition
 from agent.sinks.mqtt import MqttConfig, tls_context

@@ -1,4 +1,4 @@
-"""The aggregator's side of the MQTT wire format: its config block and strict validation of what arrives.
+"""The aggregator's side of the MQTT wire format: strict validation of what arrives.
 
 Anything published to the broker may be hostile. Each payload is checked for size first, then encoding,
 JSON, shape and every field it uses; a failure raises `Rejected` with a fixed reason (a bounded metric label)
@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import Field
-
-from agent.core.config_base import ConfigModel, Duration, Identifier
 from agent.core.model import Status
 
 SCHEMA_VERSION = 1
@@ -31,24 +28,6 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _MAX_TEXT = 1000
 _MAX_SEQ = 2**63 - 1
-
-
-class AggregateConfig(ConfigModel):
-    """`dialtone aggregate`: N-of-M quorum over the vantages publishing to the broker in the `mqtt` block."""
-
-    quorum: int = Field(default=2, ge=1, le=1000, description="N: online vantages that must agree")
-    vantages: list[Identifier] = Field(default_factory=list, description="expected vantages; empty: any")
-    listen: str = Field(default="127.0.0.1:9479", pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$")
-    max_payload: int = Field(default=16_384, ge=256, le=1_048_576, description="bytes")
-    max_vantages: int = Field(default=1000, ge=1)
-    max_components: int = Field(default=10_000, ge=1)
-    max_seq_jump: int = Field(
-        default=1_000_000, ge=1, description="most a stream's seq may rise past the last seen, plus max_seq_rate"
-    )
-    max_seq_rate: float = Field(
-        default=10_000.0, ge=0, description="seq rise allowed per second of `at` since the last event seen"
-    )
-    max_clock_skew: Duration = Field(default=300.0, description="an event's `at` may be this far ahead of ours")
 
 
 UNKNOWN = "unknown"

@@ -6,7 +6,8 @@ import html
 import json
 from collections.abc import Sequence
 
-from agent.contract.sla import EXCLUSION_ORDER, SlaConfig, SlaReport
+from agent.contract.sla import EXCLUSION_ORDER, SlaReport
+from agent.contract.sla_config import SlaConfig
 
 FORMATS = ("json", "markdown", "html")
 

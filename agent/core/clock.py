@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -31,6 +30,8 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         """Sleep on the event loop."""
+        import asyncio  # here: a command that only reads the time (maintenance list) never loads asyncio
+
         await asyncio.sleep(max(0.0, seconds))
 
 

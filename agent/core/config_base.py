@@ -91,7 +91,9 @@ def unique_codecs(codecs: tuple[Codec, ...]) -> tuple[Codec, ...]:
 class ConfigModel(BaseModel):
     """Base of every config block: frozen, unknown keys rejected, `<secret>_file` accepted."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # Built on first use, not at class creation: validating a Config builds every block it holds once, as
+    # part of the Config's own validator, instead of one validator more per block (issue 19, start-up).
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -4,7 +4,7 @@ A target can echo a credential back: in a malformed status line, a header, a `Lo
 what it received in its failure message, and that message goes to the log, `--json`, `/probe`, history, the
 retained MQTT cause and the status page. Rather than trusting every quoting site, the secrets are masked
 at the two places all of that passes through: `ProbeResult` (its message and string values, on creation)
-and the log formatter (every line, tracebacks included).
+and the log formatter (every line, tracebacks included: agent.core.redact_log).
 
 The set of secrets is process-wide, like logging itself: `add_secrets` is called with every config that
 loads, and a rotated-out secret stays masked until the process ends. No project imports: `model` uses it.
@@ -12,7 +12,6 @@ loads, and a rotated-out secret stays masked until the process ends. No project 
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 
@@ -46,21 +45,3 @@ def redact(text: str) -> str:
 def active() -> bool:
     """True once any secret is registered."""
     return _pattern is not None
-
-
-class RedactingFormatter(logging.Formatter):
-    """A log formatter whose every line (message, arguments and traceback) passes through `redact`."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The formatted record, secrets masked."""
-        return redact(super().format(record))
-
-
-def install_log_redaction(logger: logging.Logger | None = None) -> None:
-    """Wrap the formatter of each handler of `logger` (default: the root logger) with redaction."""
-    for handler in (logger or logging.getLogger()).handlers:
-        current = handler.formatter
-        if isinstance(current, RedactingFormatter):
-            continue
-        fmt, datefmt = (current._fmt, current.datefmt) if current else (None, None)
-        handler.setFormatter(RedactingFormatter(fmt, datefmt))

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import model_validator
 
 from agent.core.config_base import ConfigModel
 from agent.maintenance.rules import (
-    Rule,
     WindowConfig,
     WindowKind,
     default_windows,
@@ -28,6 +27,9 @@ from agent.maintenance.rules import (
     to_local_naive,
     zone,
 )
+
+if TYPE_CHECKING:
+    from dateutil.rrule import rrule as Rule
 
 __all__ = [
     "MaintenanceCalendar",

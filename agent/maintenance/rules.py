@@ -8,15 +8,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrule, rrulestr
 from pydantic import Field, field_validator, model_validator
 
 from agent.core.config_base import ConfigModel, Duration, Identifier
 
-Rule = rrule
+if TYPE_CHECKING:
+    from dateutil.rrule import rrule as Rule
+
 WindowKind = Literal["standard", "planned", "emergency", "informational"]
 
 STANDARD_RRULE = "FREQ=MONTHLY;BYDAY=3FR"
@@ -60,8 +61,10 @@ def _rule_text(config: WindowConfig) -> str:
     return _UNTIL_UTC.sub(local_until, text)
 
 
-def parse_rule(config: WindowConfig) -> rrule:
+def parse_rule(config: WindowConfig) -> Rule:
     """The window's RRULE anchored at its naive local DTSTART."""
+    from dateutil.rrule import rrule, rrulestr  # here: `zone` alone (deadlines) never loads dateutil
+
     text = _rule_text(config)
     if "DTSTART" in text.upper() or "\n" in text:
         raise ValueError("rrule: give only the RRULE value (e.g. FREQ=MONTHLY;BYDAY=3FR); start is separate")

@@ -9,47 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
+from agent.net.address import Endpoint, IpPreference, parse_endpoint
 from agent.net.httpparse import ResponseReader
-from agent.net.netconn import IpPreference, ProbeFailure, Trace, open_connection
-from agent.net.tlsinfo import TlsConfig, peer_cert_expiry, shared_context
+from agent.net.netconn import ProbeFailure, Trace, open_connection
+from agent.net.tls_config import TlsConfig
+from agent.net.tlsinfo import peer_cert_expiry, shared_context
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where one request goes: scheme, host, port, request-target and Host header value."""
-
-    url: str
-    tls: bool
-    host: str
-    port: int
-    target: str
-    host_header: str
-
-
-def parse_endpoint(url: str) -> Endpoint:
-    """An absolute http(s) URL -> Endpoint; ValueError saying what is wrong."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"invalid URL {url!r}: {exc}") from None
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"URL {url!r} must start with http:// or https://")
-    host = parts.hostname
-    if not host:
-        raise ValueError(f"URL {url!r} has no host")
-    if any(c in url for c in " \r\n\t"):
-        raise ValueError(f"URL {url!r} contains whitespace")
-    tls = parts.scheme == "https"
-    default = 443 if tls else 80
-    name = f"[{host}]" if ":" in host else host
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    header = name if port in (None, default) else f"{name}:{port}"
-    return Endpoint(url, tls, host, port or default, target, header)
 
 
 def encode_request(method: str, ep: Endpoint, headers: tuple[tuple[str, str], ...], body: bytes) -> bytes:

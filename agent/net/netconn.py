@@ -13,11 +13,10 @@ import socket
 import ssl
 from collections.abc import Callable
 from time import perf_counter
-from typing import Literal, TypeVar
+from typing import TypeVar
 
+from agent.net.address import IpPreference
 from agent.net.tlsinfo import describe_tls_error
-
-IpPreference = Literal["any", "ip4", "ip6"]
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 
@@ -137,17 +136,3 @@ def _literal_family(host: str) -> socket.AddressFamily | None:
 def _fmt(addr: tuple[object, ...]) -> str:
     host, port = addr[0], addr[1]
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-
-
-def split_host_port(address: str) -> tuple[str, int]:
-    """'host:port' or '[v6]:port' -> (host, port); ValueError with the reason otherwise."""
-    host, sep, port_text = address.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"{address!r} is not host:port")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"{address!r}: write an IPv6 address in brackets, e.g. [::1]:443")
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"{address!r}: port must be 1-65535")
-    return host, int(port_text)

@@ -1,15 +1,45 @@
-"""Shared TLS helpers for probes: the `tls_config` block, SSL context building, certificate expiry."""
+"""Shared TLS helpers for probes: SSL context building (for the `tls_config` block), certificate expiry."""
 
 from __future__ import annotations
 
 import calendar
 import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from pydantic import SecretStr, field_validator, model_validator
-
-from agent.core.config_base import ConfigModel, config_relative
 from agent.core.model import MetricSpec
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+
+class TlsSettings(Protocol):
+    """What a client context is built from: `agent.net.tls_config.TlsConfig` (the `tls_config` block) is one.
+
+    A protocol, so that the config block can load its files through this module (only when it names some)
+    without this module importing the config back.
+    """
+
+    @property
+    def verify(self) -> bool:
+        """Verify the peer's certificate and name."""
+
+    @property
+    def ca_file(self) -> Path | None:
+        """A private CA bundle instead of the system roots."""
+
+    @property
+    def cert_file(self) -> Path | None:
+        """The client certificate."""
+
+    @property
+    def key_file(self) -> Path | None:
+        """The client certificate's key."""
+
+    @property
+    def key_password(self) -> SecretStr | None:
+        """The key's passphrase."""
+
 
 SSL_EXPIRY = MetricSpec(
     "ssl_earliest_cert_expiry",
@@ -19,39 +49,10 @@ SSL_EXPIRY = MetricSpec(
 """The metric both HTTP and TCP probes export for ssl_earliest_cert_expiry."""
 
 
-class TlsConfig(ConfigModel):
-    """TLS settings of a probe: verification, private CA, client certificate, SNI name."""
-
-    verify: bool = True
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    key_password: SecretStr | None = None
-    server_name: str | None = None
-
-    @field_validator("ca_file", "cert_file", "key_file")
-    @classmethod
-    def _relative_to_config(cls, v: Path | None) -> Path | None:
-        # Paths in a config file are relative to that file, like `*_file` secrets.
-        return None if v is None else config_relative(v)
-
-    @model_validator(mode="after")
-    def _loadable(self) -> TlsConfig:
-        if self.key_file is not None and self.cert_file is None:
-            raise ValueError("key_file needs cert_file (the client certificate)")
-        if self.key_password is not None and self.cert_file is None:
-            raise ValueError("key_password needs cert_file and its key")
-        if self.ca_file is not None or self.cert_file is not None:
-            # Load now so a missing file or a wrong passphrase is a config error, not a probe failure; the
-            # cache means ten thousand targets sharing one client certificate load it once.
-            shared_context(self)
-        return self
-
-
 _SHARED: dict[tuple[object, ...], ssl.SSLContext] = {}
 
 
-def shared_context(cfg: TlsConfig, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
+def shared_context(cfg: TlsSettings, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
     """build_context, cached: ten thousand targets with one TLS setup share one context (and one CA store)."""
     password = cfg.key_password.get_secret_value() if cfg.key_password else None
     # File mtimes are part of the key so a rotated CA or client certificate is picked up without a restart.
@@ -72,7 +73,7 @@ def _mtime(path: Path) -> int:
         return -1
 
 
-def build_context(cfg: TlsConfig, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
+def build_context(cfg: TlsSettings, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
     """A client SSLContext for `cfg`; raises ValueError naming the file that could not be loaded."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if cfg.verify:

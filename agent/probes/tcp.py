@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from agent.core.clock import Clock, SystemClock
 from agent.core.model import KindMetrics, ProbeResult, Target, Value
-from agent.net.netconn import ProbeFailure, Trace, open_connection, split_host_port
+from agent.net.address import split_host_port
+from agent.net.netconn import ProbeFailure, Trace, open_connection
 from agent.net.tlsinfo import SSL_EXPIRY, describe_tls_error, peer_cert_expiry, shared_context
 from agent.probes.tcp_config import TcpConfig
 

@@ -7,8 +7,8 @@ import re
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from agent.core.config_base import ConfigModel
-from agent.net.netconn import IpPreference, split_host_port
-from agent.net.tlsinfo import TlsConfig
+from agent.net.address import IpPreference, split_host_port
+from agent.net.tls_config import TlsConfig
 
 
 class TcpStep(ConfigModel):

@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from agent.aggregate.payload import AggregateConfig
-from agent.contract.sla import SlaConfig
-from agent.core.config_base import _BASE_DIR, ConfigModel, Duration, Identifier, LabelName, parse_duration
+from agent.aggregate.config import AggregateConfig
+from agent.contract.sla_config import SlaConfig
+from agent.core.config_base import ConfigModel, Duration, Identifier, LabelName, loading_from, parse_duration
 from agent.core.config_secrets import iter_secrets, secret_forms
 from agent.core.config_yaml import MAX_CONFIG_BYTES, YamlLimitError, load_bounded
 from agent.core.redact import add_secrets
@@ -404,21 +404,19 @@ def load_config_text(text: str, source: str = "<config>", base_dir: Path | None 
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: (top level): the config must be a mapping of keys"])
     errors: list[str] = []
-    token = _BASE_DIR.set(base_dir or Path("."))
-    try:
-        data = _expand(data, [], errors, source)
-        if errors:
-            raise ConfigError(errors)
-        config = Config.model_validate(data)
-        add_secrets(secret_forms(config))  # from now on, masked in every output of this process
-        return config
-    except ValidationError as exc:
-        raise ConfigError(_messages(exc, source, frozenset(PROBE_CONFIGS))) from None
-    except RecursionError:
-        # A YAML anchor that contains itself (`a: &x [*x]`) or nesting deeper than any real config.
-        raise ConfigError([f"{source}: (top level): nested too deeply, or an anchor refers to itself"]) from None
-    finally:
-        _BASE_DIR.reset(token)
+    with loading_from(base_dir or Path(".")):
+        try:
+            data = _expand(data, [], errors, source)
+            if errors:
+                raise ConfigError(errors)
+            config = Config.model_validate(data)
+            add_secrets(secret_forms(config))  # from now on, masked in every output of this process
+            return config
+        except ValidationError as exc:
+            raise ConfigError(_messages(exc, source, frozenset(PROBE_CONFIGS))) from None
+        except RecursionError:
+            # A YAML anchor that contains itself (`a: &x [*x]`) or nesting deeper than any real config.
+            raise ConfigError([f"{source}: (top level): nested too deeply, or an anchor refers to itself"]) from None
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agent.core.config_base import ConfigModel, Duration, config_relative
+
+if TYPE_CHECKING:
+    import ssl
 
 DEFAULT_PREFIX = "dialtone/v1"
 
@@ -87,6 +90,8 @@ class MqttSetupError(ValueError):
 
 def tls_context(tls: MqttTlsConfig) -> ssl.SSLContext:
     """An SSL context trusting `ca_file` (else the system CAs), with the client certificate when given."""
+    import ssl  # here: validating the `mqtt:` block never loads ssl
+
     try:
         ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
         if tls.cert_file and tls.key_file:

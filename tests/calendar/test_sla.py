@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.contract.intervals import clip_merge, overlap, subtract, total
-from agent.contract.sla import Exclusion, SlaCalculator, SlaConfig, credit_days, month_bounds, parse_month
+from agent.contract.sla import Exclusion, SlaCalculator, credit_days, month_bounds, parse_month
+from agent.contract.sla_config import SlaConfig
 from agent.maintenance.calendar import MaintenanceCalendar, MaintenanceConfig
 from tests.calendar.helpers import denver, utc
 

@@ -1,4 +1,5 @@
-"""Start-up imports only what a command uses: the config loads no protocol stack, `--help` no pydantic.
+"""Start-up imports only what a command uses: the config loads no protocol stack, `--help` no pydantic,
+and `check-config`, `schema`, `deadlines` and `maintenance list` none of the stacks, clients or page rendering.
 
 Each check runs a fresh interpreter, since this test process has imported everything already.
 """
@@ -27,6 +28,34 @@ STACKS = (
     "jinja2",
     "statuspage.render",
 )
+
+
+HEAVY = (
+    *STACKS,
+    "agent.sip.transaction",
+    "agent.probes.sip",
+    "agent.probes.http.probe",
+    "agent.probes.pstn.probe",
+    "agent.net.httpwire",
+    "agent.net.netconn",
+    "agent.net.tlsinfo",
+    "agent.aggregate.payload",
+    "agent.contract.sla",
+    "agent.runtime.app",
+    "agent.sinks.prometheus",
+    "agent.sinks.mqtt",
+    "agent.sinks.outbox",
+    "agent.history",
+    "prometheus_client",
+    "asyncio",
+    "ssl",
+    "logging",
+    "markdown",
+    "statuspage.safe_markdown",
+    "statuspage.site",
+)
+"""What no quick command uses: protocol stacks, probes, the asyncio client, the agent, sinks, the SLA
+calculation, page rendering, and logging (none of them logs)."""
 
 
 def loaded_after(code: str) -> list[str]:
@@ -69,3 +98,30 @@ def test_every_kind_names_a_target_key_its_config_has() -> None:
     for kind in KINDS.values():
         assert kind.target_key in kind.config.model_fields, kind.name
         assert kind.kind_metrics() is not None and callable(kind.factory())
+
+
+def loaded_by_command(*argv: str) -> list[str]:
+    """The module names a fresh `dialtone ARGV` holds when it has finished (it must exit 0)."""
+    return loaded_after(f"from agent.cli.entry import main\nassert main({list(argv)!r}) == 0")
+
+
+def test_check_config_loads_the_config_and_the_posts_but_no_stack_or_rendering() -> None:
+    names = loaded_by_command("check-config", "config/dialtone.yaml")
+    assert {"agent.runtime.config", "statuspage.incidents"} <= set(names)
+    assert under(names, HEAVY) == []
+
+
+def test_schema_loads_the_config_models_only() -> None:
+    names = loaded_by_command("schema")
+    assert "agent.runtime.config" in names
+    assert under(names, (*HEAVY, "statuspage.incidents")) == []
+
+
+def test_deadlines_and_maintenance_list_load_neither_the_config_nor_the_page() -> None:
+    unused = (*HEAVY, "yaml", "agent.runtime", "agent.probes", "agent.notify", "statuspage")
+    deadlines = loaded_by_command("deadlines", "--priority", "P2", "--opened", "2026-11-20T17:30-08:00")
+    assert "agent.contract.priority" in deadlines
+    assert under(deadlines, (*unused, "dateutil.rrule", "agent.maintenance.calendar")) == []
+    windows = loaded_by_command("maintenance", "list")
+    assert "agent.maintenance.calendar" in windows
+    assert under(windows, (*unused, "agent.contract")) == []

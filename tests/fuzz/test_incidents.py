@@ -6,6 +6,7 @@ build and deep nesting, and a Markdown body that took minutes to render.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statuspage.incidents import IncidentFileError, parse_incident
+from statuspage.model import Incident
 from tests.fuzz import budget, time_limit
 
 SOURCE = "incidents/fuzz.md"
@@ -104,11 +106,23 @@ FRONT_TEXT = st.lists(
 
 
 def check(text: str) -> None:
+    """An Incident or a file error naming the source; `render=False` (check-config) reaches the same verdict."""
     try:
         with time_limit(3.0):
-            parse_incident(text, SOURCE)
+            rendered = parse_incident(text, SOURCE)
     except IncidentFileError as exc:
         assert str(exc).startswith(SOURCE + ": "), exc
+        with pytest.raises(IncidentFileError) as checked:
+            parse_incident(text, SOURCE, render=False)
+        assert str(checked.value) == str(exc)
+        return
+    assert parse_incident(text, SOURCE, render=False) == without_html(rendered)
+
+
+def without_html(incident: Incident) -> Incident:
+    """The incident as checking it without rendering Markdown gives it: every HTML field empty."""
+    updates = tuple(replace(u, html="") for u in incident.updates)
+    return replace(incident, postmortem_html="", updates=updates)
 
 
 def document(front: Any, body: str = "") -> str:
@@ -155,3 +169,11 @@ def test_unclosed_brackets_in_the_body_render_promptly() -> None:
     good = document(GOOD, "[" * 20_000)
     with time_limit(2.0):
         parse_incident(good, SOURCE)
+
+
+def test_checking_without_rendering_leaves_only_the_html_out() -> None:
+    text = document(GOOD, "## What happened\n\nA *carrier* route failed.")
+    rendered, checked = parse_incident(text, SOURCE), parse_incident(text, SOURCE, render=False)
+    assert rendered.postmortem_html.startswith("<h2>") and all(u.html for u in rendered.updates)
+    assert checked.postmortem_html == "" and [u.html for u in checked.updates] == ["", ""]
+    assert checked == without_html(rendered)

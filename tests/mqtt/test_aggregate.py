@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from agent.aggregate.aggregator import Aggregator
-from agent.aggregate.payload import AggregateConfig
+from agent.aggregate.config import AggregateConfig
 from agent.core.model import Status
 from agent.history.reader import HistoryReader
 from agent.history.writer import HistoryWriter

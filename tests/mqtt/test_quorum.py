@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.aggregate.aggregator import Duplicate, QuorumView
-from agent.aggregate.payload import REASONS, AggregateConfig, Rejected, WireEvent, parse_event
+from agent.aggregate.config import AggregateConfig
+from agent.aggregate.payload import REASONS, Rejected, WireEvent, parse_event
 from agent.core.model import Status
 
 NOW = datetime(2025, 3, 21, 12, 0, tzinfo=UTC)

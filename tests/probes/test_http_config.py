@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.net.httpwire import encode_request, parse_endpoint
+from agent.net.address import parse_endpoint
+from agent.net.httpwire import encode_request
 from agent.probes.http.config import HttpConfig
 from agent.runtime.config import ConfigError, load_config_text
 from tests.probes.servers import KEY_PASSWORD, Certs

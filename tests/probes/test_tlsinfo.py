@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.net.tlsinfo import TlsConfig, build_context, cert_not_after, shared_context
+from agent.net.tls_config import TlsConfig
+from agent.net.tlsinfo import build_context, cert_not_after, shared_context
 from tests.probes.servers import Certs, openssl_not_after
 
 

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agent.contract.sla import SlaCalculator, SlaConfig
+from agent.contract.sla import SlaCalculator
+from agent.contract.sla_config import SlaConfig
 from agent.core.model import Component, Transition
 from agent.history.reader import HistoryReader
 from agent.history.writer import HistoryWriter

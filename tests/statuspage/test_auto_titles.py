@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.contract.sla import SlaCalculator, SlaConfig
+from agent.contract.sla import SlaCalculator
+from agent.contract.sla_config import SlaConfig
 from agent.core.model import Component, Transition
 from agent.history.reader import HistoryReader
 from agent.history.writer import HistoryWriter

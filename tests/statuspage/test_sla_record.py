@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from agent.contract.sla import SlaCalculator, SlaConfig
+from agent.contract.sla import SlaCalculator
+from agent.contract.sla_config import SlaConfig
 from agent.core.model import Component, Transition
 from agent.history.reader import HistoryReader
 from agent.history.writer import HistoryWriter

@@ -41,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
 async def _run(config: Config) -> int:
     assert config.mqtt is not None  # checked by main
     from agent.aggregate.aggregator import Aggregator
-    from agent.aggregate.payload import AggregateConfig
+    from agent.aggregate.config import AggregateConfig
     from agent.history.schema import HistoryError, open_history
     from agent.history.writer import HistoryWriter
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-
-from agent.core.redact import install_log_redaction
 
 if TYPE_CHECKING:
     from agent.runtime.config import Config
@@ -25,6 +22,11 @@ def add_service_args(p: argparse.ArgumentParser) -> None:
 
 def setup_logging(level: str = "info") -> None:
     """Log lines to stderr with UTC timestamps, one line per error, repeats rate-limited (agent.core.lognoise)."""
+    import logging  # here: a command that only prints (check-config, schema...) never loads logging
+
+    from agent.core.lognoise import install
+    from agent.core.redact_log import install_log_redaction
+
     before = list(logging.getLogger().handlers)
     logging.basicConfig(
         level=getattr(logging, level.upper()),
@@ -33,8 +35,6 @@ def setup_logging(level: str = "info") -> None:
     )
     logging.Formatter.converter = __import__("time").gmtime
     install_log_redaction()  # every line, tracebacks included, with configured secrets masked
-    from agent.core.lognoise import install
-
     for handler in logging.getLogger().handlers:
         if handler not in before:  # only the handler made here: never a host's own (pytest's capture...)
             install(handler)

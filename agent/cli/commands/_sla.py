@@ -9,7 +9,8 @@ from pathlib import Path
 from agent.cli.commands._common import EXIT_OK, EXIT_USAGE, load_or_report
 from agent.contract.exclusions import load_events, load_exclusions
 from agent.contract.format import render
-from agent.contract.sla import SlaCalculator, SlaConfig, SlaReport, month_bounds, parse_month
+from agent.contract.sla import SlaCalculator, SlaReport, month_bounds, parse_month
+from agent.contract.sla_config import SlaConfig
 from agent.core.clock import SystemClock
 from agent.maintenance.calendar import MaintenanceCalendar
 from agent.runtime.config import Config

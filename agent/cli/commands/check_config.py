@@ -40,7 +40,7 @@ def incident_errors(config: Config) -> list[str]:
 
     folder = config.site.incidents
     try:
-        incidents = load_incidents(folder)
+        incidents = load_incidents(folder, render=False)  # the same checks, without loading Markdown
     except IncidentFileError as exc:
         return [f"site.incidents: {exc}"]
     return [f"site.incidents: {folder}: {e}" for e in unknown_components(incidents, (c.id for c in config.components))]

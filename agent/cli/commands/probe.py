@@ -12,7 +12,6 @@ Exit 0 when the probe succeeded, 1 when it failed, 2 for bad usage.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -43,6 +42,8 @@ def main(args: argparse.Namespace) -> int:
 
     result = asyncio.run(_probe_once(target))
     if args.json:
+        import json  # here: registering the command (every other command's start-up) never loads json
+
         print(json.dumps(result.to_json(), sort_keys=False))
     else:
         status = "ok" if result.ok else f"FAILED {result.error}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from agent.cli.commands._common import EXIT_OK
 
@@ -26,5 +25,7 @@ def config_schema() -> dict[str, object]:
 
 def main(args: argparse.Namespace) -> int:
     """Print it."""
+    import json  # here: registering the command (every other command's start-up) never loads json
+
     print(json.dumps(config_schema(), indent=2, sort_keys=True))
     return EXIT_OK

@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator, model_validator
 
 from agent.core.config_base import ConfigModel
-from agent.net.httpwire import Plan, parse_endpoint
-from agent.net.netconn import IpPreference
-from agent.net.tlsinfo import TlsConfig
+from agent.net.address import IpPreference, parse_endpoint
+from agent.net.tls_config import TlsConfig
+
+if TYPE_CHECKING:
+    from agent.net.httpwire import Plan
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _STATUS_CLASS = re.compile(r"^[1-5]xx$")
@@ -151,6 +153,8 @@ class HttpConfig(ConfigModel):
 
     def plan(self) -> Plan:
         """The prepared request (headers with credentials, encoded body, limits)."""
+        from agent.net.httpwire import Plan  # here: validating a config never loads the asyncio client
+
         headers = [
             (k, v.value.get_secret_value() if isinstance(v, HeaderSecret) else v) for k, v in self.headers.items()
         ]
