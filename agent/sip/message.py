@@ -10,12 +10,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from agent.sip.syntax import SipParseError as SipParseError  # raised by the parsers here; defined apart
+
 MAX_MESSAGE = 65_535
 """Default size limit of one message (head and body), as Kamailio's BUF_SIZE."""
-
-
-class SipParseError(ValueError):
-    """A SIP message or header is malformed or too large."""
 
 
 COMPACT = {

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 
-from agent.sip.message import SipParseError
+from agent.sip.syntax import SipParseError
 
 _HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$")
 
