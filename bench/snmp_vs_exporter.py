@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.snmp import mibs
-from agent.snmp.client import Credentials, SnmpClient, close_engine, new_engine
+from agent.snmp.client import Credentials, SnmpClient
+from agent.snmp.stack import SnmpStack
 from bench.common import Row, machine, pid_cpu_seconds, report, self_cpu_seconds
 from tests.peers.base import PeerProcess, free_port, require_binary, tcp_listening
 from tests.peers.snmpd import Snmpd
@@ -106,7 +107,7 @@ async def dialtone_walks(client: SnmpClient, n: int) -> tuple[float, int]:
     return (self_cpu_seconds() - c0) / n, rows
 
 
-async def dialtone_gets(engine: object, port: int, community: str, n: int, native: bool = True) -> float:
+async def dialtone_gets(stack: SnmpStack, port: int, community: str, n: int, native: bool = True) -> float:
     """CPU seconds per GET of 10 OIDs, 100 clients (devices) polling concurrently."""
     oids = [
         mibs.SYS_UPTIME,
@@ -123,7 +124,7 @@ async def dialtone_gets(engine: object, port: int, community: str, n: int, nativ
         ],
     ]
     clients = [
-        SnmpClient(engine, "127.0.0.1", port, Credentials(community=community), timeout=5, native_v2c=native)
+        SnmpClient(stack, "127.0.0.1", port, Credentials(community=community), timeout=5, native_v2c=native)
         for _ in range(100)
     ]
     await asyncio.gather(*(c.get(oids) for c in clients))
@@ -151,14 +152,14 @@ def run_ours(
     import uvloop
 
     async def go() -> tuple[float, int, float]:
-        engine = new_engine()
+        stack = SnmpStack()
         try:
-            client = SnmpClient(engine, "127.0.0.1", port, Credentials(community=community), native_v2c=native)
+            client = SnmpClient(stack, "127.0.0.1", port, Credentials(community=community), native_v2c=native)
             per_walk, rows = await dialtone_walks(client, walks)
-            per_get = await dialtone_gets(engine, port, community, gets, native) if gets else 0.0
+            per_get = await dialtone_gets(stack, port, community, gets, native) if gets else 0.0
             return per_walk, rows, per_get
         finally:
-            close_engine(engine)
+            stack.close()
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop if loop == "uvloop" else None) as runner:
         return runner.run(go())

@@ -41,7 +41,7 @@ class SnmpProbe:
         if self._client is None or self._client.timeout != timeout:
             engines = self._engines
             if engines is None:
-                engines = self._engines = self._own_engines = SnmpEngines()  # engines bind to the running loop
+                engines = self._engines = self._own_engines = SnmpEngines()  # closed by aclose()
             credentials = self.config.credentials()
             host, port = self.config.host_port()
             self._client = SnmpClient(
@@ -123,7 +123,7 @@ METRICS = KindMetrics(
 
 
 async def setup(context: ProbeContext) -> None:
-    """What SNMP probes share: the pysnmp engines, one per v3 credential set (keys never cross targets)."""
+    """What SNMP probes share: the SNMP stacks, one per v3 credential set (keys never cross targets)."""
     if context.snmp_engines is None:
         engines = context.snmp_engines = SnmpEngines()
         context.on_close(engines.close)

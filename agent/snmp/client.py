@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import auth
 from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
@@ -26,6 +24,7 @@ from pysnmp.proto.rfc1902 import univ  # pyasn1's types, reached through pysnmp 
 
 from agent.snmp import ber, v2c
 from agent.snmp.mibs import Oid, format_oid, under
+from agent.snmp.stack import SnmpStack
 from agent.snmp.v2c import SnmpError, Varbind, from_raw
 
 __all__ = [
@@ -33,10 +32,7 @@ __all__ = [
     "SnmpClient",
     "SnmpError",
     "Varbind",
-    "close_engine",
     "convert",
-    "new_engine",
-    "v2c_transport",
 ]
 
 AUTH_PROTOCOLS: dict[str, Any] = {
@@ -136,11 +132,11 @@ def convert(oid: Oid, value: Any) -> Varbind:
 
 
 class SnmpClient:
-    """One agent's client. Cheap to keep: the engine (and its socket) is shared and passed in."""
+    """One agent's client. Cheap to keep: the stack (pysnmp engine and v2c sockets) is shared and passed in."""
 
     def __init__(
         self,
-        engine: SnmpEngine,
+        stack: SnmpStack,
         host: str,
         port: int,
         credentials: Credentials,
@@ -150,7 +146,7 @@ class SnmpClient:
         max_repetitions: int = 25,
         native_v2c: bool = True,
     ) -> None:
-        self.engine = engine
+        self.stack = stack
         self.host, self.port = host, port
         self.credentials = credentials
         self.timeout, self.retries = timeout, retries
@@ -158,7 +154,7 @@ class SnmpClient:
         self._auth = credentials.auth_data()
         self._addr_name: str | None = None
         # v2c on our own codec unless asked for pysnmp (the decoder comparison test walks with both).
-        self._v2c = v2c_transport(engine) if credentials.version == "2c" and native_v2c else None
+        self._native_v2c = credentials.version == "2c" and native_v2c
         self._community = credentials.community.encode()
         self._resolved: tuple[int, v2c.Address] | None = None
 
@@ -171,34 +167,34 @@ class SnmpClient:
                 )
             except Exception as exc:  # pysnmp wraps resolver failures in its own error type
                 raise SnmpError("snmp_error", f"cannot resolve {self.host}: {exc}") from None
-            self._addr_name, _ = LCD.configure(self.engine, self._auth, transport, b"")
+            self._addr_name, _ = LCD.configure(self.stack.pysnmp, self._auth, transport, b"")
         return self._addr_name
 
     async def get(self, oids: Sequence[Oid]) -> list[Varbind]:
         """GET: one Varbind per requested OID, in order (kind 'missing' for noSuchObject/Instance)."""
-        if self._v2c is not None:
+        if self._native_v2c:
             return await self._native(ber.GET, oids)
         return await self._request("get", [(oid, univ.Null("")) for oid in oids])
 
     async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]:
         """GETNEXT: the successor of each OID."""
-        if self._v2c is not None:
+        if self._native_v2c:
             return await self._native(ber.GET_NEXT, oids)
         return await self._request("next", [(oid, univ.Null("")) for oid in oids])
 
     async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
         """GETBULK with no non-repeaters: up to max_repetitions successors per OID, in wire order."""
-        if self._v2c is not None:
+        if self._native_v2c:
             return await self._native(ber.GET_BULK, oids, max_repetitions)
         return await self._request("bulk", [(oid, univ.Null("")) for oid in oids], max_repetitions)
 
     async def _native(self, pdu_type: int, oids: Sequence[Oid], reps: int = 0) -> list[Varbind]:
-        assert self._v2c is not None
+        transport = self.stack.v2c  # SnmpError once the stack is closed
         if self._resolved is None:
             self._resolved = await v2c.resolve(self.host, self.port)
         family, addr = self._resolved
         try:
-            msg = await self._v2c.request(
+            msg = await transport.request(
                 family, addr, self._community, pdu_type, oids, 0, reps, within=self.timeout, retries=self.retries
             )
         except TimeoutError:
@@ -235,6 +231,7 @@ class SnmpClient:
 
     async def _request(self, op: str, varbinds: list[tuple[Oid, Any]], reps: int = 0) -> list[Varbind]:
         addr_name = await self._target()
+        engine = self.stack.pysnmp
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Any, Any, Any, Any]] = loop.create_future()
 
@@ -244,12 +241,12 @@ class SnmpClient:
 
         try:
             if op == "get":
-                cmdgen.GetCommandGenerator().send_varbinds(self.engine, addr_name, None, b"", varbinds, done)
+                cmdgen.GetCommandGenerator().send_varbinds(engine, addr_name, None, b"", varbinds, done)
             elif op == "next":
-                cmdgen.NextCommandGeneratorSingleRun().send_varbinds(self.engine, addr_name, None, b"", varbinds, done)
+                cmdgen.NextCommandGeneratorSingleRun().send_varbinds(engine, addr_name, None, b"", varbinds, done)
             else:
                 cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
-                    self.engine, addr_name, None, b"", 0, reps, varbinds, done
+                    engine, addr_name, None, b"", 0, reps, varbinds, done
                 )
             # The engine has its own retry timer; this outer bound is the hard deadline that never slips.
             async with asyncio.timeout(self.timeout + 0.5):
@@ -287,27 +284,3 @@ class SnmpClient:
         if isinstance(indication, _AUTH_FAILURES):
             return SnmpError("auth_failed", f"{self.host}:{self.port} refused the credentials: {indication}")
         return SnmpError("snmp_error", f"{self.host}:{self.port}: {indication}")
-
-
-_V2C_TRANSPORTS: weakref.WeakKeyDictionary[SnmpEngine, v2c.V2cTransport] = weakref.WeakKeyDictionary()
-
-
-def v2c_transport(engine: SnmpEngine) -> v2c.V2cTransport:
-    """The v2c sockets that live and die with `engine`, so every client sharing the engine shares them."""
-    transport = _V2C_TRANSPORTS.get(engine)
-    if transport is None:
-        transport = _V2C_TRANSPORTS[engine] = v2c.V2cTransport()
-    return transport
-
-
-def new_engine() -> SnmpEngine:
-    """A pysnmp engine for the running loop; close it with close_engine()."""
-    return SnmpEngine()
-
-
-def close_engine(engine: SnmpEngine) -> None:
-    """Close the engine's sockets and timer, and the v2c sockets that go with it."""
-    transport = _V2C_TRANSPORTS.pop(engine, None)
-    if transport is not None:
-        transport.close()
-    engine.close_dispatcher()

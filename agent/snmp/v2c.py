@@ -128,6 +128,7 @@ class V2cTransport(asyncio.DatagramProtocol):
         self._pending: dict[int, _Pending] = {}
         self._socks: dict[int, asyncio.DatagramTransport] = {}
         self._lock = asyncio.Lock()
+        self._closed = False
         self.counters: Counter[str] = Counter()  # malformed, stray (no matching request)
 
     async def _sock(self, family: int) -> asyncio.DatagramTransport:
@@ -135,6 +136,8 @@ class V2cTransport(asyncio.DatagramProtocol):
         if sock is None:
             async with self._lock:
                 sock = self._socks.get(family)
+                if self._closed:  # closed while this request waited for the lock
+                    raise SnmpError("snmp_error", "SNMP client closed")
                 if sock is None:
                     local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
                     sock, _ = await asyncio.get_running_loop().create_datagram_endpoint(
@@ -157,6 +160,8 @@ class V2cTransport(asyncio.DatagramProtocol):
         retries: int,
     ) -> ber.Message:
         """Send one request, retried inside `within` seconds; its response, or TimeoutError when none came."""
+        if self._closed:  # never reopen a socket that its owner has already closed
+            raise SnmpError("snmp_error", "SNMP client closed")
         sock = self._socks.get(family) or await self._sock(family)
         loop = asyncio.get_running_loop()
         rid = random.getrandbits(31)
@@ -219,7 +224,8 @@ class V2cTransport(asyncio.DatagramProtocol):
         self.counters["socket_error"] += 1
 
     def close(self) -> None:
-        """Close the sockets; outstanding requests fail with snmp_error."""
+        """Close the sockets for good; outstanding and later requests fail with snmp_error."""
+        self._closed = True
         for sock in self._socks.values():
             sock.close()
         self._socks.clear()

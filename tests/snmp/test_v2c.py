@@ -13,8 +13,9 @@ from pyasn1.codec.ber import decoder as pyasn1_decoder  # type: ignore[import-un
 from pysnmp.proto.api import v2c as pysnmp_v2c
 
 from agent.snmp import ber
-from agent.snmp.client import Credentials, SnmpClient, SnmpError, close_engine, convert, new_engine, v2c_transport
+from agent.snmp.client import Credentials, SnmpClient, SnmpError, convert
 from agent.snmp.mibs import under
+from agent.snmp.stack import SnmpStack
 from agent.snmp.v2c import Varbind, from_raw
 from tests.peers.base import LOOPBACK
 from tests.peers.snmpd import Snmpd
@@ -97,11 +98,11 @@ def test_real_agent_datagrams_decode_as_pysnmp_decodes_them(snmpd: Snmpd) -> Non
 
 @pytest.mark.parametrize("bulk", [True, False])
 async def test_native_walks_match_pysnmp_walks(snmpd: Snmpd, bulk: bool) -> None:
-    engine = new_engine()
+    stack = SnmpStack()
     try:
         creds = Credentials(community=snmpd.users.community)
-        native = SnmpClient(engine, LOOPBACK, snmpd.port, creds, max_repetitions=10)
-        pysnmp = SnmpClient(engine, LOOPBACK, snmpd.port, creds, max_repetitions=10, native_v2c=False)
+        native = SnmpClient(stack, LOOPBACK, snmpd.port, creds, max_repetitions=10)
+        pysnmp = SnmpClient(stack, LOOPBACK, snmpd.port, creds, max_repetitions=10, native_v2c=False)
         for root in SUBTREES:
             ours, theirs = await native.walk(root, bulk=bulk), await pysnmp.walk(root, bulk=bulk)
             assert ours and [(v.oid, v.kind) for v in ours] == [(v.oid, v.kind) for v in theirs]
@@ -112,7 +113,7 @@ async def test_native_walks_match_pysnmp_walks(snmpd: Snmpd, bulk: bool) -> None
         assert got == await pysnmp.get([(1, 3, 6, 1, 2, 1, 1, 5, 0), (1, 3, 6, 1, 2, 1, 1, 99, 0)])
         assert got[1].kind == "missing"
     finally:
-        close_engine(engine)
+        stack.close()
 
 
 # --- a scripted agent ---------------------------------------------------------------------------------------
@@ -170,7 +171,7 @@ def table(req: ber.Message, rows: int = 60, end: int = ber.END_OF_MIB_VIEW) -> b
 @pytest.fixture
 async def scripted() -> AsyncIterator[Start]:
     """Start a FakeAgent with a script and return a client for it; everything is closed at the end."""
-    engine = new_engine()
+    stack = SnmpStack()
     transports: list[asyncio.DatagramTransport] = []
 
     async def start(script: Script, **client: object) -> SnmpClient:
@@ -179,14 +180,14 @@ async def scripted() -> AsyncIterator[Start]:
         )
         transports.append(transport)
         port = transport.get_extra_info("sockname")[1]
-        made = SnmpClient(engine, LOOPBACK, port, Credentials(community=COMMUNITY), **client)  # type: ignore[arg-type]
+        made = SnmpClient(stack, LOOPBACK, port, Credentials(community=COMMUNITY), **client)  # type: ignore[arg-type]
         made.agent = agent  # type: ignore[attr-defined]
         return made
 
     yield start
     for t in transports:
         t.close()
-    close_engine(engine)
+    stack.close()
 
 
 async def test_getbulk_walk_stops_at_end_of_view_and_at_the_subtree_end(scripted: Start) -> None:
@@ -220,7 +221,7 @@ async def test_answers_that_do_not_match_are_dropped(scripted: Start) -> None:
 
     def script(req: ber.Message, n: int) -> list[bytes]:
         good = answer(req, ((TABLE, ber.INTEGER, 42),))
-        port = v2c_transport(client.engine)._socks[socket.AF_INET].get_extra_info("sockname")[1]
+        port = client.stack.v2c._socks[socket.AF_INET].get_extra_info("sockname")[1]
         other.sendto(good, (LOOPBACK, port))  # right request-id, wrong source port
         return [
             answer(req, ((TABLE, ber.INTEGER, 1),), request_id=(req.request_id + 1) % 2**31),
@@ -235,7 +236,7 @@ async def test_answers_that_do_not_match_are_dropped(scripted: Start) -> None:
     finally:
         other.close()
     await asyncio.sleep(0.05)
-    assert v2c_transport(client.engine).counters["stray"] == 4
+    assert client.stack.v2c.counters["stray"] == 4
 
 
 async def test_malformed_answers_fail_with_a_clear_error_within_the_deadline(scripted: Start) -> None:
@@ -251,7 +252,7 @@ async def test_malformed_answers_fail_with_a_clear_error_within_the_deadline(scr
 async def test_a_good_answer_after_garbage_still_counts(scripted: Start) -> None:
     client = await scripted(lambda req, n: [b"\xff" * 10, answer(req, ((TABLE, ber.TIMETICKS, 9),))])
     assert (await client.get([TABLE]))[0].value == 9
-    assert v2c_transport(client.engine).counters["malformed"] == 1
+    assert client.stack.v2c.counters["malformed"] == 1
 
 
 async def test_silence_is_a_timeout_that_names_the_community(scripted: Start) -> None:
@@ -298,7 +299,7 @@ async def test_concurrent_clients_share_one_socket_and_get_their_own_answers(scr
     client = await scripted(script)
     results = await asyncio.gather(*(client.get([(*TABLE, i)]) for i in range(20)))
     assert [vbs[0].value for vbs in results] == list(range(20))
-    assert len(v2c_transport(client.engine)._socks) == 1
+    assert len(client.stack.v2c._socks) == 1
 
 
 async def test_encode_errors_are_snmp_errors(scripted: Start) -> None:
