@@ -53,7 +53,7 @@ class ProbeContext:
     sip_pool: SipTransportPool | None = None
     """The UDP sockets SIP probes share, one per next hop (sip_* kinds' setup makes it)."""
     snmp_engines: SnmpEngines | None = None
-    """The pysnmp engines, one per v3 credential set (the snmp kind's setup makes them)."""
+    """The SNMP stacks (a pysnmp engine and its v2c sockets each), one per v3 credential set (snmp's setup)."""
     call_counters: CallCounters | None = None
     """Test call attempts by route and outcome (ASR, NER), exported by the owner's registry."""
     device_events: Callable[[DeviceEvent], None] | None = None
