@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -17,14 +17,14 @@ from prometheus_client import CollectorRegistry, Info
 from agent import __version__
 from agent.contract.exclusions import load_exclusions
 from agent.contract.metrics import CalendarCollector
-from agent.contract.sla import SlaCalculator, SlaReport, month_bounds, month_of, percent_ratio
+from agent.contract.sla import SlaCalculator, SlaReport, month_bounds, month_of
 from agent.core.clock import Clock, SystemClock
 from agent.core.lognoise import suppressed_counts
-from agent.core.model import Component, ProbeResult, Sink, Target, TargetState, Transition
+from agent.core.model import ProbeResult, Sink, TargetState, Transition
 from agent.history.schema import HistoryError, open_history
 from agent.history.writer import HistoryWriter, KeptReader
 from agent.maintenance.calendar import MaintenanceCalendar
-from agent.probes import COSTLY_KINDS, KINDS, PROBE_METRICS, PROBES, ProbeContext
+from agent.probes import COSTLY_KINDS, KINDS, PROBE_METRICS, ProbeContext
 from agent.probes.calls import CallCounters, register_call_metrics
 from agent.runtime.app_metrics import (
     CountsCollector,
@@ -39,9 +39,10 @@ from agent.runtime.config import Config, ConfigError, TargetBase, load_config
 from agent.runtime.scheduler import Job, Scheduler
 from agent.runtime.shard import select_targets
 from agent.runtime.state import MaintenancePredicate, StateMachine, TargetSpec
+from agent.runtime.targets import build_jobs, components_of, own_targets
 from agent.sinks.prometheus import PrometheusSink, TargetMeta, agent_gauges
 
-__all__ = ["Agent", "StartupError", "build_jobs", "build_probe", "components_of", "target_of"]
+__all__ = ["Agent", "StartupError"]
 
 log = logging.getLogger("dialtone")
 
@@ -50,41 +51,6 @@ REFRESH_INTERVAL = 5.0
 
 SLA_REFRESH_INTERVAL = 60.0
 """Seconds between computations of the month-to-date SLA gauges (SQLite reads, done off the event loop)."""
-
-
-def components_of(config: Config) -> list[Component]:
-    """Model components from config."""
-    return [
-        Component(c.id, c.name, c.group, c.tier or "custom", percent_ratio(c.target_percent), c.description)
-        for c in config.components
-    ]
-
-
-def own_targets(config: Config) -> list[TargetBase]:
-    """The targets this agent probes: all of them, or its shard's (`shard: i/n`)."""
-    return select_targets(config.targets, config.shard)
-
-
-def target_of(t: TargetBase) -> Target:
-    """The model target a probe sees."""
-    return Target(t.id, t.component, t.kind, t.timeout, dict(t.labels))
-
-
-def build_probe(t: TargetBase, context: ProbeContext) -> Any:
-    """A probe instance for one configured target."""
-    return PROBES[t.kind](t.block, context)
-
-
-def build_jobs(
-    targets: Iterable[TargetBase], context: ProbeContext, keep: Iterable[tuple[TargetBase, Job]] = ()
-) -> list[Job]:
-    """Jobs for the targets, reusing the running job of any target whose config is unchanged."""
-    previous = {t.id: (t, job) for t, job in keep}
-    jobs = []
-    for t in targets:
-        old = previous.get(t.id)
-        jobs.append(old[1] if old and old[0] == t else Job(target_of(t), build_probe(t, context), t.interval))
-    return jobs
 
 
 class Agent:

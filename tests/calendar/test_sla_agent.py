@@ -15,8 +15,9 @@ import pytest
 from agent.contract.format import render
 from agent.core.model import Status
 from agent.history.reader import HistoryReader
-from agent.runtime.app import Agent, components_of
+from agent.runtime.app import Agent
 from agent.runtime.config import load_config
+from agent.runtime.targets import components_of
 from statuspage.config import SiteConfig
 from statuspage.site import StatusSite
 from tests.core.helpers import http_target

@@ -17,8 +17,8 @@ from aiohttp import web
 from agent.core.clock import Clock
 from agent.maintenance.calendar import MaintenanceCalendar
 from agent.notify.wiring import NotifyParts, build_notify
-from agent.runtime.app import components_of
 from agent.runtime.config import Config, load_config_text
+from agent.runtime.targets import components_of
 from statuspage.site import StatusSite
 from tests.peers.base import LOOPBACK, free_port
 

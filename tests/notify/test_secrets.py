@@ -88,7 +88,7 @@ async def test_no_notify_secret_leaks(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 def agent_model(agent: Agent) -> object:
-    from agent.runtime.app import components_of
+    from agent.runtime.targets import components_of
     from statuspage.site import StatusSite
 
     assert agent.config.site is not None

@@ -117,7 +117,7 @@ async def test_double_opt_in_then_one_click_unsubscribe(running: Running, tmp_pa
 
 
 def _model(agent: Agent) -> Any:
-    from agent.runtime.app import components_of
+    from agent.runtime.targets import components_of
     from statuspage.site import StatusSite
 
     assert agent.config.site is not None

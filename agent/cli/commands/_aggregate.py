@@ -98,7 +98,7 @@ async def _run(config: Config) -> int:
 def _page_renderer(config: Config, site: Any) -> Callable[[], None]:
     """Build the page from the aggregated history, as the `site:` block says."""
     from agent.history.reader import HistoryReader
-    from agent.runtime.app import components_of
+    from agent.runtime.targets import components_of
     from statuspage.build import ModelBuilder
     from statuspage.output import AtomicSite
     from statuspage.render import Renderer

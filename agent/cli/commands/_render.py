@@ -13,8 +13,8 @@ from agent.contract.exclusions import load_exclusions
 from agent.contract.sla import SlaCalculator
 from agent.history.schema import HistoryError
 from agent.maintenance.calendar import MaintenanceCalendar
-from agent.runtime.app import components_of
 from agent.runtime.config_paths import site_overlaps
+from agent.runtime.targets import components_of
 from statuspage.config import SiteConfig
 from statuspage.incidents import IncidentFileError, load_incidents
 from statuspage.output import OutputError, OutputNotOwned

@@ -61,8 +61,8 @@ async def _probe_once(target: Any) -> Any:
     """Set up what the kind shares (as the agent would), probe once, then close the probe and its resources."""
     from agent.core.clock import SystemClock
     from agent.probes import ProbeContext
-    from agent.runtime.app import build_probe, target_of
     from agent.runtime.scheduler import Job, run_probe
+    from agent.runtime.targets import build_probe, target_of
 
     clock = SystemClock()
     context = ProbeContext(clock=clock)
