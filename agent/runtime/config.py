@@ -31,7 +31,7 @@ from agent.core.config_yaml import MAX_CONFIG_BYTES, YamlLimitError, load_bounde
 from agent.core.redact import add_secrets
 from agent.maintenance.calendar import MaintenanceConfig
 from agent.notify.config import NotifyConfig
-from agent.probes import PROBE_CONFIGS
+from agent.probes import COSTLY_KINDS, PROBE_CONFIGS
 from agent.runtime.config_paths import CONFIG_FILE, overlaps, site_overlaps
 from agent.runtime.shard import ShardSpec
 from agent.sinks.mqtt_config import MqttConfig
@@ -149,8 +149,8 @@ class TargetBase(ConfigModel):
     thresholds: ThresholdsConfig | None = None
     on_demand: bool = Field(
         default=False,
-        description="allow /probe?target=ID on a kind that places calls (pstn_call, sip_call); other kinds "
-        "always allow it",
+        description=f"allow /probe?target=ID on a kind that places calls ({', '.join(sorted(COSTLY_KINDS))}); "
+        "other kinds always allow it",
     )
 
     KINDS: ClassVar[frozenset[str]] = frozenset()
