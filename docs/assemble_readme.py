@@ -68,8 +68,14 @@ def page(text: str, title: str) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+LOCAL_LINK = re.compile(r"\]\((?!https?:|#|/|docs/)([\w./-]+\.md(?:#[\w-]*)?)\)")
+"""A link from one docs page to another (`[x](isolation.md)`): from the README, the page is under docs/."""
+
+
 def sections() -> str:
-    return "\n".join(page((ROOT / "docs" / name).read_text(), title) for name, title in PAGES)
+    """Every docs page as a README section, its links to sibling pages made relative to the README."""
+    text = "\n".join(page((ROOT / "docs" / name).read_text(), title) for name, title in PAGES)
+    return LOCAL_LINK.sub(r"](docs/\1)", text)
 
 
 def splice(text: str, tag: str, content: str) -> str:
