@@ -17,12 +17,12 @@ from prometheus_client import CollectorRegistry, Info
 from agent import __version__
 from agent.contract.exclusions import load_exclusions
 from agent.contract.metrics import CalendarCollector
-from agent.contract.sla import SlaCalculator, SlaReport, month_bounds, month_of
+from agent.contract.sla import SlaCalculator, SlaReport
 from agent.core.clock import Clock, SystemClock
 from agent.core.lognoise import suppressed_counts
 from agent.core.model import ProbeResult, Sink, TargetState, Transition
 from agent.history.schema import HistoryError, open_history
-from agent.history.writer import HistoryWriter, KeptReader
+from agent.history.writer import HistoryWriter
 from agent.maintenance.calendar import MaintenanceCalendar
 from agent.probes import COSTLY_KINDS, KINDS, PROBE_METRICS, ProbeContext
 from agent.probes.calls import CallCounters, register_call_metrics
@@ -35,6 +35,7 @@ from agent.runtime.app_metrics import (
 )
 from agent.runtime.app_restore import STOPPED, read_start_state, restored_cause
 from agent.runtime.app_serve import Listeners, StartupError
+from agent.runtime.app_sla import MonthToDate
 from agent.runtime.config import Config, ConfigError, TargetBase, load_config
 from agent.runtime.scheduler import Job, Scheduler
 from agent.runtime.shard import select_targets
@@ -48,9 +49,6 @@ log = logging.getLogger("dialtone")
 
 REFRESH_INTERVAL = 5.0
 """Seconds between re-evaluations of time-driven state (maintenance windows open and close)."""
-
-SLA_REFRESH_INTERVAL = 60.0
-"""Seconds between computations of the month-to-date SLA gauges (SQLite reads, done off the event loop)."""
 
 
 class Agent:
@@ -106,9 +104,7 @@ class Agent:
         self._closers: list[Callable[[], Any]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = False
-        self._sla_reports: dict[str, SlaReport] = {}
-        self._history_path = Path(config.history.path)
-        self._sla_reader: KeptReader | None = None
+        self.month_to_date = MonthToDate(Path(config.history.path), self.clock)
         self._calendar_collector: CalendarCollector | None = None
         self._site: Any = None
         self.stopping = asyncio.Event()
@@ -215,7 +211,9 @@ class Agent:
         self.gauges["reload_ok"].set(1)
         self.gauges["reload_ts"].set(time.time())
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="state-refresh"))
-        self._tasks.append(asyncio.create_task(self._sla_loop(), name="sla-month-to-date"))
+        self._tasks.append(
+            asyncio.create_task(self.month_to_date.run(lambda: (self.config, self.sla)), name="sla-month-to-date")
+        )
         self._ready = True
         log.info(
             "dialtone %s started: vantage %s, %d targets, metrics on http://%s/metrics",
@@ -241,11 +239,11 @@ class Agent:
             self.sla = _sla_calculator(self.config, self.calendar)
         except ValueError as exc:
             raise StartupError(str(exc)) from None
-        self._history_path = history_path
+        self.month_to_date.history_path = history_path
         self._calendar_collector = CalendarCollector(
             self.calendar,
             [c.id for c in self.config.components],
-            self.sla_month_to_date,
+            self.month_to_date.report,
             self.clock,
             sla_cache_seconds=0.0,
         )
@@ -266,39 +264,9 @@ class Agent:
             self.notifier.calendar = calendar
             self.notifier.wake()
 
-    def sla_month_to_date(self, component: str, now: datetime) -> SlaReport | None:
-        """The component's month-to-date SLA report, as last computed off the event loop (None before)."""
-        return self._sla_reports.get(component)
-
     def month_to_date_reports(self, now: datetime) -> dict[str, SlaReport]:
         """Every component's month-to-date SLA from history: blocking SQLite reads, so run it in a thread."""
-        y, m = month_of(now, self.config.sla.zone)
-        start, _ = month_bounds(y, m, self.config.sla.zone)
-        if self._sla_reader is None or self._sla_reader.path != self._history_path:
-            if self._sla_reader is not None:
-                self._sla_reader.close()  # the history moved (a reload)
-            self._sla_reader = KeptReader(self._history_path)
-        with self._sla_reader.reading() as reader:  # its own connection: this runs in a worker thread
-            return {
-                c.id: self.sla.report(
-                    c.id,
-                    c.target_percent,
-                    y,
-                    m,
-                    reader.down_intervals(c.id, start, now),
-                    now=now,
-                    quality=reader.quality_intervals(c.id, start, now),
-                )
-                for c in self.config.components
-            }
-
-    async def _sla_loop(self) -> None:
-        while True:
-            try:
-                self._sla_reports = await asyncio.to_thread(self.month_to_date_reports, self.clock.now())
-            except Exception:  # a failing store must not stop the loop; the gauges keep their last values
-                log.exception("computing the month-to-date SLA failed")
-            await self.clock.sleep(SLA_REFRESH_INTERVAL)
+        return self.month_to_date.compute(self.config, self.sla, now)
 
     def _start_mqtt(self) -> None:
         if self.config.mqtt is None:
@@ -550,8 +518,7 @@ class Agent:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._sla_reader is not None:
-            self._sla_reader.close()
+        self.month_to_date.close()
         probes = [job.probe for _, job in self._configured if hasattr(job.probe, "aclose")]
         await _bounded("probes", [p.aclose() for p in probes], 1.0)
         await _bounded("probe resources", [self.context.aclose()], 0.5)  # the SIP sockets, the SNMP engines
