@@ -112,4 +112,6 @@ async def test_a_crash_leaves_no_time_counted_as_up(tmp_path: Path) -> None:
     # Up until the last result before the crash; nothing known for the two hours the agent did not run.
     assert spans[0].status is Status.OPERATIONAL
     assert abs((spans[0].end - crashed_at).total_seconds()) < 0.01
-    assert spans[1].start >= now
+    # After the restart the component is known again; that span may be empty, and then absent, when the
+    # agent stopped within the millisecond it started (history keeps milliseconds).
+    assert all(span.start >= now for span in spans[1:])
