@@ -25,6 +25,9 @@ class FakeClock:
         return self.t
 
     async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:  # already due: return at once, as a real clock's sleep(0) does
+            await asyncio.sleep(0)
+            return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self.t + max(0.0, seconds), next(self._seq), fut))
         await fut

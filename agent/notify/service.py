@@ -108,7 +108,10 @@ class Notifier:
                 log.exception("notify pass failed")
             await self._sleep(await asyncio.to_thread(self._next_wake, self.clock.now()))
 
-    async def _sleep(self, seconds: float) -> None:
+    async def _sleep(self, until: datetime) -> None:
+        # The wake-up is an instant, turned into seconds only now: time that passed while it was computed
+        # (in a worker thread) must not push the next notice back by as much.
+        seconds = max(0.0, (until - self.clock.now()).total_seconds())
         waiter = asyncio.ensure_future(self._wake.wait())
         tick = asyncio.ensure_future(self.clock.sleep(seconds))
         await asyncio.sleep(0)  # let the clock register the sleeper before anyone sees us idle
@@ -128,16 +131,16 @@ class Notifier:
         subs = self.subscribers.count() if self.subscribers is not None else {}
         self.stats = {"deliveries": self.outbox.counts(), "subscribers": subs}
 
-    def _next_wake(self, now: datetime) -> float:
-        """Seconds until the next notice or retry falls due (at most POLL)."""
-        candidates = [POLL]
+    def _next_wake(self, now: datetime) -> datetime:
+        """The instant the next notice or retry falls due (at most POLL after `now`)."""
+        candidates = [now + timedelta(seconds=POLL)]
         upcoming = self.future(now)
         if upcoming:
-            candidates.append((min(n.due for n in upcoming) - now).total_seconds())
+            candidates.append(min(n.due for n in upcoming))
         retry = self.outbox.next_due()
         if retry is not None:
-            candidates.append(retry - now.timestamp())
-        return max(0.0, min(candidates))
+            candidates.append(datetime.fromtimestamp(retry, UTC))
+        return min(candidates)
 
     # --- planning (worker thread) -------------------------------------------------------------------------
 
