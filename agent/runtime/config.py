@@ -312,9 +312,13 @@ class Config(ConfigModel):
                 raise PathError(("targets", i, "component"), f"unknown component {t.component!r}")
         if self.notify is not None:
             _check_notify(self.notify, known, self.site)
-        for reason in site_overlaps(self.site.out if self.site else None, self.kept_paths()):
+        for reason in self.site_overlaps():
             raise PathError(("site", "out"), reason)
         return self
+
+    def site_overlaps(self, config_file: Path | None = None) -> list[str]:
+        """One reason per kept path (`config_file` too, when given) the site folder overlaps; empty if none."""
+        return site_overlaps(self.site.out if self.site else None, self.kept_paths(config_file))
 
     def kept_paths(self, config_file: Path | None = None) -> Iterator[tuple[str, Path]]:
         """What the agent keeps on disk, by config key: the public site folder must overlap none of it."""
@@ -435,7 +439,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except ValueError:  # a path with a NUL byte
         raise ConfigError([f"{str(p)!r}: cannot read: not a valid file name"]) from None
     config = load_config_text(text, str(p), p.parent)
-    if reasons := site_overlaps(config.site.out if config.site else None, config.kept_paths(p)):
+    if reasons := config.site_overlaps(p):
         raise ConfigError([f"{p}: site.out: {reason}" for reason in reasons])
     return config
 

@@ -13,7 +13,6 @@ from agent.contract.exclusions import load_exclusions
 from agent.contract.sla import SlaCalculator
 from agent.history.schema import HistoryError
 from agent.maintenance.calendar import MaintenanceCalendar
-from agent.runtime.config_paths import site_overlaps
 from agent.runtime.targets import components_of
 from statuspage.config import SiteConfig
 from statuspage.incidents import IncidentFileError, load_incidents
@@ -45,9 +44,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     configured = config.site or SiteConfig()
     site_cfg = configured if args.out is None else configured.model_copy(update={"out": Path(args.out)})
-    if overlaps := site_overlaps(
-        site_cfg.out, config.model_copy(update={"site": site_cfg}).kept_paths(Path(args.config))
-    ):
+    if overlaps := config.model_copy(update={"site": site_cfg}).site_overlaps(Path(args.config)):
         for reason in overlaps:
             print(f"render: --out {site_cfg.out}: {reason}", file=sys.stderr)
         return EXIT_USAGE
