@@ -48,12 +48,7 @@ class BrandingConfig(ConfigModel):
     def _logo(cls, v: Path | None) -> Path | None:
         if v is not None and v.suffix.lower() not in (".png", ".svg", ".webp"):
             raise ValueError("the logo must be a .png, .svg or .webp file")
-        return None if v is None else _relative(v)
-
-
-def _relative(path: Path) -> Path:
-    # Paths written in the config are relative to the config file, like the SLA's exclusions file.
-    return config_relative(path)
+        return None if v is None else config_relative(v)
 
 
 class SiteConfig(ConfigModel):
@@ -86,7 +81,7 @@ class SiteConfig(ConfigModel):
     @field_validator("out", "incidents")
     @classmethod
     def _paths(cls, v: Path) -> Path:
-        return _relative(v)
+        return config_relative(v)
 
     @field_validator("base_url")
     @classmethod

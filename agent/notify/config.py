@@ -14,11 +14,6 @@ _ADDRESS = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
 
-def _relative(path: Path) -> Path:
-    # Like the site's paths: relative to the config file's folder.
-    return config_relative(path)
-
-
 class SmtpConfig(ConfigModel):
     """The mail relay: plain with STARTTLS (587), implicit TLS (465) or none (a local relay only)."""
 
@@ -33,7 +28,7 @@ class SmtpConfig(ConfigModel):
     @field_validator("ca_file")
     @classmethod
     def _ca(cls, v: Path | None) -> Path | None:
-        return None if v is None else _relative(v)
+        return None if v is None else config_relative(v)
 
     @model_validator(mode="after")
     def _credentials(self) -> SmtpConfig:
@@ -95,7 +90,7 @@ class SubscriptionsConfig(ConfigModel):
     @field_validator("database")
     @classmethod
     def _database(cls, v: Path) -> Path:
-        return _relative(v)
+        return config_relative(v)
 
     @field_validator("public_url")
     @classmethod
@@ -123,7 +118,7 @@ class NotifyConfig(ConfigModel):
     @field_validator("outbox")
     @classmethod
     def _outbox(cls, v: Path) -> Path:
-        return _relative(v)
+        return config_relative(v)
 
     @field_validator("sender")
     @classmethod
