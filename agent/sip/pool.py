@@ -52,7 +52,7 @@ class SipTransportPool:
         if sock is not None and not sock.closed:
             return sock
         if self._closed:
-            raise TransportError("connection_failed", "the SIP transport pool is closed (the agent is stopping)")
+            raise _closed_error()
         pending = self._pending.get(key)
         if pending is None:
             loop = await self._bind()
@@ -101,7 +101,7 @@ class SipTransportPool:
         sock = await create_socket(self._loop, key, max_size, self._forget)
         if self._closed:  # closed while the socket was being opened
             sock.close()
-            raise TransportError("connection_failed", "the SIP transport pool is closed (the agent is stopping)")
+            raise _closed_error()
         self._sockets[key] = sock
         return sock
 
@@ -114,3 +114,7 @@ class SipTransportPool:
     def _forget(self, sock: SharedUdpSocket) -> None:
         if self._sockets.get(sock.key) is sock:
             del self._sockets[sock.key]
+
+
+def _closed_error() -> TransportError:
+    return TransportError("connection_failed", "the SIP transport pool is closed (the agent is stopping)")

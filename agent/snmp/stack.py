@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pysnmp.entity.engine import SnmpEngine
 
-from agent.snmp.v2c import SnmpError, V2cTransport
+from agent.snmp.v2c import V2cTransport, closed_error
 
 __all__ = ["SnmpStack"]
 
@@ -29,7 +29,7 @@ class SnmpStack:
 
     @property
     def pysnmp(self) -> SnmpEngine:
-        """The pysnmp engine, made on first use; SnmpError once the stack is closed."""
+        """The pysnmp engine, made on first use; SnmpError (closed_error) once the stack is closed."""
         self._check_open()
         if self._pysnmp is None:
             self._pysnmp = SnmpEngine()
@@ -46,7 +46,7 @@ class SnmpStack:
     def _check_open(self) -> None:
         # A closed stack must not quietly make new sockets that nobody will close.
         if self._closed:
-            raise SnmpError("snmp_error", "SNMP client closed")
+            raise closed_error()
 
     def close(self) -> None:
         """Close the v2c sockets and the pysnmp engine's sockets and timer; outstanding requests fail."""

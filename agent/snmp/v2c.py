@@ -55,6 +55,11 @@ class SnmpError(Exception):
         self.message = message
 
 
+def closed_error() -> SnmpError:
+    """What a request gets once its transport or stack was closed (outstanding ones, and any later one)."""
+    return SnmpError("snmp_error", "SNMP client closed")
+
+
 class Varbind(NamedTuple):
     """One returned variable: `kind` is integer, counter32, counter64, gauge, timeticks, string, oid, ip,
     opaque, or missing (noSuchObject/noSuchInstance/endOfMibView), with `value` a plain Python value."""
@@ -137,7 +142,7 @@ class V2cTransport(asyncio.DatagramProtocol):
             async with self._lock:
                 sock = self._socks.get(family)
                 if self._closed:  # closed while this request waited for the lock
-                    raise SnmpError("snmp_error", "SNMP client closed")
+                    raise closed_error()
                 if sock is None:
                     local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
                     sock, _ = await asyncio.get_running_loop().create_datagram_endpoint(
@@ -161,7 +166,7 @@ class V2cTransport(asyncio.DatagramProtocol):
     ) -> ber.Message:
         """Send one request, retried inside `within` seconds; its response, or TimeoutError when none came."""
         if self._closed:  # never reopen a socket that its owner has already closed
-            raise SnmpError("snmp_error", "SNMP client closed")
+            raise closed_error()
         sock = self._socks.get(family) or await self._sock(family)
         loop = asyncio.get_running_loop()
         rid = random.getrandbits(31)
@@ -231,7 +236,7 @@ class V2cTransport(asyncio.DatagramProtocol):
         self._socks.clear()
         for pending in self._pending.values():
             if not pending.future.done():
-                pending.future.set_exception(SnmpError("snmp_error", "SNMP client closed"))
+                pending.future.set_exception(closed_error())
 
 
 async def resolve(host: str, port: int) -> tuple[int, Address]:
