@@ -1,4 +1,4 @@
-"""A module-wide real snmpd with `pass` scripts whose values tests move by rewriting small files."""
+"""Module-wide real snmpds: a plain one, and one with `pass` scripts whose values tests move by rewriting files."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ def start_agent(tmp: Path) -> Agent:
         script = write_pass_script(tmp / f"pass{n}.sh", oid, files[oid], kind)
         extra.append(f"pass_persist {oid} /bin/sh {script}")
     return Agent(Snmpd(tmp, extra=extra).start(), files)
+
+
+@pytest.fixture(scope="module")
+def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
+    """A plain real net-snmp agent (no pass_persist scripts) for the module."""
+    agent = Snmpd(tmp_path_factory.mktemp("snmpd-plain")).start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
 
 
 @pytest.fixture(scope="module")

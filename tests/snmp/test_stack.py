@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,16 +17,6 @@ from tests.peers.base import LOOPBACK
 from tests.peers.snmpd import Snmpd
 
 pytestmark = pytest.mark.peer
-
-
-@pytest.fixture(scope="module")
-def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
-    """A real net-snmp agent for the module."""
-    agent = Snmpd(tmp_path_factory.mktemp("snmpd-stack")).start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 def _v2c(snmpd: Snmpd) -> Credentials:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -22,16 +22,6 @@ from tests.peers.snmpd import Snmpd
 
 COMMUNITY = "c0mmunity"
 TABLE = (1, 3, 6, 1, 4, 1, 99999, 1)
-
-
-@pytest.fixture(scope="module")
-def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
-    """A real net-snmp agent for the module."""
-    agent = Snmpd(tmp_path_factory.mktemp("snmpd-v2c")).start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 # --- pysnmp as the oracle, on a real agent ----------------------------------------------------------------
