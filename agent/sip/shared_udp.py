@@ -280,7 +280,8 @@ class OptionsPing:
         self._timer = None
         if self.waiter.done():
             return
-        if self._ending:
+        # A Timer E that fires late (a busy loop) at or after Timer F ends the transaction: no send past F.
+        if self._ending or self._loop.time() >= self._give_up:
             if self._give_up < self._deadline:
                 self.waiter.set_exception(TransactionTimeout(f"no final response to OPTIONS after {64 * self._t1:g}s"))
             else:
